@@ -1,0 +1,203 @@
+//! The service's records: what a KMS key, its key material and an alias are, as stored in
+//! the metadata store and rendered as AWS `KeyMetadata`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::ids::{key_arn, AliasName, KeyId};
+use super::region::Region;
+use crate::clock::Timestamp;
+
+/// The key states of AWS KMS (key-state.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyState {
+    Creating,
+    Enabled,
+    Disabled,
+    PendingDeletion,
+    PendingImport,
+    PendingReplicaDeletion,
+    Unavailable,
+    Updating,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Creating => "Creating",
+            KeyState::Enabled => "Enabled",
+            KeyState::Disabled => "Disabled",
+            KeyState::PendingDeletion => "PendingDeletion",
+            KeyState::PendingImport => "PendingImport",
+            KeyState::PendingReplicaDeletion => "PendingReplicaDeletion",
+            KeyState::Unavailable => "Unavailable",
+            KeyState::Updating => "Updating",
+        }
+    }
+}
+
+/// Macro to define string enums that mirror the service model's enums.
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+        impl $name {
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
+            pub fn parse(s: &str) -> Option<Self> { match s { $($text => Some($name::$variant),)+ _ => None } }
+        }
+    };
+}
+
+wire_enum!(
+    /// KeySpec values hsm-kms knows (the service model has more; those are refused).
+    KeySpec {
+        SymmetricDefault = "SYMMETRIC_DEFAULT",
+        Rsa2048 = "RSA_2048",
+        Rsa3072 = "RSA_3072",
+        Rsa4096 = "RSA_4096",
+        EccNistP256 = "ECC_NIST_P256",
+        EccNistP384 = "ECC_NIST_P384",
+        EccNistP521 = "ECC_NIST_P521",
+        EccSecgP256k1 = "ECC_SECG_P256K1",
+        EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
+        Hmac224 = "HMAC_224",
+        Hmac256 = "HMAC_256",
+        Hmac384 = "HMAC_384",
+        Hmac512 = "HMAC_512",
+        Sm2 = "SM2",
+        MlDsa44 = "ML_DSA_44",
+        MlDsa65 = "ML_DSA_65",
+        MlDsa87 = "ML_DSA_87",
+    }
+);
+
+wire_enum!(KeyUsage {
+    EncryptDecrypt = "ENCRYPT_DECRYPT",
+    SignVerify = "SIGN_VERIFY",
+    GenerateVerifyMac = "GENERATE_VERIFY_MAC",
+    KeyAgreement = "KEY_AGREEMENT",
+});
+
+wire_enum!(Origin {
+    AwsKms = "AWS_KMS",
+    External = "EXTERNAL",
+    AwsCloudhsm = "AWS_CLOUDHSM",
+    ExternalKeyStore = "EXTERNAL_KEY_STORE",
+});
+
+/// A tag, kept in insertion order as AWS lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// One version of a key's material. The secret itself lives only in the Region's token, in
+/// an object labelled [`MaterialRecord::token_label`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaterialRecord {
+    /// 64 lowercase hex digits, as AWS's KeyMaterialId.
+    pub id: String,
+    pub created: Timestamp,
+}
+
+impl MaterialRecord {
+    /// The CKA_LABEL of the token object holding this material.
+    pub fn token_label(&self, key_id: &KeyId) -> String {
+        format!("{}/{}", key_id, self.id)
+    }
+}
+
+/// A fresh key material id: 32 random bytes, hex encoded.
+pub fn new_material_id() -> String {
+    let a = uuid::Uuid::new_v4();
+    let b = uuid::Uuid::new_v4();
+    format!("{}{}", a.simple(), b.simple())
+}
+
+/// A KMS key in one Region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub key_id: KeyId,
+    pub region: Region,
+    pub account_id: String,
+    pub created: Timestamp,
+    pub description: String,
+    pub key_spec: KeySpec,
+    pub key_usage: KeyUsage,
+    pub origin: Origin,
+    pub state: KeyState,
+    pub deletion_date: Option<Timestamp>,
+    pub pending_window_days: Option<u32>,
+    pub policy: String,
+    pub tags: Vec<Tag>,
+    /// Every material version, oldest first. The last one is current.
+    pub materials: Vec<MaterialRecord>,
+    pub rotation_enabled: bool,
+    pub rotation_period_days: Option<u32>,
+}
+
+impl KeyRecord {
+    pub fn arn(&self) -> String {
+        key_arn(self.region, &self.account_id, &self.key_id)
+    }
+
+    pub fn current_material(&self) -> Option<&MaterialRecord> {
+        self.materials.last()
+    }
+
+    pub fn material(&self, id: &str) -> Option<&MaterialRecord> {
+        self.materials.iter().find(|m| m.id == id)
+    }
+
+    /// The AWS `KeyMetadata` structure.
+    pub fn metadata(&self) -> Value {
+        let mut m = json!({
+            "AWSAccountId": self.account_id,
+            "KeyId": self.key_id.as_str(),
+            "Arn": self.arn(),
+            "CreationDate": self.created,
+            "Enabled": self.state == KeyState::Enabled,
+            "Description": self.description,
+            "KeyUsage": self.key_usage.as_str(),
+            "KeyState": self.state.as_str(),
+            "Origin": self.origin.as_str(),
+            "KeyManager": "CUSTOMER",
+            "CustomerMasterKeySpec": self.key_spec.as_str(),
+            "KeySpec": self.key_spec.as_str(),
+            "MultiRegion": self.key_id.is_multi_region(),
+        });
+        if self.key_usage == KeyUsage::EncryptDecrypt && self.key_spec == KeySpec::SymmetricDefault
+        {
+            m["EncryptionAlgorithms"] = json!(["SYMMETRIC_DEFAULT"]);
+        }
+        if let Some(material) = self.current_material() {
+            m["CurrentKeyMaterialId"] = json!(material.id);
+        }
+        if let Some(date) = self.deletion_date {
+            if self.state == KeyState::PendingDeletion {
+                m["DeletionDate"] = json!(date);
+            }
+        }
+        if let Some(days) = self.pending_window_days {
+            if matches!(
+                self.state,
+                KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
+            ) {
+                m["PendingDeletionWindowInDays"] = json!(days);
+            }
+        }
+        m
+    }
+}
+
+/// An alias in one Region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    pub name: AliasName,
+    pub region: Region,
+    pub target: KeyId,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}

@@ -1,0 +1,132 @@
+//! CreateKey: a new KMS key in the request's Region, its material generated inside that
+//! Region's token.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::hsm::token::Extractability;
+use crate::kms::error::{KmsError, KmsResult};
+use crate::kms::ids::KeyId;
+use crate::kms::model::{
+    new_material_id, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialRecord, Origin,
+};
+use crate::kms::policy::{check_policy, default_policy};
+use crate::kms::{Kms, RequestContext};
+use crate::store::Write;
+
+use super::{check_tags, merge_tags, WireTag};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    policy: Option<String>,
+    description: Option<String>,
+    key_usage: Option<String>,
+    customer_master_key_spec: Option<String>,
+    key_spec: Option<String>,
+    origin: Option<String>,
+    custom_key_store_id: Option<String>,
+    #[allow(dead_code)]
+    bypass_policy_lockout_safety_check: Option<bool>,
+    tags: Option<Vec<WireTag>>,
+    multi_region: Option<bool>,
+    xks_key_id: Option<String>,
+}
+
+pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
+    let req: Request = crate::kms::wire::parse(input)?;
+    if req.key_spec.is_some() && req.customer_master_key_spec.is_some() {
+        return Err(KmsError::validation(
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
+        ));
+    }
+    let spec_text = req
+        .key_spec
+        .or(req.customer_master_key_spec)
+        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_string());
+    let key_spec = KeySpec::parse(&spec_text)
+        .ok_or_else(|| KmsError::validation(format!("KeySpec {spec_text} is not valid.")))?;
+    let usage_text = req
+        .key_usage
+        .unwrap_or_else(|| "ENCRYPT_DECRYPT".to_string());
+    let key_usage = KeyUsage::parse(&usage_text)
+        .ok_or_else(|| KmsError::validation(format!("KeyUsage {usage_text} is not valid.")))?;
+    if key_spec == KeySpec::SymmetricDefault && key_usage != KeyUsage::EncryptDecrypt {
+        return Err(KmsError::validation(format!(
+            "KeyUsage {} is not compatible with KeySpec {}",
+            key_usage.as_str(),
+            key_spec.as_str()
+        )));
+    }
+    if key_spec != KeySpec::SymmetricDefault {
+        return Err(KmsError::unsupported(format!(
+            "KeySpec {} is not supported by hsm-kms yet; only SYMMETRIC_DEFAULT keys can be created.",
+            key_spec.as_str()
+        )));
+    }
+    let origin_text = req.origin.unwrap_or_else(|| "AWS_KMS".to_string());
+    let origin = Origin::parse(&origin_text)
+        .ok_or_else(|| KmsError::validation(format!("Origin {origin_text} is not valid.")))?;
+    if origin != Origin::AwsKms {
+        return Err(KmsError::unsupported(format!(
+            "Origin {} is not supported by hsm-kms yet.",
+            origin.as_str()
+        )));
+    }
+    if req.custom_key_store_id.is_some() || req.xks_key_id.is_some() {
+        return Err(KmsError::unsupported(
+            "Custom key stores are not supported by hsm-kms.",
+        ));
+    }
+    if req.multi_region.unwrap_or(false) {
+        return Err(KmsError::unsupported(
+            "Multi-Region keys are not supported by hsm-kms yet.",
+        ));
+    }
+    let policy = match req.policy {
+        Some(p) => {
+            check_policy(&p)?;
+            p
+        }
+        None => default_policy(ctx.region, kms.account()),
+    };
+    let mut tags = Vec::new();
+    merge_tags(&mut tags, check_tags(req.tags.unwrap_or_default())?)?;
+
+    let now = kms.clock.now();
+    let key_id = KeyId::new_single_region();
+    let material = MaterialRecord {
+        id: new_material_id(),
+        created: now,
+    };
+    let label = material.token_label(&key_id);
+    let token = kms.token(ctx.region)?;
+    // Material first, metadata second: a crash in between leaves an orphaned object that
+    // startup reconciliation destroys, never a key without material.
+    token
+        .generate_aes256(&label, Extractability::Never)
+        .map_err(Kms::hsm_error)?;
+    let key = KeyRecord {
+        key_id,
+        region: ctx.region,
+        account_id: kms.account().to_string(),
+        created: now,
+        description: req.description.unwrap_or_default(),
+        key_spec,
+        key_usage,
+        origin,
+        state: KeyState::Enabled,
+        deletion_date: None,
+        pending_window_days: None,
+        policy,
+        tags,
+        materials: vec![material],
+        rotation_enabled: false,
+        rotation_period_days: None,
+    };
+    if let Err(e) = kms.commit(vec![Write::PutKey(key.clone())]) {
+        let _ = token.destroy(&label);
+        return Err(e);
+    }
+    Ok(json!({ "KeyMetadata": key.metadata() }))
+}

@@ -1,0 +1,48 @@
+//! Decrypt: the ciphertext names its key and key material, so no KeyId is needed; a KeyId
+//! that names another key is IncorrectKeyException.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::kms::error::KmsResult;
+use crate::kms::key_state::Op;
+use crate::kms::symmetric::{self, SYMMETRIC_DEFAULT};
+use crate::kms::wire::{b64_secret, Blob, EncryptionContext};
+use crate::kms::{Kms, RequestContext};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    ciphertext_blob: Blob,
+    encryption_context: Option<EncryptionContext>,
+    key_id: Option<String>,
+    encryption_algorithm: Option<String>,
+    recipient: Option<Value>,
+}
+
+pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
+    let req: Request = crate::kms::wire::parse(input)?;
+    if req.recipient.is_some() {
+        return Err(crate::kms::error::KmsError::unsupported(
+            "Recipient (Nitro Enclaves attestation) is not supported by hsm-kms.",
+        ));
+    }
+    let context = req.encryption_context.unwrap_or_default();
+    let out = symmetric::decrypt(
+        kms,
+        ctx,
+        &req.ciphertext_blob.0,
+        &context,
+        req.key_id.as_deref(),
+        Op::Decrypt,
+        "Decrypt",
+    )?;
+    symmetric::require_algorithm(&out.key, req.encryption_algorithm.as_deref())?;
+    let plaintext = b64_secret(&out.plaintext);
+    Ok(json!({
+        "KeyId": out.key.arn(),
+        "Plaintext": plaintext.as_str(),
+        "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        "KeyMaterialId": out.material_id,
+    }))
+}

@@ -1,0 +1,22 @@
+//! ListKeyPolicies: always the one policy name, "default".
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::kms::error::KmsResult;
+use crate::kms::key_state::{self, Op};
+use crate::kms::policy::POLICY_NAME;
+use crate::kms::{Kms, RequestContext};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    key_id: String,
+}
+
+pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
+    let req: Request = crate::kms::wire::parse(input)?;
+    let key = kms.resolve(ctx, &req.key_id)?;
+    key_state::check(Op::ListKeyPolicies, &key)?;
+    Ok(json!({ "PolicyNames": [POLICY_NAME], "Truncated": false }))
+}

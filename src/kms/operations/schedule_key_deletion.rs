@@ -1,0 +1,65 @@
+//! ScheduleKeyDeletion: the key goes to PendingDeletion; after the waiting period (7–30
+//! days, default 30) a durable job destroys its metadata and its token material.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::kms::error::{KmsError, KmsResult};
+use crate::kms::key_state::Op;
+use crate::kms::model::KeyState;
+use crate::kms::{Kms, RequestContext};
+use crate::store::{JobKind, JobRecord, Write};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    key_id: String,
+    pending_window_in_days: Option<i64>,
+}
+
+pub const MIN_DAYS: i64 = 7;
+pub const MAX_DAYS: i64 = 30;
+const DAY: f64 = 86_400.0;
+
+/// The id of the deletion job of a key.
+pub fn job_id(key: &crate::kms::model::KeyRecord) -> String {
+    format!("delete-key/{}/{}", key.region, key.key_id)
+}
+
+pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
+    let req: Request = crate::kms::wire::parse(input)?;
+    let days = req.pending_window_in_days.unwrap_or(MAX_DAYS);
+    if days < MIN_DAYS {
+        return Err(KmsError::validation(format!(
+            "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to {MIN_DAYS}"
+        )));
+    }
+    if days > MAX_DAYS {
+        return Err(KmsError::validation(format!(
+            "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value less than or equal to {MAX_DAYS}"
+        )));
+    }
+    let now = kms.clock.now();
+    let due = now + days as f64 * DAY;
+    let key = kms.modify_key(ctx, &req.key_id, Op::ScheduleKeyDeletion, |key, extra| {
+        key.state = KeyState::PendingDeletion;
+        key.deletion_date = Some(due);
+        key.pending_window_days = Some(days as u32);
+        extra.push(Write::PutJob(JobRecord {
+            id: job_id(key),
+            due,
+            kind: JobKind::DeleteKey {
+                region: key.region,
+                key_id: key.key_id.clone(),
+            },
+        }));
+        Ok(())
+    })?;
+    kms.jobs_changed.notify_one();
+    Ok(json!({
+        "KeyId": key.arn(),
+        "DeletionDate": due,
+        "KeyState": key.state.as_str(),
+        "PendingWindowInDays": days,
+    }))
+}

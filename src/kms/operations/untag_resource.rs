@@ -1,0 +1,24 @@
+//! UntagResource: removes tags from a key by tag key.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::kms::error::KmsResult;
+use crate::kms::key_state::Op;
+use crate::kms::{Kms, RequestContext};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    key_id: String,
+    tag_keys: Vec<String>,
+}
+
+pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
+    let req: Request = crate::kms::wire::parse(input)?;
+    kms.modify_key(ctx, &req.key_id, Op::UntagResource, |key, _| {
+        key.tags.retain(|t| !req.tag_keys.contains(&t.key));
+        Ok(())
+    })?;
+    Ok(json!({}))
+}

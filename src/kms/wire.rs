@@ -1,0 +1,100 @@
+//! Request and response plumbing shared by the operations: typed request parsing, base64
+//! blobs that zeroise their bytes, encryption contexts, and paging markers.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::error::{ErrorKind, KmsError, KmsResult};
+
+/// Parses a request body into an operation's typed request. The body has already been
+/// validated against the service model, so a failure here is a shape the model allows but
+/// the operation cannot take.
+pub fn parse<T: DeserializeOwned>(input: Value) -> KmsResult<T> {
+    serde_json::from_value(input)
+        .map_err(|e| KmsError::new(ErrorKind::Serialization, format!("Invalid request: {e}")))
+}
+
+/// A base64 blob from a request; its bytes are zeroised when dropped.
+pub struct Blob(pub Zeroizing<Vec<u8>>);
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Zeroizing::new(String::deserialize(d)?);
+        B64.decode(text.as_bytes())
+            .map(|v| Blob(Zeroizing::new(v)))
+            .map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
+    }
+}
+
+impl std::fmt::Debug for Blob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Blob({} bytes)", self.0.len())
+    }
+}
+
+/// Base64 for a response blob.
+pub fn b64(bytes: &[u8]) -> String {
+    B64.encode(bytes)
+}
+
+/// Base64 of a secret (a plaintext data key), in a zeroising string.
+pub fn b64_secret(bytes: &[u8]) -> Zeroizing<String> {
+    Zeroizing::new(B64.encode(bytes))
+}
+
+/// An encryption context, canonically ordered.
+pub type EncryptionContext = BTreeMap<String, String>;
+
+/// `Limit` and `Marker` of the List* operations over items sorted by their string key:
+/// the marker is the key of the last item of the previous page, so a page starts after it
+/// even if that item has since been deleted.
+pub fn page<T>(
+    items: impl Iterator<Item = (String, T)>,
+    marker: Option<&str>,
+    limit: Option<i64>,
+) -> (Vec<T>, Option<String>) {
+    let limit = limit.unwrap_or(100).clamp(1, 1000) as usize;
+    let mut iter = items
+        .filter(|(k, _)| marker.is_none_or(|m| k.as_str() > m))
+        .peekable();
+    let mut out = Vec::new();
+    let mut last = None;
+    while out.len() < limit {
+        match iter.next() {
+            Some((k, v)) => {
+                last = Some(k);
+                out.push(v);
+            }
+            None => break,
+        }
+    }
+    let next = if iter.peek().is_some() { last } else { None };
+    (out, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_visits_every_item_once() {
+        let items: Vec<(String, u32)> = (0..7).map(|i| (format!("k{i}"), i)).collect();
+        let mut seen = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let (page_items, next) = page(items.clone().into_iter(), marker.as_deref(), Some(3));
+            seen.extend(page_items);
+            match next {
+                Some(m) => marker = Some(m),
+                None => break,
+            }
+        }
+        assert_eq!(seen, (0..7).collect::<Vec<_>>());
+    }
+}
