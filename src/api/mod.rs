@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 
 use crate::kms::dispatch;
 use crate::kms::error::{ErrorKind, KmsError};
+use crate::kms::wire::Output;
 use crate::kms::{Kms, RequestContext};
 use validate::{InputError, ServiceModel};
 
@@ -37,15 +38,20 @@ pub fn router(kms: Arc<Kms>) -> Router {
     router.with_state(kms)
 }
 
-fn render(request_id: &str, result: Result<Value, KmsError>) -> Response {
+fn render(request_id: &str, result: Result<Output, KmsError>) -> Response {
     let (status, body) = match result {
-        Ok(v) => (StatusCode::OK, v),
+        Ok(out) => (StatusCode::OK, out.to_bytes()),
         Err(e) => (
             StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
-            json!({"__type": e.kind.aws_name(), "message": e.message}),
+            zeroize::Zeroizing::new(
+                json!({"__type": e.kind.aws_name(), "message": e.message})
+                    .to_string()
+                    .into_bytes(),
+            ),
         ),
     };
-    let mut resp = (status, body.to_string()).into_response();
+    // The body buffer is zeroised when the response has been sent and dropped.
+    let mut resp = (status, Bytes::from_owner(body)).into_response();
     let h = resp.headers_mut();
     h.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(v) = HeaderValue::from_str(request_id) {
@@ -140,7 +146,7 @@ async fn handle(
             worker_kms.account(),
             &operation,
             &input,
-            outcome.as_ref().ok(),
+            outcome.as_ref().ok().map(|o| &o.body),
             outcome.as_ref().err(),
             worker_kms.clock.now(),
         );

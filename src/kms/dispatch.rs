@@ -5,41 +5,57 @@ use serde_json::Value;
 
 use super::error::{KmsError, KmsResult};
 use super::operations as ops;
+use super::wire::Output;
 use super::{Kms, RequestContext};
 
-/// An operation's entry point.
-pub type Handler = fn(&Kms, &RequestContext, Value) -> KmsResult<Value>;
+/// An operation's entry point: most return plain JSON; those that return a secret
+/// (a plaintext) return an [`Output`] that keeps it in zeroising memory.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Plain(fn(&Kms, &RequestContext, Value) -> KmsResult<Value>),
+    Secret(fn(&Kms, &RequestContext, Value) -> KmsResult<Output>),
+}
+
+use Handler::{Plain as P, Secret as S};
 
 /// Every operation hsm-kms serves.
 pub const OPERATIONS: &[(&str, Handler)] = &[
-    ("CancelKeyDeletion", ops::cancel_key_deletion::handle),
-    ("CreateAlias", ops::create_alias::handle),
-    ("CreateKey", ops::create_key::handle),
-    ("Decrypt", ops::decrypt::handle),
-    ("DeleteAlias", ops::delete_alias::handle),
-    ("DescribeKey", ops::describe_key::handle),
-    ("DisableKey", ops::disable_key::handle),
-    ("EnableKey", ops::enable_key::handle),
-    ("Encrypt", ops::encrypt::handle),
-    ("GenerateDataKey", ops::generate_data_key::handle),
+    ("CancelKeyDeletion", P(ops::cancel_key_deletion::handle)),
+    ("CreateAlias", P(ops::create_alias::handle)),
+    ("CreateKey", P(ops::create_key::handle)),
+    ("Decrypt", S(ops::decrypt::handle)),
+    ("DeleteAlias", P(ops::delete_alias::handle)),
+    ("DescribeKey", P(ops::describe_key::handle)),
+    ("DisableKey", P(ops::disable_key::handle)),
+    ("EnableKey", P(ops::enable_key::handle)),
+    ("Encrypt", P(ops::encrypt::handle)),
+    ("GenerateDataKey", S(ops::generate_data_key::handle)),
     (
         "GenerateDataKeyWithoutPlaintext",
-        ops::generate_data_key_without_plaintext::handle,
+        P(ops::generate_data_key_without_plaintext::handle),
     ),
-    ("GenerateRandom", ops::generate_random::handle),
-    ("GetKeyPolicy", ops::get_key_policy::handle),
-    ("GetKeyRotationStatus", ops::get_key_rotation_status::handle),
-    ("ListAliases", ops::list_aliases::handle),
-    ("ListKeyPolicies", ops::list_key_policies::handle),
-    ("ListKeys", ops::list_keys::handle),
-    ("ListResourceTags", ops::list_resource_tags::handle),
-    ("PutKeyPolicy", ops::put_key_policy::handle),
-    ("ReEncrypt", ops::re_encrypt::handle),
-    ("ScheduleKeyDeletion", ops::schedule_key_deletion::handle),
-    ("TagResource", ops::tag_resource::handle),
-    ("UntagResource", ops::untag_resource::handle),
-    ("UpdateAlias", ops::update_alias::handle),
-    ("UpdateKeyDescription", ops::update_key_description::handle),
+    ("GenerateRandom", S(ops::generate_random::handle)),
+    ("GetKeyPolicy", P(ops::get_key_policy::handle)),
+    (
+        "GetKeyRotationStatus",
+        P(ops::get_key_rotation_status::handle),
+    ),
+    ("ListAliases", P(ops::list_aliases::handle)),
+    ("ListKeyPolicies", P(ops::list_key_policies::handle)),
+    ("ListKeys", P(ops::list_keys::handle)),
+    ("ListResourceTags", P(ops::list_resource_tags::handle)),
+    ("PutKeyPolicy", P(ops::put_key_policy::handle)),
+    ("ReEncrypt", P(ops::re_encrypt::handle)),
+    ("ReplicateKey", P(ops::replicate_key::handle)),
+    ("ScheduleKeyDeletion", P(ops::schedule_key_deletion::handle)),
+    ("TagResource", P(ops::tag_resource::handle)),
+    ("UntagResource", P(ops::untag_resource::handle)),
+    ("UpdateAlias", P(ops::update_alias::handle)),
+    (
+        "UpdateKeyDescription",
+        P(ops::update_key_description::handle),
+    ),
+    ("UpdatePrimaryRegion", P(ops::update_primary_region::handle)),
 ];
 
 /// The handler of `operation`, if hsm-kms serves it.
@@ -57,9 +73,10 @@ pub fn dispatch(
     ctx: &RequestContext,
     operation: &str,
     input: Value,
-) -> KmsResult<Value> {
+) -> KmsResult<Output> {
     match handler(operation) {
-        Some(h) => h(kms, ctx, input),
+        Some(P(h)) => h(kms, ctx, input).map(Output::from),
+        Some(S(h)) => h(kms, ctx, input),
         None => Err(KmsError::unsupported(format!(
             "hsm-kms does not implement {operation} yet."
         ))),

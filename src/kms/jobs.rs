@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::KmsResult;
+use super::ids::KeyId;
+use super::model::KeyState;
+use super::region::Region;
 use super::Kms;
 use crate::store::{JobKind, JobRecord, Write};
 
@@ -17,9 +20,17 @@ pub async fn run(kms: Arc<Kms>) {
         if let Ok(Err(e)) = result {
             tracing::error!("job failed: {e}");
         }
+        // Sleep until the next job is due (at most a second: the clock may be moved).
+        let wait = kms
+            .state()
+            .jobs
+            .values()
+            .map(|j| j.due - kms.clock.now())
+            .fold(1.0_f64, f64::min)
+            .clamp(0.001, 1.0);
         tokio::select! {
             _ = kms.jobs_changed.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
         }
     }
 }
@@ -42,6 +53,9 @@ pub fn run_due(kms: &Kms) -> KmsResult<()> {
 
 fn run_job(kms: &Kms, job: &JobRecord) -> KmsResult<()> {
     match &job.kind {
+        JobKind::FinishReplica { .. } | JobKind::UpdatePrimary { .. } => {
+            super::multi_region::run(kms, job)
+        }
         JobKind::DeleteKey { region, key_id } => {
             let _guard = kms.write_guard();
             let Some(key) = kms.get_key(*region, key_id) else {
@@ -70,6 +84,7 @@ fn run_job(kms: &Kms, job: &JobRecord) -> KmsResult<()> {
                     });
                 }
             }
+            batch.extend(start_primary_waiting_period(kms, *region, key_id));
             kms.commit(batch)?;
             tracing::info!(region = %region, key = %key_id, "deleted key and its token material");
             kms.audit.record_service_event(
@@ -82,4 +97,38 @@ fn run_job(kms: &Kms, job: &JobRecord) -> KmsResult<()> {
             Ok(())
         }
     }
+}
+
+/// When the last replica of a primary in `PendingReplicaDeletion` is deleted, the
+/// primary's waiting period starts: it moves to `PendingDeletion` with its deletion date
+/// counted from now.
+fn start_primary_waiting_period(kms: &Kms, deleted_region: Region, key_id: &KeyId) -> Vec<Write> {
+    if !key_id.is_multi_region() {
+        return Vec::new();
+    }
+    let family = super::multi_region::related(kms, key_id);
+    let remaining: Vec<_> = family
+        .iter()
+        .filter(|k| k.region != deleted_region)
+        .collect();
+    let [primary] = remaining.as_slice() else {
+        return Vec::new();
+    };
+    if !primary.is_primary() || primary.state != KeyState::PendingReplicaDeletion {
+        return Vec::new();
+    }
+    let days = primary.pending_window_days.unwrap_or(30);
+    let due = kms.clock.now() + f64::from(days) * 86_400.0;
+    let mut p = (***primary).clone();
+    p.state = KeyState::PendingDeletion;
+    p.deletion_date = Some(due);
+    let job = JobRecord {
+        id: super::operations::schedule_key_deletion::job_id(&p),
+        due,
+        kind: JobKind::DeleteKey {
+            region: p.region,
+            key_id: p.key_id.clone(),
+        },
+    };
+    vec![Write::PutKey(p), Write::PutJob(job)]
 }

@@ -233,6 +233,7 @@ mod tests {
             materials: vec![],
             rotation_enabled: false,
             rotation_period_days: None,
+            multi_region: None,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod jobs;
 pub mod key_state;
 pub mod model;
+pub mod multi_region;
 pub mod operations;
 pub mod policy;
 pub mod region;
@@ -140,38 +141,65 @@ impl Kms {
     /// crash between material creation and the metadata commit) and reports keys whose
     /// material is missing from their token.
     fn reconcile(&self) {
-        let state = self.state.read();
-        for region in &self.config.regions {
-            let Some(token) = self.hsm.token(*region) else {
-                continue;
-            };
-            let keys = state.keys.get(region);
-            let mut expected = std::collections::HashSet::new();
-            if let Some(keys) = keys {
-                for key in keys.values() {
+        let mut unavailable = Vec::new();
+        {
+            let state = self.state.read();
+            for region in &self.config.regions {
+                let Some(token) = self.hsm.token(*region) else {
+                    continue;
+                };
+                let mut expected = std::collections::HashSet::new();
+                for key in state.keys.get(region).into_iter().flat_map(|m| m.values()) {
+                    let mut missing = false;
                     for m in &key.materials {
                         let label = m.token_label(&key.key_id);
-                        if !token.has_object(&label) {
-                            tracing::error!(
-                                region = %region,
-                                key = %key.key_id,
-                                material = %m.id,
-                                "key material is missing from the token; operations with it fail"
-                            );
-                        }
+                        missing |= !token.has_object(&label);
                         expected.insert(label);
                     }
+                    // A replica still `Creating` gets its material from its job; a key
+                    // pending deletion may have lost it to an interrupted deletion job.
+                    let in_flux = matches!(
+                        key.state,
+                        model::KeyState::Creating
+                            | model::KeyState::PendingDeletion
+                            | model::KeyState::Unavailable
+                    );
+                    if missing && !in_flux {
+                        tracing::error!(
+                            region = %region,
+                            key = %key.key_id,
+                            "key material is missing from the token: the key is now Unavailable"
+                        );
+                        let mut k = (**key).clone();
+                        k.state = model::KeyState::Unavailable;
+                        unavailable.push(Write::PutKey(k));
+                    }
                 }
-            }
-            for label in token.labels() {
-                if is_material_label(&label) && !expected.contains(&label) {
-                    tracing::warn!(region = %region, %label, "destroying orphaned token object");
-                    if let Err(e) = token.destroy(&label) {
-                        tracing::error!(region = %region, %label, "cannot destroy orphan: {e}");
+                for label in token.labels() {
+                    if is_material_label(&label) && !expected.contains(&label) {
+                        tracing::warn!(region = %region, %label, "destroying orphaned token object");
+                        if let Err(e) = token.destroy(&label) {
+                            tracing::error!(region = %region, %label, "cannot destroy orphan: {e}");
+                        }
                     }
                 }
             }
         }
+        if !unavailable.is_empty() {
+            if let Err(e) = self.commit(unavailable) {
+                tracing::error!("cannot record unavailable keys: {}", e.message);
+            }
+        }
+    }
+
+    /// The token layer (multi-Region jobs copy material between tokens).
+    pub fn hsm(&self) -> &Hsm {
+        &self.hsm
+    }
+
+    /// A key's `KeyMetadata` as the API returns it.
+    pub fn key_metadata(&self, key: &KeyRecord) -> serde_json::Value {
+        multi_region::metadata(self, key)
     }
 
     pub fn account(&self) -> &str {

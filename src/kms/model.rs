@@ -136,11 +136,27 @@ pub struct KeyRecord {
     pub materials: Vec<MaterialRecord>,
     pub rotation_enabled: bool,
     pub rotation_period_days: Option<u32>,
+    /// The key's role when it is a multi-Region key (its id starts with `mrk-`).
+    #[serde(default)]
+    pub multi_region: Option<MultiRegionRole>,
+}
+
+/// Whether a multi-Region key is the primary or a replica. The rest of the
+/// MultiRegionConfiguration (which Regions hold related keys) is derived from the keys
+/// that exist, so it is consistent in every Region after every change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MultiRegionRole {
+    Primary,
+    Replica,
 }
 
 impl KeyRecord {
     pub fn arn(&self) -> String {
         key_arn(self.region, &self.account_id, &self.key_id)
+    }
+
+    pub fn is_primary(&self) -> bool {
+        self.multi_region == Some(MultiRegionRole::Primary)
     }
 
     pub fn current_material(&self) -> Option<&MaterialRecord> {

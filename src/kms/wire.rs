@@ -48,6 +48,52 @@ pub fn b64_secret(bytes: &[u8]) -> Zeroizing<String> {
     Zeroizing::new(B64.encode(bytes))
 }
 
+/// A response whose one secret member (a plaintext data key, decrypted data or random
+/// bytes, base64) is kept out of the JSON `Value` — which does not zeroise — and spliced
+/// into the zeroising response buffer only when the response is written.
+pub struct Output {
+    pub body: serde_json::Value,
+    pub secret: Option<(&'static str, Zeroizing<String>)>,
+}
+
+impl Output {
+    /// A response with a secret member `name` (base64 of `bytes`).
+    pub fn with_secret(body: serde_json::Value, name: &'static str, bytes: &[u8]) -> Output {
+        Output {
+            body,
+            secret: Some((name, b64_secret(bytes))),
+        }
+    }
+
+    /// The response bytes, in a buffer that is zeroised when dropped.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let rest = self.body.to_string();
+        let mut out = Zeroizing::new(Vec::with_capacity(rest.len() + 64));
+        match &self.secret {
+            None => out.extend_from_slice(rest.as_bytes()),
+            Some((name, value)) => {
+                out.extend_from_slice(b"{\"");
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"\":\"");
+                out.extend_from_slice(value.as_bytes());
+                out.push(b'"');
+                let inner = rest.trim_start_matches('{');
+                if inner != "}" {
+                    out.push(b',');
+                }
+                out.extend_from_slice(inner.as_bytes());
+            }
+        }
+        out
+    }
+}
+
+impl From<serde_json::Value> for Output {
+    fn from(body: serde_json::Value) -> Output {
+        Output { body, secret: None }
+    }
+}
+
 /// An encryption context, canonically ordered.
 pub type EncryptionContext = BTreeMap<String, String>;
 
@@ -81,6 +127,18 @@ pub fn page<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_members_are_spliced_into_valid_json() {
+        let out = Output::with_secret(serde_json::json!({"KeyId": "k"}), "Plaintext", b"hi");
+        let v: serde_json::Value = serde_json::from_slice(&out.to_bytes()).expect("json");
+        assert_eq!(v["Plaintext"], "aGk=");
+        assert_eq!(v["KeyId"], "k");
+        assert!(out.body.get("Plaintext").is_none());
+        let only = Output::with_secret(serde_json::json!({}), "Plaintext", b"x");
+        let v: serde_json::Value = serde_json::from_slice(&only.to_bytes()).expect("json");
+        assert_eq!(v["Plaintext"], "eA==");
+    }
 
     #[test]
     fn paging_visits_every_item_once() {

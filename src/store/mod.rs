@@ -27,6 +27,14 @@ pub struct JobRecord {
 pub enum JobKind {
     /// Destroy a key scheduled for deletion (metadata and token material).
     DeleteKey { region: Region, key_id: KeyId },
+    /// Copy a new replica's material into its token and move it out of `Creating`.
+    FinishReplica { region: Region, key_id: KeyId },
+    /// Swap the primary and replica roles after UpdatePrimaryRegion.
+    UpdatePrimary {
+        key_id: KeyId,
+        old: Region,
+        new: Region,
+    },
 }
 
 /// One write of a batch.

@@ -8,7 +8,8 @@ use crate::hsm::token::Extractability;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::ids::KeyId;
 use crate::kms::model::{
-    new_material_id, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialRecord, Origin,
+    new_material_id, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialRecord, MultiRegionRole,
+    Origin,
 };
 use crate::kms::policy::{check_policy, default_policy};
 use crate::kms::{Kms, RequestContext};
@@ -78,11 +79,6 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
             "Custom key stores are not supported by hsm-kms.",
         ));
     }
-    if req.multi_region.unwrap_or(false) {
-        return Err(KmsError::unsupported(
-            "Multi-Region keys are not supported by hsm-kms yet.",
-        ));
-    }
     let policy = match req.policy {
         Some(p) => {
             check_policy(&p)?;
@@ -94,7 +90,16 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     merge_tags(&mut tags, check_tags(req.tags.unwrap_or_default())?)?;
 
     let now = kms.clock.now();
-    let key_id = KeyId::new_single_region();
+    let multi_region = req.multi_region.unwrap_or(false);
+    let (key_id, extractability, role) = if multi_region {
+        (
+            KeyId::new_multi_region(),
+            Extractability::WrappedUnderTrustedKey,
+            Some(MultiRegionRole::Primary),
+        )
+    } else {
+        (KeyId::new_single_region(), Extractability::Never, None)
+    };
     let material = MaterialRecord {
         id: new_material_id(),
         created: now,
@@ -104,7 +109,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     // Material first, metadata second: a crash in between leaves an orphaned object that
     // startup reconciliation destroys, never a key without material.
     token
-        .generate_aes256(&label, Extractability::Never)
+        .generate_aes256(&label, extractability)
         .map_err(Kms::hsm_error)?;
     let key = KeyRecord {
         key_id,
@@ -123,10 +128,11 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         materials: vec![material],
         rotation_enabled: false,
         rotation_period_days: None,
+        multi_region: role,
     };
     if let Err(e) = kms.commit(vec![Write::PutKey(key.clone())]) {
         let _ = token.destroy(&label);
         return Err(e);
     }
-    Ok(json!({ "KeyMetadata": key.metadata() }))
+    Ok(json!({ "KeyMetadata": kms.key_metadata(&key) }))
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
 use crate::kms::symmetric::{self, SYMMETRIC_DEFAULT};
-use crate::kms::wire::{b64_secret, Blob, EncryptionContext};
+use crate::kms::wire::{Blob, EncryptionContext, Output};
 use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
@@ -20,7 +20,7 @@ struct Request {
     recipient: Option<Value>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
+pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Output> {
     let req: Request = crate::kms::wire::parse(input)?;
     if req.recipient.is_some() {
         return Err(crate::kms::error::KmsError::unsupported(
@@ -38,11 +38,10 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         "Decrypt",
     )?;
     symmetric::require_algorithm(&out.key, req.encryption_algorithm.as_deref())?;
-    let plaintext = b64_secret(&out.plaintext);
-    Ok(json!({
+    let body = json!({
         "KeyId": out.key.arn(),
-        "Plaintext": plaintext.as_str(),
         "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
         "KeyMaterialId": out.material_id,
-    }))
+    });
+    Ok(Output::with_secret(body, "Plaintext", &out.plaintext))
 }

@@ -17,5 +17,5 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     let req: Request = crate::kms::wire::parse(input)?;
     let key = kms.resolve(ctx, &req.key_id)?;
     key_state::check(Op::DescribeKey, &key)?;
-    Ok(json!({ "KeyMetadata": key.metadata() }))
+    Ok(json!({ "KeyMetadata": kms.key_metadata(&key) }))
 }

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::key_state::{self, Op};
 use crate::kms::symmetric;
-use crate::kms::wire::{b64, b64_secret, EncryptionContext};
+use crate::kms::wire::{b64, EncryptionContext, Output};
 use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
@@ -71,14 +71,13 @@ pub fn generate(
     })
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
+pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Output> {
     let req: Request = crate::kms::wire::parse(input)?;
     let dk = generate(kms, ctx, req, Op::GenerateDataKey, "GenerateDataKey")?;
-    let plaintext = b64_secret(&dk.plaintext);
-    Ok(json!({
+    let body = json!({
         "CiphertextBlob": b64(&dk.blob),
-        "Plaintext": plaintext.as_str(),
         "KeyId": dk.key_arn,
         "KeyMaterialId": dk.material_id,
-    }))
+    });
+    Ok(Output::with_secret(body, "Plaintext", &dk.plaintext))
 }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::kms::error::{KmsError, KmsResult};
-use crate::kms::wire::b64_secret;
+use crate::kms::wire::Output;
 use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
@@ -15,7 +15,7 @@ struct Request {
     recipient: Option<Value>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
+pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Output> {
     let req: Request = crate::kms::wire::parse(input)?;
     if req.custom_key_store_id.is_some() || req.recipient.is_some() {
         return Err(KmsError::unsupported(
@@ -29,6 +29,5 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         .token(ctx.region)?
         .random(n as usize)
         .map_err(Kms::hsm_error)?;
-    let text = b64_secret(&bytes);
-    Ok(json!({ "Plaintext": text.as_str() }))
+    Ok(Output::with_secret(json!({}), "Plaintext", &bytes))
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::key_state::Op;
 use crate::kms::model::KeyState;
+use crate::kms::multi_region;
 use crate::kms::{Kms, RequestContext};
 use crate::store::{JobKind, JobRecord, Write};
 
@@ -42,6 +43,18 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     let now = kms.clock.now();
     let due = now + days as f64 * DAY;
     let key = kms.modify_key(ctx, &req.key_id, Op::ScheduleKeyDeletion, |key, extra| {
+        // A primary with replicas waits for them: its waiting period starts when the last
+        // replica is deleted (multi-region-keys-delete.md).
+        let has_replicas = key.is_primary()
+            && multi_region::related(kms, &key.key_id)
+                .iter()
+                .any(|k| k.region != key.region);
+        if has_replicas {
+            key.state = KeyState::PendingReplicaDeletion;
+            key.deletion_date = None;
+            key.pending_window_days = Some(days as u32);
+            return Ok(());
+        }
         key.state = KeyState::PendingDeletion;
         key.deletion_date = Some(due);
         key.pending_window_days = Some(days as u32);
@@ -56,10 +69,13 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         Ok(())
     })?;
     kms.jobs_changed.notify_one();
-    Ok(json!({
+    let mut out = json!({
         "KeyId": key.arn(),
-        "DeletionDate": due,
         "KeyState": key.state.as_str(),
         "PendingWindowInDays": days,
-    }))
+    });
+    if let Some(date) = key.deletion_date {
+        out["DeletionDate"] = json!(date);
+    }
+    Ok(out)
 }
