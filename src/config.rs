@@ -47,6 +47,8 @@ pub struct Config {
     pub so_pin: String,
     /// Extra delay before a new replica leaves the `Creating` state.
     pub replica_creation_delay_ms: u64,
+    /// Extra delay before an UpdatePrimaryRegion leaves the `Updating` state.
+    pub primary_update_delay_ms: u64,
     /// Enables the `/admin/*` endpoints (clock control).
     pub admin_api: bool,
 }
@@ -64,6 +66,7 @@ pub struct Overrides {
     pub user_pin: Option<String>,
     pub so_pin: Option<String>,
     pub replica_creation_delay_ms: Option<u64>,
+    pub primary_update_delay_ms: Option<u64>,
     pub admin_api: Option<bool>,
 }
 
@@ -95,6 +98,8 @@ impl Overrides {
             so_pin: var("HSM_KMS_SO_PIN"),
             replica_creation_delay_ms: var("HSM_KMS_REPLICA_CREATION_DELAY_MS")
                 .and_then(|v| v.parse().ok()),
+            primary_update_delay_ms: var("HSM_KMS_PRIMARY_UPDATE_DELAY_MS")
+                .and_then(|v| v.parse().ok()),
             admin_api: var("HSM_KMS_ADMIN_API").map(|v| v == "1" || v == "true"),
         }
     }
@@ -113,6 +118,9 @@ impl Overrides {
             replica_creation_delay_ms: later
                 .replica_creation_delay_ms
                 .or(self.replica_creation_delay_ms),
+            primary_update_delay_ms: later
+                .primary_update_delay_ms
+                .or(self.primary_update_delay_ms),
             admin_api: later.admin_api.or(self.admin_api),
         }
     }
@@ -186,6 +194,7 @@ impl Overrides {
             user_pin: self.user_pin.unwrap_or_else(|| "1234".to_string()),
             so_pin: self.so_pin.unwrap_or_else(|| "12345678".to_string()),
             replica_creation_delay_ms: self.replica_creation_delay_ms.unwrap_or(0),
+            primary_update_delay_ms: self.primary_update_delay_ms.unwrap_or(0),
             admin_api: self.admin_api.unwrap_or(false),
         })
     }

@@ -47,6 +47,9 @@ struct Common {
     /// Extra delay before a new replica becomes usable, in ms.
     #[arg(long)]
     replica_creation_delay_ms: Option<u64>,
+    /// Extra delay before an UpdatePrimaryRegion completes (keys stay Updating), in ms.
+    #[arg(long)]
+    primary_update_delay_ms: Option<u64>,
     /// Enable the /admin endpoints (clock control).
     #[arg(long)]
     admin_api: bool,
@@ -63,6 +66,7 @@ fn resolve(c: Common) -> Result<Config, String> {
         regions: c.regions,
         pkcs11_module: c.pkcs11_module,
         replica_creation_delay_ms: c.replica_creation_delay_ms,
+        primary_update_delay_ms: c.primary_update_delay_ms,
         admin_api: if c.admin_api { Some(true) } else { None },
         ..Overrides::default()
     };

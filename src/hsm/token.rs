@@ -1,13 +1,22 @@
 //! One Region's token: a long-lived logged-in session that keeps the login and object
-//! handles alive, a pool of work sessions, and the map from key-material labels to object
+//! handles alive, a pool of work sessions, and the map from object labels to object
 //! handles (built once at startup, so no C_FindObjects runs on a request path).
+//!
+//! Besides the key-material operations the service uses, this file holds the generic
+//! token primitives the transport setup ([`super::transport`]) builds on (key-pair
+//! generation, wrap/unwrap by label, a temporary Security Officer login), and a few
+//! methods that exist for tests and for people learning PKCS#11
+//! ([`RegionToken::secret_access`], [`RegionToken::try_wrap_under_untrusted_key`],
+//! [`RegionToken::count_objects`]).
 
 use std::collections::HashMap;
 
 use cryptoki::context::Pkcs11;
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{
+    Attribute, AttributeInfo, AttributeType, KeyType, ObjectClass, ObjectHandle,
+};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
@@ -27,13 +36,28 @@ pub enum Extractability {
     WrappedUnderTrustedKey,
 }
 
+/// What the token answers when asked for an attribute's value (C_GetAttributeValue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeAccess {
+    /// The value can be read (this many bytes).
+    Readable(usize),
+    /// CKR_ATTRIBUTE_SENSITIVE: the object has the attribute but will not reveal it.
+    Sensitive,
+    /// The value length came back as CK_UNAVAILABLE_INFORMATION.
+    Unavailable,
+    /// CKR_ATTRIBUTE_TYPE_INVALID: the object has no such attribute.
+    TypeInvalid,
+}
+
 /// A served Region's token.
 pub struct RegionToken {
     region: Region,
     pkcs11: Pkcs11,
     slot: Slot,
     /// Keeps the user login (and thereby private object handles) alive.
-    _login: Mutex<Session>,
+    login: Mutex<Session>,
+    /// Needed to log the user back in after a temporary Security Officer login.
+    user_pin: AuthPin,
     pool: Mutex<Vec<Session>>,
     handles: RwLock<HashMap<String, ObjectHandle>>,
     /// SoftHSM 2.6.1 races on concurrent object creation/destruction: serialise them.
@@ -58,10 +82,8 @@ impl RegionToken {
             }
         };
         let login = pkcs11.open_rw_session(slot).map_err(err("C_OpenSession"))?;
-        match login.login(
-            UserType::User,
-            Some(&AuthPin::new(user_pin.to_string().into())),
-        ) {
+        let user_pin = AuthPin::new(user_pin.to_string().into());
+        match login.login(UserType::User, Some(&user_pin)) {
             Ok(()) => {}
             Err(cryptoki::error::Error::Pkcs11(
                 cryptoki::error::RvError::UserAlreadyLoggedIn,
@@ -69,26 +91,14 @@ impl RegionToken {
             )) => {}
             Err(e) => return Err(err("C_Login")(e)),
         }
-        let mut handles = HashMap::new();
-        let found = login
-            .find_objects(&[Attribute::Token(true)])
-            .map_err(err("C_FindObjects"))?;
-        for handle in found {
-            let attrs = login
-                .get_attributes(handle, &[AttributeType::Label])
-                .map_err(err("C_GetAttributeValue"))?;
-            for attr in attrs {
-                if let Attribute::Label(bytes) = attr {
-                    handles.insert(String::from_utf8_lossy(&bytes).into_owned(), handle);
-                }
-            }
-        }
+        let handles = scan_labels(&login, region)?;
         tracing::info!(%region, objects = handles.len(), "token ready");
         Ok(RegionToken {
             region,
             pkcs11: pkcs11.clone(),
             slot,
-            _login: Mutex::new(login),
+            login: Mutex::new(login),
+            user_pin,
             pool: Mutex::new(Vec::new()),
             handles: RwLock::new(handles),
             create_lock: Mutex::new(()),
@@ -99,7 +109,10 @@ impl RegionToken {
         self.region
     }
 
-    fn p11(&self, call: &'static str) -> impl Fn(cryptoki::error::Error) -> HsmError + '_ {
+    pub(super) fn p11(
+        &self,
+        call: &'static str,
+    ) -> impl Fn(cryptoki::error::Error) -> HsmError + '_ {
         move |error| HsmError::Pkcs11 {
             call,
             region: self.region.to_string(),
@@ -137,7 +150,26 @@ impl RegionToken {
         result
     }
 
-    fn handle(&self, label: &str) -> Result<ObjectHandle, HsmError> {
+    /// Runs `f` with a work session from the pool (for the sibling files of this module,
+    /// e.g. [`super::asymmetric`]).
+    pub(super) fn session<R>(
+        &self,
+        f: impl FnOnce(&Session) -> Result<R, HsmError>,
+    ) -> Result<R, HsmError> {
+        self.with_session(f)
+    }
+
+    /// Holds the token's object creation/destruction lock (SoftHSM 2.6.1 races without it).
+    pub(super) fn creation_guard(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.create_lock.lock()
+    }
+
+    /// Maps `label` to a token object created while holding [`Self::creation_guard`].
+    pub(super) fn insert_handle(&self, label: &str, handle: ObjectHandle) {
+        self.handles.write().insert(label.to_string(), handle);
+    }
+
+    pub(super) fn handle(&self, label: &str) -> Result<ObjectHandle, HsmError> {
         self.handles
             .read()
             .get(label)
@@ -270,4 +302,223 @@ impl RegionToken {
             Err(_) => Ok(false),
         })
     }
+
+    /// What the token answers when asked for the secret of the key `label`: CKA_VALUE, or
+    /// CKA_PRIVATE_EXPONENT for an RSA private key (which has no CKA_VALUE). Exists for
+    /// tests and for learning: sensitive keys answer [`AttributeAccess::Sensitive`]
+    /// (CKR_ATTRIBUTE_SENSITIVE).
+    pub fn secret_access(&self, label: &str) -> Result<AttributeAccess, HsmError> {
+        let key = self.handle(label)?;
+        self.with_session(|s| {
+            let mut access = AttributeAccess::TypeInvalid;
+            for secret in [AttributeType::Value, AttributeType::PrivateExponent] {
+                let info = s
+                    .get_attribute_info(key, &[secret])
+                    .map_err(self.p11("C_GetAttributeValue"))?;
+                access = match info.first() {
+                    Some(AttributeInfo::Available(len)) => AttributeAccess::Readable(*len),
+                    Some(AttributeInfo::Sensitive) => AttributeAccess::Sensitive,
+                    Some(AttributeInfo::TypeInvalid) => AttributeAccess::TypeInvalid,
+                    Some(AttributeInfo::Unavailable) | None => AttributeAccess::Unavailable,
+                };
+                if access != AttributeAccess::TypeInvalid {
+                    break;
+                }
+            }
+            Ok(access)
+        })
+    }
+
+    /// Exists for tests and for learning: generates a throwaway AES session key that the
+    /// user created (so CKA_TRUSTED is false) with CKA_WRAP = true, asks the token to wrap
+    /// `label` under it (C_WrapKey, CKM_AES_KEY_WRAP_PAD), then destroys the throwaway key
+    /// and discards whatever came out. Multi-Region material (CKA_WRAP_WITH_TRUSTED) must
+    /// be refused with CKR_KEY_NOT_WRAPPABLE, single-Region material with
+    /// CKR_KEY_UNEXTRACTABLE; `Ok(())` means the token let the material out.
+    pub fn try_wrap_under_untrusted_key(&self, label: &str) -> Result<(), HsmError> {
+        let key = self.handle(label)?;
+        let template = [
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::AES),
+            Attribute::ValueLen(32.into()),
+            Attribute::Token(false),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Wrap(true),
+            Attribute::Unwrap(false),
+            Attribute::Encrypt(false),
+            Attribute::Decrypt(false),
+            Attribute::Sign(false),
+            Attribute::Verify(false),
+            Attribute::Derive(false),
+        ];
+        let _guard = self.create_lock.lock();
+        self.with_session(|s| {
+            let untrusted = s
+                .generate_key(&Mechanism::AesKeyGen, &template)
+                .map_err(self.p11("C_GenerateKey"))?;
+            let wrapped = s
+                .wrap_key(&Mechanism::AesKeyWrapPad, untrusted, key)
+                .map(Zeroizing::new)
+                .map_err(self.p11("C_WrapKey"));
+            let destroyed = s
+                .destroy_object(untrusted)
+                .map_err(self.p11("C_DestroyObject"));
+            wrapped?;
+            destroyed
+        })
+    }
+
+    /// How many objects labelled `label` the token holds (private ones included). For
+    /// tests and diagnostics only: C_FindObjects is a linear scan, never on a request path.
+    pub fn count_objects(&self, label: &str) -> Result<usize, HsmError> {
+        self.with_session(|s| {
+            s.find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
+                .map(|found| found.len())
+                .map_err(self.p11("C_FindObjects"))
+        })
+    }
+
+    /// Reads attributes of the object labelled `label` (those the token reveals).
+    pub(super) fn attributes(
+        &self,
+        label: &str,
+        types: &[AttributeType],
+    ) -> Result<Vec<Attribute>, HsmError> {
+        let object = self.handle(label)?;
+        self.with_session(|s| {
+            s.get_attributes(object, types)
+                .map_err(self.p11("C_GetAttributeValue"))
+        })
+    }
+
+    /// Generates a key pair as the user; `public` and `private` get their labels here.
+    pub(super) fn generate_key_pair(
+        &self,
+        mechanism: &Mechanism,
+        (public_label, mut public): (&str, Vec<Attribute>),
+        (private_label, mut private): (&str, Vec<Attribute>),
+    ) -> Result<(), HsmError> {
+        public.push(Attribute::Label(public_label.as_bytes().to_vec()));
+        private.push(Attribute::Label(private_label.as_bytes().to_vec()));
+        let _guard = self.create_lock.lock();
+        let (public_handle, private_handle) = self.with_session(|s| {
+            s.generate_key_pair(mechanism, &public, &private)
+                .map_err(self.p11("C_GenerateKeyPair"))
+        })?;
+        let mut handles = self.handles.write();
+        handles.insert(public_label.to_string(), public_handle);
+        handles.insert(private_label.to_string(), private_handle);
+        Ok(())
+    }
+
+    /// C_WrapKey of the object `key_label` under the object `wrapping_label`.
+    pub(super) fn wrap(
+        &self,
+        mechanism: &Mechanism,
+        wrapping_label: &str,
+        key_label: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, HsmError> {
+        let wrapping_key = self.handle(wrapping_label)?;
+        let key = self.handle(key_label)?;
+        self.with_session(|s| {
+            s.wrap_key(mechanism, wrapping_key, key)
+                .map(Zeroizing::new)
+                .map_err(self.p11("C_WrapKey"))
+        })
+    }
+
+    /// C_UnwrapKey under the object `unwrapping_label`, creating an object labelled
+    /// `label` from `template` (which gets the label here) unless the token already holds
+    /// one: returns whether it created the object. The check and the creation happen under
+    /// the token's creation lock, so concurrent callers never create duplicates.
+    pub(super) fn unwrap_unless_present(
+        &self,
+        mechanism: &Mechanism,
+        unwrapping_label: &str,
+        wrapped: &[u8],
+        label: &str,
+        mut template: Vec<Attribute>,
+    ) -> Result<bool, HsmError> {
+        let unwrapping_key = self.handle(unwrapping_label)?;
+        template.push(Attribute::Label(label.as_bytes().to_vec()));
+        let _guard = self.create_lock.lock();
+        if self.has_object(label) {
+            return Ok(false);
+        }
+        let handle = self.with_session(|s| {
+            s.unwrap_key(mechanism, unwrapping_key, wrapped, &template)
+                .map_err(self.p11("C_UnwrapKey"))
+        })?;
+        self.handles.write().insert(label.to_string(), handle);
+        Ok(true)
+    }
+
+    /// Runs `f` in a session logged in as the token's Security Officer, then logs the user
+    /// back in and rebuilds the label map (C_Logout drops every private-object handle).
+    ///
+    /// PKCS#11 login state is per application and token, so the user stays logged out
+    /// while `f` runs: call this only at startup, while nothing else uses the token. Object
+    /// creation and destruction in the token wait for the whole time. Objects the SO
+    /// creates are public objects (CKA_PRIVATE = false).
+    pub(super) fn with_so_login<R>(
+        &self,
+        so_pin: &str,
+        f: impl FnOnce(&Session) -> Result<R, HsmError>,
+    ) -> Result<R, HsmError> {
+        let started = std::time::Instant::now();
+        let _guard = self.create_lock.lock();
+        let login = self.login.lock();
+        login.logout().map_err(self.p11("C_Logout"))?;
+        let so_pin = AuthPin::new(so_pin.to_string().into());
+        let result = match login.login(UserType::So, Some(&so_pin)) {
+            Ok(()) => {
+                let result = f(&login);
+                let logout = login.logout().map_err(self.p11("C_Logout(SO)"));
+                result.and_then(|r| logout.map(|()| r))
+            }
+            Err(e) => Err(self.p11("C_Login(SO)")(e)),
+        };
+        // Back to the user login whatever happened above.
+        login
+            .login(UserType::User, Some(&self.user_pin))
+            .map_err(self.p11("C_Login"))?;
+        *self.handles.write() = scan_labels(&login, self.region)?;
+        tracing::debug!(
+            region = %self.region,
+            ms = started.elapsed().as_millis() as u64,
+            "Security Officer session done"
+        );
+        result
+    }
+}
+
+/// Maps every token object the session can see by label (startup only: a linear scan).
+fn scan_labels(
+    session: &Session,
+    region: Region,
+) -> Result<HashMap<String, ObjectHandle>, HsmError> {
+    let err = |call: &'static str| {
+        move |error| HsmError::Pkcs11 {
+            call,
+            region: region.to_string(),
+            error,
+        }
+    };
+    let mut handles = HashMap::new();
+    let found = session
+        .find_objects(&[Attribute::Token(true)])
+        .map_err(err("C_FindObjects"))?;
+    for handle in found {
+        let attrs = session
+            .get_attributes(handle, &[AttributeType::Label])
+            .map_err(err("C_GetAttributeValue"))?;
+        for attr in attrs {
+            if let Attribute::Label(bytes) = attr {
+                handles.insert(String::from_utf8_lossy(&bytes).into_owned(), handle);
+            }
+        }
+    }
+    Ok(handles)
 }

@@ -37,6 +37,7 @@ pub async fn run(kms: Arc<Kms>) {
 
 /// Runs every job whose due time has passed.
 pub fn run_due(kms: &Kms) -> KmsResult<()> {
+    super::rotation::schedule_due(kms)?;
     let now = kms.clock.now();
     let due: Vec<JobRecord> = kms
         .state()
@@ -45,8 +46,11 @@ pub fn run_due(kms: &Kms) -> KmsResult<()> {
         .filter(|j| j.due <= now)
         .cloned()
         .collect();
+    // One failing job must not hold up the others; it is retried on the next tick.
     for job in due {
-        run_job(kms, &job)?;
+        if let Err(e) = run_job(kms, &job) {
+            tracing::error!(job = %job.id, "job failed, will retry: {}", e.message);
+        }
     }
     Ok(())
 }
@@ -56,6 +60,12 @@ fn run_job(kms: &Kms, job: &JobRecord) -> KmsResult<()> {
         JobKind::FinishReplica { .. } | JobKind::UpdatePrimary { .. } => {
             super::multi_region::run(kms, job)
         }
+        JobKind::RotateKey {
+            region,
+            key_id,
+            material_id,
+            rotation_type,
+        } => super::rotation::run(kms, job, *region, key_id, material_id, rotation_type),
         JobKind::DeleteKey { region, key_id } => {
             let _guard = kms.write_guard();
             let Some(key) = kms.get_key(*region, key_id) else {

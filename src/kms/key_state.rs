@@ -38,6 +38,8 @@ pub enum Op {
     ReEncrypt,
     ReplicateKey,
     RetireGrant,
+    RotateKeyOnDemand,
+    ListKeyRotations,
     RevokeGrant,
     ScheduleKeyDeletion,
     Sign,
@@ -123,6 +125,10 @@ pub const TABLE: &[Row] = &[
     (Op::ReEncrypt,               [A, D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), A]),
     (Op::ReplicateKey,            [A, D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), D(Updating)]),
     (Op::RetireGrant,             [A, A, A, A, A, A, A]),
+    // Not in key-state.md's table (newer operations); modelled on EnableKeyRotation and
+    // GetKeyRotationStatus, with the recorded AWS errors (disabled → DisabledException).
+    (Op::RotateKeyOnDemand,       [NI(&A), D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), D(Updating)]),
+    (Op::ListKeyRotations,        [NI(&A), NI(&A), NI(&A), D(OriginExternal), NI(&D(Unavailable)), NI(&A), NI(&A)]),
     (Op::RevokeGrant,             [A, A, A, A, A, A, A]),
     (Op::ScheduleKeyDeletion,     [A, A, D(PendingDeletion), A, A, A, D(Updating)]),
     (Op::Sign,                    [A, D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), A]),
@@ -234,6 +240,9 @@ mod tests {
             rotation_enabled: false,
             rotation_period_days: None,
             multi_region: None,
+            next_rotation: None,
+            on_demand_rotations: 0,
+            rotation_started: None,
         }
     }
 
@@ -244,7 +253,7 @@ mod tests {
                 assert_ne!(a, b, "duplicate row");
             }
         }
-        assert_eq!(TABLE.len(), 40);
+        assert_eq!(TABLE.len(), 42);
     }
 
     #[test]

@@ -8,12 +8,15 @@ pub mod dispatch;
 pub mod error;
 pub mod ids;
 pub mod jobs;
+pub mod key_spec;
 pub mod key_state;
+pub mod material;
 pub mod model;
 pub mod multi_region;
 pub mod operations;
 pub mod policy;
 pub mod region;
+pub mod rotation;
 pub mod symmetric;
 pub mod wire;
 

@@ -100,6 +100,10 @@ pub struct MaterialRecord {
     /// 64 lowercase hex digits, as AWS's KeyMaterialId.
     pub id: String,
     pub created: Timestamp,
+    /// How this material came to be: `None` for the key's first material, otherwise the
+    /// rotation that made it (`AUTOMATIC` or `ON_DEMAND`, as ListKeyRotations shows).
+    #[serde(default)]
+    pub rotation_type: Option<String>,
 }
 
 impl MaterialRecord {
@@ -139,6 +143,15 @@ pub struct KeyRecord {
     /// The key's role when it is a multi-Region key (its id starts with `mrk-`).
     #[serde(default)]
     pub multi_region: Option<MultiRegionRole>,
+    /// When automatic rotation next happens (rotation enabled only).
+    #[serde(default)]
+    pub next_rotation: Option<Timestamp>,
+    /// On-demand rotations performed so far (AWS allows 25 per key).
+    #[serde(default)]
+    pub on_demand_rotations: u32,
+    /// When the on-demand rotation in progress was requested.
+    #[serde(default)]
+    pub rotation_started: Option<Timestamp>,
 }
 
 /// Whether a multi-Region key is the primary or a replica. The rest of the
@@ -184,9 +197,12 @@ impl KeyRecord {
             "KeySpec": self.key_spec.as_str(),
             "MultiRegion": self.key_id.is_multi_region(),
         });
-        if self.key_usage == KeyUsage::EncryptDecrypt && self.key_spec == KeySpec::SymmetricDefault
+        if let Some((member, algorithms)) =
+            super::key_spec::algorithm_members(self.key_spec, self.key_usage)
         {
-            m["EncryptionAlgorithms"] = json!(["SYMMETRIC_DEFAULT"]);
+            if !algorithms.is_empty() {
+                m[member] = json!(algorithms);
+            }
         }
         if let Some(material) = self.current_material() {
             m["CurrentKeyMaterialId"] = json!(material.id);

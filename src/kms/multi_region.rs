@@ -78,9 +78,9 @@ pub fn finish_replica(kms: &Kms, job: &JobRecord, region: Region, key_id: &KeyId
     let Some(replica) = kms.get_key(region, key_id) else {
         return kms.commit(vec![Write::DeleteJob { id: job.id.clone() }]);
     };
-    if replica.state != KeyState::Creating {
-        return kms.commit(vec![Write::DeleteJob { id: job.id.clone() }]);
-    }
+    // The material is copied whatever state the replica reached meanwhile (it may have
+    // been scheduled for deletion while Creating and then restored); only the move out of
+    // `Creating` depends on the state.
     let source = primary(kms, key_id)
         .ok_or_else(|| KmsError::internal(format!("{key_id} has no primary key")))?;
     if replica.origin != Origin::External {
@@ -164,3 +164,4 @@ pub fn run(kms: &Kms, job: &JobRecord) -> KmsResult<()> {
         _ => Ok(()),
     }
 }
+

@@ -29,6 +29,14 @@ pub enum JobKind {
     DeleteKey { region: Region, key_id: KeyId },
     /// Copy a new replica's material into its token and move it out of `Creating`.
     FinishReplica { region: Region, key_id: KeyId },
+    /// Rotate a key: new material in the primary's token, copied to every replica's token,
+    /// then made current everywhere at once.
+    RotateKey {
+        region: Region,
+        key_id: KeyId,
+        material_id: String,
+        rotation_type: String,
+    },
     /// Swap the primary and replica roles after UpdatePrimaryRegion.
     UpdatePrimary {
         key_id: KeyId,

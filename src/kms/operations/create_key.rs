@@ -7,11 +7,9 @@ use serde_json::{json, Value};
 use crate::hsm::token::Extractability;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::ids::KeyId;
-use crate::kms::model::{
-    new_material_id, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialRecord, MultiRegionRole,
-    Origin,
-};
+use crate::kms::model::{KeyRecord, KeySpec, KeyState, KeyUsage, MultiRegionRole, Origin};
 use crate::kms::policy::{check_policy, default_policy};
+use crate::kms::{key_spec, material};
 use crate::kms::{Kms, RequestContext};
 use crate::store::Write;
 
@@ -52,16 +50,10 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         .unwrap_or_else(|| "ENCRYPT_DECRYPT".to_string());
     let key_usage = KeyUsage::parse(&usage_text)
         .ok_or_else(|| KmsError::validation(format!("KeyUsage {usage_text} is not valid.")))?;
-    if key_spec == KeySpec::SymmetricDefault && key_usage != KeyUsage::EncryptDecrypt {
+    if !key_spec::allows(key_spec, key_usage) {
         return Err(KmsError::validation(format!(
             "KeyUsage {} is not compatible with KeySpec {}",
             key_usage.as_str(),
-            key_spec.as_str()
-        )));
-    }
-    if key_spec != KeySpec::SymmetricDefault {
-        return Err(KmsError::unsupported(format!(
-            "KeySpec {} is not supported by hsm-kms yet; only SYMMETRIC_DEFAULT keys can be created.",
             key_spec.as_str()
         )));
     }
@@ -100,17 +92,10 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     } else {
         (KeyId::new_single_region(), Extractability::Never, None)
     };
-    let material = MaterialRecord {
-        id: new_material_id(),
-        created: now,
-    };
-    let label = material.token_label(&key_id);
-    let token = kms.token(ctx.region)?;
     // Material first, metadata second: a crash in between leaves an orphaned object that
     // startup reconciliation destroys, never a key without material.
-    token
-        .generate_aes256(&label, extractability)
-        .map_err(Kms::hsm_error)?;
+    let material = material::generate(kms, ctx.region, &key_id, key_spec, extractability)?;
+    let label = material.token_label(&key_id);
     let key = KeyRecord {
         key_id,
         region: ctx.region,
@@ -129,9 +114,14 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         rotation_enabled: false,
         rotation_period_days: None,
         multi_region: role,
+        next_rotation: None,
+        on_demand_rotations: 0,
+        rotation_started: None,
     };
     if let Err(e) = kms.commit(vec![Write::PutKey(key.clone())]) {
-        let _ = token.destroy(&label);
+        if let Ok(token) = kms.token(ctx.region) {
+            let _ = token.destroy(&label);
+        }
         return Err(e);
     }
     Ok(json!({ "KeyMetadata": kms.key_metadata(&key) }))

@@ -1,11 +1,12 @@
-//! GetKeyRotationStatus: whether automatic rotation is enabled, and its period.
+//! GetKeyRotationStatus: whether automatic rotation is enabled, its period and next date,
+//! and when an on-demand rotation in progress started.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::{self, Op};
-use crate::kms::symmetric::require_symmetric;
+use crate::kms::rotation::require_rotatable;
 use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
@@ -18,8 +19,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     let req: Request = crate::kms::wire::parse(input)?;
     let key = kms.resolve(ctx, &req.key_id)?;
     key_state::check(Op::GetKeyRotationStatus, &key)?;
-    require_symmetric(&key, "GetKeyRotationStatus")
-        .map_err(|e| crate::kms::error::KmsError::unsupported(e.message))?;
+    require_rotatable(&key)?;
     let mut out = json!({
         "KeyRotationEnabled": key.rotation_enabled,
         "KeyId": key.arn(),
@@ -28,6 +28,12 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         if let Some(days) = key.rotation_period_days {
             out["RotationPeriodInDays"] = json!(days);
         }
+        if let Some(next) = key.next_rotation {
+            out["NextRotationDate"] = json!(next);
+        }
+    }
+    if let Some(started) = key.rotation_started {
+        out["OnDemandRotationStartDate"] = json!(started);
     }
     Ok(out)
 }

@@ -113,6 +113,9 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
             rotation_enabled: primary.rotation_enabled,
             rotation_period_days: primary.rotation_period_days,
             multi_region: Some(MultiRegionRole::Replica),
+            next_rotation: primary.next_rotation,
+            on_demand_rotations: primary.on_demand_rotations,
+            rotation_started: None,
         };
         let job = JobRecord {
             id: replica_job_id(region, &replica.key_id),

@@ -69,7 +69,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         r.state = KeyState::Updating;
         let job = JobRecord {
             id: update_job_id(&p.key_id),
-            due: kms.clock.now(),
+            due: kms.clock.now() + kms.config.primary_update_delay_ms as f64 / 1000.0,
             kind: JobKind::UpdatePrimary {
                 key_id: p.key_id.clone(),
                 old: p.region,
