@@ -22,6 +22,14 @@ pub async fn run(config: Config) -> Result<(), String> {
     let listen = config.listen;
     let kms = Arc::new(Kms::new(config, clock, hsm, Box::new(store))?);
     tokio::spawn(jobs::run(kms.clone()));
+    let flusher = kms.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let k = flusher.clone();
+            let _ = tokio::task::spawn_blocking(move || k.audit.flush()).await;
+        }
+    });
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -40,6 +48,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
+    kms.audit.flush();
     tracing::info!("stopped");
     Ok(())
 }

@@ -60,6 +60,10 @@ pub struct RegionToken {
     user_pin: AuthPin,
     pool: Mutex<Vec<Session>>,
     handles: RwLock<HashMap<String, ObjectHandle>>,
+    /// Session-object copies of key material used for crypto (made on first use by the
+    /// long-lived login session, so they live as long as it): SoftHSM2 locks its object
+    /// store for every operation with a token object, not with a session object.
+    hot: RwLock<HashMap<String, ObjectHandle>>,
     /// SoftHSM 2.6.1 races on concurrent object creation/destruction: serialise them.
     create_lock: Mutex<()>,
 }
@@ -101,6 +105,7 @@ impl RegionToken {
             user_pin,
             pool: Mutex::new(Vec::new()),
             handles: RwLock::new(handles),
+            hot: RwLock::new(HashMap::new()),
             create_lock: Mutex::new(()),
         })
     }
@@ -177,6 +182,13 @@ impl RegionToken {
             .ok_or_else(|| HsmError::MissingObject(label.to_string()))
     }
 
+    /// The mechanisms the token's slot supports (C_GetMechanismList; startup probes only).
+    pub(super) fn mechanisms(&self) -> Result<Vec<cryptoki::mechanism::MechanismType>, HsmError> {
+        self.pkcs11
+            .get_mechanism_list(self.slot)
+            .map_err(self.p11("C_GetMechanismList"))
+    }
+
     /// True when the token holds an object with this label.
     pub fn has_object(&self, label: &str) -> bool {
         self.handles.read().contains_key(label)
@@ -226,12 +238,45 @@ impl RegionToken {
             return Ok(());
         };
         let _guard = self.create_lock.lock();
+        let copy = self.hot.write().remove(label);
+        if let Some(copy) = copy.filter(|c| *c != handle) {
+            let login = self.login.lock();
+            if let Err(e) = login.destroy_object(copy) {
+                tracing::warn!(region = %self.region, %label, "cannot destroy session copy: {e}");
+            }
+        }
         self.with_session(|s| {
             s.destroy_object(handle)
                 .map_err(self.p11("C_DestroyObject"))
         })?;
         self.handles.write().remove(label);
         Ok(())
+    }
+
+    /// The object to run crypto with for `label`: a session-object copy of the token
+    /// object, made on first use (falls back to the token object if the copy fails).
+    fn crypto_handle(&self, label: &str) -> Result<ObjectHandle, HsmError> {
+        if let Some(h) = self.hot.read().get(label) {
+            return Ok(*h);
+        }
+        let token_object = self.handle(label)?;
+        let _guard = self.create_lock.lock();
+        if let Some(h) = self.hot.read().get(label) {
+            return Ok(*h);
+        }
+        let copy = {
+            let login = self.login.lock();
+            login.copy_object(token_object, &[Attribute::Token(false)])
+        };
+        let handle = match copy {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::debug!(region = %self.region, %label, "no session copy ({e}); using the token object");
+                token_object
+            }
+        };
+        self.hot.write().insert(label.to_string(), handle);
+        Ok(handle)
     }
 
     /// AES-GCM encryption inside the token: returns ciphertext followed by the 16-byte tag.
@@ -242,7 +287,7 @@ impl RegionToken {
         aad: &[u8],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, HsmError> {
-        let key = self.handle(label)?;
+        let key = self.crypto_handle(label)?;
         let mut iv = *iv;
         self.with_session(|s| {
             let params = GcmParams::new(&mut iv, aad, GCM_TAG_BITS.into())
@@ -261,7 +306,7 @@ impl RegionToken {
         aad: &[u8],
         ciphertext_and_tag: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, HsmError> {
-        let key = self.handle(label)?;
+        let key = self.crypto_handle(label)?;
         let mut iv = *iv;
         self.with_session(|s| {
             let params = GcmParams::new(&mut iv, aad, GCM_TAG_BITS.into())
@@ -484,6 +529,8 @@ impl RegionToken {
         login
             .login(UserType::User, Some(&self.user_pin))
             .map_err(self.p11("C_Login"))?;
+        // Logging out dropped private session objects: their copies must be made anew.
+        self.hot.write().clear();
         *self.handles.write() = scan_labels(&login, self.region)?;
         tracing::debug!(
             region = %self.region,

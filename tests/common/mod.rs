@@ -40,6 +40,51 @@ pub struct Server {
     data_dir: tempfile::TempDir,
 }
 
+/// Region tokens made once per test process by `hsm-kms init` (one per Region list) and
+/// copied into each test's data directory: first start with transport setup costs
+/// seconds (RSA-3072 generation in SoftHSM), a copy costs milliseconds. The copies are
+/// real tokens; every server still opens, logs in to and reconciles them itself.
+fn token_template(regions: &str) -> PathBuf {
+    static TEMPLATES: std::sync::Mutex<Vec<(String, tempfile::TempDir)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut templates = TEMPLATES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, dir)) = templates.iter().find(|(r, _)| r == regions) {
+        return dir.path().join("tokens");
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("hsm-kms-template-")
+        .tempdir()
+        .expect("create template dir");
+    let status = Command::new(env!("CARGO_BIN_EXE_hsm-kms"))
+        .arg("init")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--regions")
+        .arg(regions)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run hsm-kms init");
+    assert!(status.success(), "hsm-kms init failed for {regions}");
+    let tokens = dir.path().join("tokens");
+    templates.push((regions.to_string(), dir));
+    tokens
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create token dir");
+    for entry in std::fs::read_dir(from).expect("read template") {
+        let entry = entry.expect("template entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy token file");
+        }
+    }
+}
+
 impl Server {
     /// Start a server serving the default Regions
     /// (us-east-1, us-west-2, eu-west-1, cn-north-1).
@@ -67,6 +112,16 @@ impl Server {
         let log_path = data_dir.path().join("server-stderr.log");
         let server_dir = data_dir.path().join("data");
         std::fs::create_dir_all(&server_dir).expect("create data dir");
+        let regions = args
+            .iter()
+            .position(|a| a == "--regions")
+            .and_then(|i| args.get(i + 1).cloned())
+            .or_else(|| {
+                args.iter()
+                    .find_map(|a| a.strip_prefix("--regions=").map(str::to_string))
+            })
+            .unwrap_or_else(|| DEFAULT_REGIONS.to_string());
+        copy_dir(&token_template(&regions), &server_dir.join("tokens"));
         let mut server = Server {
             child: None,
             url: String::new(),
