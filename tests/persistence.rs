@@ -388,7 +388,7 @@ async fn load_worker(load: Arc<Load>, kms: aws_sdk_kms::Client, region: String, 
     while !load.stop.load(Ordering::SeqCst) {
         i += 1;
         // Even workers mostly create keys; odd workers mostly encrypt.
-        let do_create = my_key.is_none() || (worker % 2 == 0 && i % 2 == 0);
+        let do_create = my_key.is_none() || (worker.is_multiple_of(2) && i.is_multiple_of(2));
         if do_create {
             match kms
                 .create_key()
@@ -581,7 +581,9 @@ async fn verify_load(server: &Server, load: &Load) {
         }
     }
     // Every ciphertext Encrypt answered decrypts.
-    let cts: Vec<(String, Vec<u8>, BTreeMap<String, String>, Vec<u8>)> = load
+    // (key id, ciphertext, encryption context, plaintext)
+    type Answered = (String, Vec<u8>, BTreeMap<String, String>, Vec<u8>);
+    let cts: Vec<Answered> = load
         .ciphertexts
         .lock()
         .unwrap()

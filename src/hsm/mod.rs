@@ -6,6 +6,8 @@
 //! key material is created with, and key transport between the tokens of one partition
 //! ([`transport`]). Nothing above this module sees a PKCS#11 type.
 
+pub mod asymmetric;
+pub mod import;
 pub mod setup;
 pub mod token;
 pub mod transport;
@@ -111,6 +113,10 @@ impl Hsm {
             tokens,
         };
         hsm.ensure_transport(&config.so_pin)?;
+        // Imported key material: probe the unwrap mechanisms, create the import-token keys.
+        for token in hsm.tokens.values() {
+            token.prepare_import()?;
+        }
         Ok(hsm)
     }
 

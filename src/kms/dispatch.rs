@@ -25,6 +25,11 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("CreateKey", P(ops::create_key::handle)),
     ("Decrypt", S(ops::decrypt::handle)),
     ("DeleteAlias", P(ops::delete_alias::handle)),
+    ("DeriveSharedSecret", S(ops::derive_shared_secret::handle)),
+    (
+        "DeleteImportedKeyMaterial",
+        P(ops::delete_imported_key_material::handle),
+    ),
     ("DescribeKey", P(ops::describe_key::handle)),
     ("DisableKey", P(ops::disable_key::handle)),
     ("DisableKeyRotation", P(ops::disable_key_rotation::handle)),
@@ -33,15 +38,30 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("Encrypt", P(ops::encrypt::handle)),
     ("GenerateDataKey", S(ops::generate_data_key::handle)),
     (
+        "GenerateDataKeyPair",
+        S(ops::generate_data_key_pair::handle),
+    ),
+    (
+        "GenerateDataKeyPairWithoutPlaintext",
+        P(ops::generate_data_key_pair_without_plaintext::handle),
+    ),
+    (
         "GenerateDataKeyWithoutPlaintext",
         P(ops::generate_data_key_without_plaintext::handle),
     ),
     ("GenerateRandom", S(ops::generate_random::handle)),
+    ("GenerateMac", P(ops::generate_mac::handle)),
     ("GetKeyPolicy", P(ops::get_key_policy::handle)),
+    ("GetPublicKey", P(ops::get_public_key::handle)),
     (
         "GetKeyRotationStatus",
         P(ops::get_key_rotation_status::handle),
     ),
+    (
+        "GetParametersForImport",
+        P(ops::get_parameters_for_import::handle),
+    ),
+    ("ImportKeyMaterial", P(ops::import_key_material::handle)),
     ("ListAliases", P(ops::list_aliases::handle)),
     ("ListKeyPolicies", P(ops::list_key_policies::handle)),
     ("ListKeyRotations", P(ops::list_key_rotations::handle)),
@@ -52,6 +72,7 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("ReplicateKey", P(ops::replicate_key::handle)),
     ("RotateKeyOnDemand", P(ops::rotate_key_on_demand::handle)),
     ("ScheduleKeyDeletion", P(ops::schedule_key_deletion::handle)),
+    ("Sign", P(ops::sign::handle)),
     ("TagResource", P(ops::tag_resource::handle)),
     ("UntagResource", P(ops::untag_resource::handle)),
     ("UpdateAlias", P(ops::update_alias::handle)),
@@ -60,6 +81,8 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
         P(ops::update_key_description::handle),
     ),
     ("UpdatePrimaryRegion", P(ops::update_primary_region::handle)),
+    ("Verify", P(ops::verify::handle)),
+    ("VerifyMac", P(ops::verify_mac::handle)),
 ];
 
 /// The handler of `operation`, if hsm-kms serves it.

@@ -13,6 +13,7 @@ pub enum Op {
     CreateGrant,
     Decrypt,
     DeleteAlias,
+    DeriveSharedSecret,
     DeleteImportedKeyMaterial,
     DescribeKey,
     DisableKey,
@@ -100,6 +101,7 @@ pub const TABLE: &[Row] = &[
     (Op::CreateGrant,             [A, D(Disabled), D(PendingDeletion), D(PendingImport), A, D(Creating), A]),
     (Op::Decrypt,                 [A, D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), A]),
     (Op::DeleteAlias,             [A, A, A, A, A, A, A]),
+    (Op::DeriveSharedSecret,      [A, D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), A]),
     (Op::DeleteImportedKeyMaterial, [OI(&A), OI(&A), OI(&A), A, D(Unavailable), D(Creating), D(Updating)]),
     (Op::DescribeKey,             [A, A, A, A, A, A, A]),
     (Op::DisableKey,              [A, A, D(PendingDeletion), D(PendingImport), A, D(Creating), D(Updating)]),
@@ -243,6 +245,7 @@ mod tests {
             next_rotation: None,
             on_demand_rotations: 0,
             rotation_started: None,
+            imported: vec![],
         }
     }
 
@@ -253,7 +256,7 @@ mod tests {
                 assert_ne!(a, b, "duplicate row");
             }
         }
-        assert_eq!(TABLE.len(), 42);
+        assert_eq!(TABLE.len(), 43);
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! keys and aliases that every read is served from. Writes go through [`Kms::commit`],
 //! which makes them durable in the store before they become visible.
 
+pub mod asymmetric;
 pub mod ciphertext;
 pub mod dispatch;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod jobs;
 pub mod key_spec;
 pub mod key_state;

@@ -104,6 +104,11 @@ pub struct MaterialRecord {
     /// rotation that made it (`AUTOMATIC` or `ON_DEMAND`, as ListKeyRotations shows).
     #[serde(default)]
     pub rotation_type: Option<String>,
+    /// Key pairs only: the DER SubjectPublicKeyInfo (base64) read from the token when the
+    /// pair was generated. Public, so it travels with the metadata: every Region of a
+    /// multi-Region key returns the same bytes and verifies against them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 impl MaterialRecord {
@@ -152,6 +157,35 @@ pub struct KeyRecord {
     /// When the on-demand rotation in progress was requested.
     #[serde(default)]
     pub rotation_started: Option<Timestamp>,
+    /// Origin EXTERNAL: every key material imported into this key (or, for a multi-Region
+    /// replica, expected from its primary), with its key check value and import state.
+    #[serde(default)]
+    pub imported: Vec<ImportedMaterial>,
+}
+
+/// Imported key material as the metadata knows it. The secret is in the token (while
+/// imported) as the material object of the same id; the key check value, computed in a
+/// token, tells whether material imported later is the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportedMaterial {
+    /// The key material id (derived from the key id and the key check value).
+    pub id: String,
+    /// Hex key check value (AES-GCM tag of a fixed block, computed in the token).
+    pub kcv: String,
+    /// When it was last imported into this key; `None` while it is only known from the
+    /// key's multi-Region family.
+    #[serde(default)]
+    pub imported_at: Option<Timestamp>,
+    /// Whether the material is in this key's token now.
+    #[serde(default)]
+    pub in_token: bool,
+    /// `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE` (of the current import).
+    #[serde(default)]
+    pub expiration_model: Option<String>,
+    #[serde(default)]
+    pub valid_to: Option<Timestamp>,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// Whether a multi-Region key is the primary or a replica. The rest of the
@@ -207,6 +241,7 @@ impl KeyRecord {
         if let Some(material) = self.current_material() {
             m["CurrentKeyMaterialId"] = json!(material.id);
         }
+        super::import::decorate_metadata(self, &mut m);
         if let Some(date) = self.deletion_date {
             if self.state == KeyState::PendingDeletion {
                 m["DeletionDate"] = json!(date);

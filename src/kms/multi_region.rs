@@ -164,4 +164,3 @@ pub fn run(kms: &Kms, job: &JobRecord) -> KmsResult<()> {
         _ => Ok(()),
     }
 }
-

@@ -101,6 +101,7 @@ pub fn run(
         id: material_id.to_string(),
         created: kms.clock.now(),
         rotation_type: Some(rotation_type.to_string()),
+        public_key: None,
     };
     let label = material.token_label(key_id);
     let token = kms.token(region)?;

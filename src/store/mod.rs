@@ -37,6 +37,11 @@ pub enum JobKind {
         material_id: String,
         rotation_type: String,
     },
+    /// Imported key material reached its ValidTo: destroy it in the token, the key
+    /// returns to `PendingImport`.
+    ExpireImportedMaterial { region: Region, key_id: KeyId },
+    /// An import token's 24 hours are over: destroy its wrapping key pair in the token.
+    DropImportWrappingKey { region: Region, label: String },
     /// Swap the primary and replica roles after UpdatePrimaryRegion.
     UpdatePrimary {
         key_id: KeyId,

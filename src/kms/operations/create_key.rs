@@ -45,6 +45,11 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_string());
     let key_spec = KeySpec::parse(&spec_text)
         .ok_or_else(|| KmsError::validation(format!("KeySpec {spec_text} is not valid.")))?;
+    if req.key_usage.is_none() && key_spec != KeySpec::SymmetricDefault {
+        return Err(KmsError::validation(
+            "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
+        ));
+    }
     let usage_text = req
         .key_usage
         .unwrap_or_else(|| "ENCRYPT_DECRYPT".to_string());
@@ -60,7 +65,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     let origin_text = req.origin.unwrap_or_else(|| "AWS_KMS".to_string());
     let origin = Origin::parse(&origin_text)
         .ok_or_else(|| KmsError::validation(format!("Origin {origin_text} is not valid.")))?;
-    if origin != Origin::AwsKms {
+    if origin != Origin::AwsKms && origin != Origin::External {
         return Err(KmsError::unsupported(format!(
             "Origin {} is not supported by hsm-kms yet.",
             origin.as_str()
@@ -94,8 +99,21 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     };
     // Material first, metadata second: a crash in between leaves an orphaned object that
     // startup reconciliation destroys, never a key without material.
-    let material = material::generate(kms, ctx.region, &key_id, key_spec, extractability)?;
-    let label = material.token_label(&key_id);
+    // Origin EXTERNAL: no material until ImportKeyMaterial (state PendingImport).
+    let external = origin == Origin::External;
+    let material = if external {
+        None
+    } else {
+        Some(material::generate_for_usage(
+            kms,
+            ctx.region,
+            &key_id,
+            key_spec,
+            key_usage,
+            extractability,
+        )?)
+    };
+    let label = material.as_ref().map(|m| m.token_label(&key_id));
     let key = KeyRecord {
         key_id,
         region: ctx.region,
@@ -105,22 +123,27 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         key_spec,
         key_usage,
         origin,
-        state: KeyState::Enabled,
+        state: if external {
+            KeyState::PendingImport
+        } else {
+            KeyState::Enabled
+        },
         deletion_date: None,
         pending_window_days: None,
         policy,
         tags,
-        materials: vec![material],
+        materials: material.into_iter().collect(),
         rotation_enabled: false,
         rotation_period_days: None,
         multi_region: role,
         next_rotation: None,
         on_demand_rotations: 0,
         rotation_started: None,
+        imported: Vec::new(),
     };
     if let Err(e) = kms.commit(vec![Write::PutKey(key.clone())]) {
-        if let Ok(token) = kms.token(ctx.region) {
-            let _ = token.destroy(&label);
+        if let (Ok(token), Some(label)) = (kms.token(ctx.region), &label) {
+            let _ = token.destroy(label);
         }
         return Err(e);
     }

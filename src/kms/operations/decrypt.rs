@@ -27,6 +27,26 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Output
             "Recipient (Nitro Enclaves attestation) is not supported by hsm-kms.",
         ));
     }
+    // RSA keys: the caller names the key and the algorithm (AWS requires both); the
+    // ciphertext is raw RSA-OAEP output, decrypted inside the key's token.
+    if let Some(raw) = req.key_id.as_deref() {
+        let key = kms.resolve(ctx, raw)?;
+        if crate::kms::asymmetric::is_rsa_encryption_key(&key) {
+            let (plaintext, algorithm) = crate::kms::asymmetric::rsa_decrypt(
+                kms,
+                &key,
+                Op::Decrypt,
+                req.encryption_algorithm.as_deref(),
+                req.encryption_context.as_ref(),
+                &req.ciphertext_blob.0,
+            )?;
+            let body = json!({
+                "KeyId": key.arn(),
+                "EncryptionAlgorithm": algorithm,
+            });
+            return Ok(Output::with_secret(body, "Plaintext", &plaintext));
+        }
+    }
     let context = req.encryption_context.unwrap_or_default();
     let out = symmetric::decrypt(
         kms,

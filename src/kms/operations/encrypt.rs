@@ -21,6 +21,21 @@ struct Request {
 pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
     let req: Request = crate::kms::wire::parse(input)?;
     let key = kms.resolve(ctx, &req.key_id)?;
+    // RSA keys: RSA-OAEP with the public key; the ciphertext is the raw RSA-OAEP output.
+    if crate::kms::asymmetric::is_rsa_encryption_key(&key) {
+        let (blob, algorithm) = crate::kms::asymmetric::rsa_encrypt(
+            &key,
+            Op::Encrypt,
+            req.encryption_algorithm.as_deref(),
+            req.encryption_context.as_ref(),
+            &req.plaintext.0,
+        )?;
+        return Ok(json!({
+            "CiphertextBlob": b64(&blob),
+            "KeyId": key.arn(),
+            "EncryptionAlgorithm": algorithm,
+        }));
+    }
     symmetric::require_symmetric(&key, "Encrypt")?;
     key_state::check(Op::Encrypt, &key)?;
     symmetric::require_algorithm(&key, req.encryption_algorithm.as_deref())?;

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::kms::asymmetric;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::{self, Op};
 use crate::kms::symmetric::{self, SYMMETRIC_DEFAULT};
@@ -25,35 +26,81 @@ struct Request {
 pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
     let req: Request = crate::kms::wire::parse(input)?;
     let destination = kms.resolve(ctx, &req.destination_key_id)?;
-    symmetric::require_symmetric(&destination, "ReEncrypt")?;
-    key_state::check(Op::ReEncrypt, &destination)?;
-    symmetric::require_algorithm(
-        &destination,
-        req.destination_encryption_algorithm.as_deref(),
-    )?;
-    let source = symmetric::decrypt(
-        kms,
-        ctx,
-        &req.ciphertext_blob.0,
-        &req.source_encryption_context.unwrap_or_default(),
-        req.source_key_id.as_deref(),
-        Op::ReEncrypt,
-        "ReEncrypt",
-    )?;
-    symmetric::require_algorithm(&source.key, req.source_encryption_algorithm.as_deref())?;
-    let (blob, destination_material) = symmetric::encrypt(
-        kms,
-        &destination,
-        &source.plaintext,
-        &req.destination_encryption_context.unwrap_or_default(),
-    )?;
-    Ok(json!({
+    // RSA keys on either side: RSA-OAEP (see Encrypt and Decrypt).
+    let destination_rsa = asymmetric::is_rsa_encryption_key(&destination);
+    if !destination_rsa {
+        symmetric::require_symmetric(&destination, "ReEncrypt")?;
+        key_state::check(Op::ReEncrypt, &destination)?;
+        symmetric::require_algorithm(
+            &destination,
+            req.destination_encryption_algorithm.as_deref(),
+        )?;
+    }
+    let source_rsa = match req.source_key_id.as_deref() {
+        Some(raw) => Some(kms.resolve(ctx, raw)?).filter(|k| asymmetric::is_rsa_encryption_key(k)),
+        None => None,
+    };
+    let (source_arn, source_algorithm, source_material, plaintext) = match source_rsa {
+        Some(key) => {
+            let (plaintext, algorithm) = asymmetric::rsa_decrypt(
+                kms,
+                &key,
+                Op::ReEncrypt,
+                req.source_encryption_algorithm.as_deref(),
+                req.source_encryption_context.as_ref(),
+                &req.ciphertext_blob.0,
+            )?;
+            (key.arn(), algorithm, None, plaintext)
+        }
+        None => {
+            let source = symmetric::decrypt(
+                kms,
+                ctx,
+                &req.ciphertext_blob.0,
+                &req.source_encryption_context.clone().unwrap_or_default(),
+                req.source_key_id.as_deref(),
+                Op::ReEncrypt,
+                "ReEncrypt",
+            )?;
+            symmetric::require_algorithm(&source.key, req.source_encryption_algorithm.as_deref())?;
+            (
+                source.key.arn(),
+                SYMMETRIC_DEFAULT,
+                Some(source.material_id),
+                source.plaintext,
+            )
+        }
+    };
+    let (blob, destination_algorithm, destination_material) = if destination_rsa {
+        let (blob, algorithm) = asymmetric::rsa_encrypt(
+            &destination,
+            Op::ReEncrypt,
+            req.destination_encryption_algorithm.as_deref(),
+            req.destination_encryption_context.as_ref(),
+            &plaintext,
+        )?;
+        (blob, algorithm, None)
+    } else {
+        let (blob, material) = symmetric::encrypt(
+            kms,
+            &destination,
+            &plaintext,
+            &req.destination_encryption_context.unwrap_or_default(),
+        )?;
+        (blob, SYMMETRIC_DEFAULT, Some(material))
+    };
+    let mut out = json!({
         "CiphertextBlob": b64(&blob),
-        "SourceKeyId": source.key.arn(),
+        "SourceKeyId": source_arn,
         "KeyId": destination.arn(),
-        "SourceEncryptionAlgorithm": SYMMETRIC_DEFAULT,
-        "DestinationEncryptionAlgorithm": SYMMETRIC_DEFAULT,
-        "SourceKeyMaterialId": source.material_id,
-        "DestinationKeyMaterialId": destination_material,
-    }))
+        "SourceEncryptionAlgorithm": source_algorithm,
+        "DestinationEncryptionAlgorithm": destination_algorithm,
+    });
+    if let Some(material) = source_material {
+        out["SourceKeyMaterialId"] = json!(material);
+    }
+    if let Some(material) = destination_material {
+        out["DestinationKeyMaterialId"] = json!(material);
+    }
+    Ok(out)
 }

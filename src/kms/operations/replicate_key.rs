@@ -109,13 +109,20 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
             pending_window_days: None,
             policy,
             tags,
-            materials: primary.materials.clone(),
+            // Imported material is never copied: the replica imports it itself.
+            materials: if primary.origin == crate::kms::model::Origin::External {
+                Vec::new()
+            } else {
+                primary.materials.clone()
+            },
             rotation_enabled: primary.rotation_enabled,
             rotation_period_days: primary.rotation_period_days,
             multi_region: Some(MultiRegionRole::Replica),
             next_rotation: primary.next_rotation,
             on_demand_rotations: primary.on_demand_rotations,
             rotation_started: None,
+            // The family's key check values travel with the shared properties.
+            imported: crate::kms::import::expected_for_replica(&primary),
         };
         let job = JobRecord {
             id: replica_job_id(region, &replica.key_id),

@@ -1,0 +1,404 @@
+//! Imported key material (Origin EXTERNAL), the service side shared by
+//! GetParametersForImport, ImportKeyMaterial and DeleteImportedKeyMaterial: the import
+//! token format, the key-spec dispatch to the token object the material becomes, the
+//! "same material" rule (key check values computed in the tokens), the expiry and clean-up
+//! jobs, and the KeyMetadata members of imported keys.
+//!
+//! Import token: `0x01 || IV (12) || AES-256-GCM(claims JSON) || tag`, sealed inside the
+//! Region's token under its `import-token-key` with AAD `hsm-kms import token v1|<Region>`.
+//! It is opaque to the caller, any change to it fails the tag check, a token of another
+//! Region does not open here (another key), and the claims bind it to the KMS key, the
+//! wrapping key pair (by label), the wrapping algorithm and its expiry (ParametersValidTo).
+//!
+//! Material id: hex SHA-256 of (`hsm-kms key material id v1`, key id, key check value),
+//! so the same material imported again — or into a related multi-Region key, which has the
+//! same key id — gets the same id and the same token label, and old ciphertexts (which
+//! name their material id) decrypt again.
+
+use aes_gcm::aead::rand_core::RngCore;
+use aes_gcm::aead::OsRng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::error::{ErrorKind, KmsError, KmsResult};
+use super::ids::KeyId;
+use super::model::{ImportedMaterial, KeyRecord, KeySpec, KeyState};
+use super::region::Region;
+use super::Kms;
+use crate::hsm::import::{MaterialKind, IMPORT_TOKEN_KEY_LABEL};
+use crate::hsm::HsmError;
+use crate::store::{JobKind, JobRecord, Write};
+
+/// How long a public key and import token stay valid (AWS: 24 hours).
+pub const PARAMETERS_VALID_FOR_SECONDS: f64 = 24.0 * 3600.0;
+/// The latest ValidTo AWS accepts, counted from the request.
+pub const MAX_VALID_TO_DAYS: f64 = 365.0;
+
+pub const KEY_MATERIAL_EXPIRES: &str = "KEY_MATERIAL_EXPIRES";
+pub const KEY_MATERIAL_DOES_NOT_EXPIRE: &str = "KEY_MATERIAL_DOES_NOT_EXPIRE";
+
+const TOKEN_VERSION: u8 = 1;
+const TOKEN_IV_LEN: usize = 12;
+
+/// What an import token vouches for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportClaims {
+    pub key_id: String,
+    pub region: String,
+    /// Label of the wrapping private key in the Region's token.
+    pub wrapping_label: String,
+    pub wrapping_algorithm: String,
+    pub wrapping_key_spec: String,
+    /// ParametersValidTo (server clock).
+    pub valid_to: f64,
+}
+
+fn token_aad(region: Region) -> Vec<u8> {
+    format!("hsm-kms import token v1|{region}").into_bytes()
+}
+
+/// Seals `claims` into an import token in `region`'s token.
+pub fn seal(kms: &Kms, region: Region, claims: &ImportClaims) -> KmsResult<Vec<u8>> {
+    let plaintext = serde_json::to_vec(claims).map_err(KmsError::internal)?;
+    let mut iv = [0u8; TOKEN_IV_LEN];
+    OsRng.fill_bytes(&mut iv);
+    let body = kms
+        .token(region)?
+        .aes_gcm_encrypt(IMPORT_TOKEN_KEY_LABEL, &iv, &token_aad(region), &plaintext)
+        .map_err(Kms::hsm_error)?;
+    let mut out = Vec::with_capacity(1 + TOKEN_IV_LEN + body.len());
+    out.push(TOKEN_VERSION);
+    out.extend_from_slice(&iv);
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+fn invalid_token(message: impl Into<String>) -> KmsError {
+    KmsError::new(ErrorKind::InvalidImportToken, message)
+}
+
+/// Opens an import token presented in `region` for `key`: InvalidImportTokenException
+/// when it is not one of ours for this key and Region (or was altered),
+/// ExpiredImportTokenException when its 24 hours are over.
+pub fn open(kms: &Kms, key: &KeyRecord, token: &[u8]) -> KmsResult<ImportClaims> {
+    let region = key.region;
+    let not_ours = || {
+        invalid_token(format!(
+            "The import token is not valid for {}: it was not issued by GetParametersForImport for this KMS key in {region}, or it was altered. Call GetParametersForImport for this key in this Region.",
+            key.arn()
+        ))
+    };
+    if token.len() < 1 + TOKEN_IV_LEN + 16 || token[0] != TOKEN_VERSION {
+        return Err(not_ours());
+    }
+    let mut iv = [0u8; TOKEN_IV_LEN];
+    iv.copy_from_slice(&token[1..1 + TOKEN_IV_LEN]);
+    let plaintext = match kms.token(region)?.aes_gcm_decrypt(
+        IMPORT_TOKEN_KEY_LABEL,
+        &iv,
+        &token_aad(region),
+        &token[1 + TOKEN_IV_LEN..],
+    ) {
+        Ok(p) => p,
+        Err(HsmError::AuthenticationFailed) => return Err(not_ours()),
+        Err(e) => return Err(Kms::hsm_error(e)),
+    };
+    let claims: ImportClaims = serde_json::from_slice(&plaintext).map_err(|_| not_ours())?;
+    if claims.region != region.as_str() {
+        return Err(not_ours());
+    }
+    if claims.key_id != key.key_id.as_str() {
+        return Err(invalid_token(format!(
+            "The import token was issued for KMS key {}, not for {}.",
+            kms.key_arn(region, &KeyId::parse(&claims.key_id).ok_or_else(not_ours)?),
+            key.arn()
+        )));
+    }
+    if kms.clock.now() > claims.valid_to {
+        return Err(KmsError::new(
+            ErrorKind::ExpiredImportToken,
+            format!(
+                "The import token expired at {} (ParametersValidTo). Call GetParametersForImport for a new public key and import token.",
+                crate::clock::iso8601(claims.valid_to)
+            ),
+        ));
+    }
+    Ok(claims)
+}
+
+/// The token object material of `spec` becomes on import, or UnsupportedOperationException.
+/// HMAC secrets and PKCS#8 private keys are added here, by key spec.
+pub fn material_kind(key: &KeyRecord) -> KmsResult<MaterialKind> {
+    match key.key_spec {
+        KeySpec::SymmetricDefault => Ok(MaterialKind::Aes { len: 32 }),
+        other => Err(KmsError::unsupported(format!(
+            "hsm-kms cannot import key material for KeySpec {} yet; only SYMMETRIC_DEFAULT keys take imported material.",
+            other.as_str()
+        ))),
+    }
+}
+
+/// The material id of material with key check value `kcv` in key `key_id`.
+pub fn material_id(key_id: &KeyId, kcv: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"hsm-kms key material id v1\0");
+    h.update(key_id.as_str().as_bytes());
+    h.update(b"\0");
+    h.update(kcv);
+    hex::encode(h.finalize())
+}
+
+/// What a new replica of `primary` knows about imported material: the primary's key check
+/// values (so only the same material is accepted), none of it imported yet.
+pub fn expected_for_replica(primary: &KeyRecord) -> Vec<ImportedMaterial> {
+    primary
+        .imported
+        .iter()
+        .map(|m| ImportedMaterial {
+            id: m.id.clone(),
+            kcv: m.kcv.clone(),
+            imported_at: None,
+            in_token: false,
+            expiration_model: None,
+            valid_to: None,
+            description: m.description.clone(),
+        })
+        .collect()
+}
+
+/// Every key check value known for `key`: its own and, for a multi-Region key, those of
+/// every related key (deduplicated by material id, oldest first).
+pub fn known_materials(kms: &Kms, key: &KeyRecord) -> Vec<ImportedMaterial> {
+    let mut out: Vec<ImportedMaterial> = key.imported.clone();
+    if key.multi_region.is_some() {
+        for related in super::multi_region::related(kms, &key.key_id) {
+            for m in &related.imported {
+                if !out.iter().any(|o| o.id == m.id) {
+                    out.push(m.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Job id of the expiry of `key_id`'s imported material in `region`.
+pub fn expiry_job_id(region: Region, key_id: &KeyId) -> String {
+    format!("expire-imported-material/{region}/{key_id}")
+}
+
+/// Job id of the clean-up of an import wrapping key.
+pub fn wrapping_job_id(region: Region, label: &str) -> String {
+    format!("drop-import-wrapping-key/{region}/{label}")
+}
+
+/// Marks every imported material of `key` as gone from the token and returns the labels
+/// to destroy once that is durable. The key returns to `PendingImport` (a key pending
+/// deletion keeps its state, as in AWS).
+pub fn take_material_out(key: &mut KeyRecord, only: Option<&[String]>) -> Vec<String> {
+    let selected = |id: &str| only.is_none_or(|ids| ids.iter().any(|i| i == id));
+    let mut labels = Vec::new();
+    for m in key.imported.iter_mut().filter(|m| selected(&m.id)) {
+        m.in_token = false;
+        m.expiration_model = None;
+        m.valid_to = None;
+    }
+    let key_id = key.key_id.clone();
+    key.materials.retain(|m| {
+        if selected(&m.id) {
+            labels.push(m.token_label(&key_id));
+            false
+        } else {
+            true
+        }
+    });
+    if key.materials.is_empty()
+        && !matches!(
+            key.state,
+            KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
+        )
+    {
+        key.state = KeyState::PendingImport;
+    }
+    labels
+}
+
+/// Destroys token objects after the metadata no longer refers to them. A failure is only
+/// logged: startup reconciliation destroys orphaned material objects.
+pub fn destroy_labels(kms: &Kms, region: Region, labels: &[String]) {
+    if let Ok(token) = kms.token(region) {
+        for label in labels {
+            if let Err(e) = token.destroy(label) {
+                tracing::error!(%region, %label, "cannot destroy imported material: {e}");
+            }
+        }
+    }
+}
+
+/// The KeyMetadata members of imported material: ExpirationModel and ValidTo while the
+/// material is in the token, and the CurrentKeyMaterialId of a symmetric key whose
+/// material was deleted or expired (AWS keeps showing it).
+pub fn decorate_metadata(key: &KeyRecord, m: &mut Value) {
+    if key.origin != super::model::Origin::External {
+        return;
+    }
+    let current = key
+        .current_material()
+        .and_then(|c| key.imported.iter().find(|i| i.id == c.id));
+    match current {
+        Some(imp) if imp.in_token => {
+            if let Some(model) = &imp.expiration_model {
+                m["ExpirationModel"] = json!(model);
+                if model == KEY_MATERIAL_EXPIRES {
+                    if let Some(v) = imp.valid_to {
+                        m["ValidTo"] = json!(v);
+                    }
+                }
+            }
+        }
+        _ => {
+            if key.key_spec == KeySpec::SymmetricDefault && m.get("CurrentKeyMaterialId").is_none()
+            {
+                if let Some(last) = key.imported.iter().rev().find(|i| i.imported_at.is_some()) {
+                    m["CurrentKeyMaterialId"] = json!(last.id);
+                }
+            }
+        }
+    }
+}
+
+/// Runs an import job.
+pub fn run_job(kms: &Kms, job: &JobRecord) -> KmsResult<()> {
+    match &job.kind {
+        JobKind::ExpireImportedMaterial { region, key_id } => expire(kms, job, *region, key_id),
+        JobKind::DropImportWrappingKey { region, label } => {
+            kms.token(*region)?.destroy(label).map_err(Kms::hsm_error)?;
+            kms.commit(vec![Write::DeleteJob { id: job.id.clone() }])
+        }
+        _ => Ok(()),
+    }
+}
+
+/// ValidTo reached: the material leaves the token, the key returns to `PendingImport`.
+fn expire(kms: &Kms, job: &JobRecord, region: Region, key_id: &KeyId) -> KmsResult<()> {
+    let labels;
+    let arn;
+    {
+        let _guard = kms.write_guard();
+        let Some(key) = kms.get_key(region, key_id) else {
+            return kms.commit(vec![Write::DeleteJob { id: job.id.clone() }]);
+        };
+        let now = kms.clock.now();
+        let due: Vec<String> = key
+            .imported
+            .iter()
+            .filter(|m| {
+                m.in_token
+                    && m.expiration_model.as_deref() == Some(KEY_MATERIAL_EXPIRES)
+                    && m.valid_to.is_some_and(|v| v <= now)
+            })
+            .map(|m| m.id.clone())
+            .collect();
+        let mut k = (*key).clone();
+        labels = if due.is_empty() {
+            Vec::new()
+        } else {
+            take_material_out(&mut k, Some(&due))
+        };
+        arn = k.arn();
+        let mut batch = vec![Write::DeleteJob { id: job.id.clone() }];
+        if !due.is_empty() {
+            batch.insert(0, Write::PutKey(k));
+        }
+        kms.commit(batch)?;
+    }
+    if !labels.is_empty() {
+        destroy_labels(kms, region, &labels);
+        tracing::info!(%region, key = %key_id, "imported key material expired and was deleted");
+        kms.audit.record_service_event(
+            region,
+            "DeleteExpiredKeyMaterial",
+            &arn,
+            kms.account(),
+            kms.clock.now(),
+        );
+    }
+    Ok(())
+}
+
+/// ValidTo / ExpirationModel of an ImportKeyMaterial request, checked as AWS does.
+/// Returns (model, valid_to).
+pub fn expiration(
+    now: f64,
+    model: Option<&str>,
+    valid_to: Option<f64>,
+) -> KmsResult<(String, Option<f64>)> {
+    let model = model.unwrap_or(KEY_MATERIAL_EXPIRES);
+    match (model, valid_to) {
+        (KEY_MATERIAL_EXPIRES, None) => Err(KmsError::validation(
+            "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES",
+        )),
+        (KEY_MATERIAL_EXPIRES, Some(v)) => {
+            if v <= now {
+                return Err(KmsError::validation(format!(
+                    "ValidTo {} is in the past: it must be a future date and time.",
+                    crate::clock::iso8601(v)
+                )));
+            }
+            if v > now + MAX_VALID_TO_DAYS * 86_400.0 {
+                return Err(KmsError::validation(format!(
+                    "ValidTo {} is too far in the future: it must be at most 365 days from the request date.",
+                    crate::clock::iso8601(v)
+                )));
+            }
+            Ok((KEY_MATERIAL_EXPIRES.to_string(), Some(v)))
+        }
+        (KEY_MATERIAL_DOES_NOT_EXPIRE, Some(_)) => Err(KmsError::validation(
+            "The parameter ValidTo cannot be specified for a key with an expiration model of KEY_MATERIAL_DOES_NOT_EXPIRE",
+        )),
+        (KEY_MATERIAL_DOES_NOT_EXPIRE, None) => Ok((KEY_MATERIAL_DOES_NOT_EXPIRE.to_string(), None)),
+        (other, _) => Err(KmsError::validation(format!(
+            "ExpirationModel {other} is not valid."
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiration_rules_match_aws() {
+        let now = 1_000_000.0;
+        assert_eq!(
+            expiration(now, None, None).unwrap_err().message,
+            "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES"
+        );
+        assert!(expiration(now, Some(KEY_MATERIAL_DOES_NOT_EXPIRE), Some(now + 10.0)).is_err());
+        assert!(expiration(now, None, Some(now + 366.0 * 86_400.0)).is_err());
+        assert!(expiration(now, None, Some(now - 1.0)).is_err());
+        assert_eq!(
+            expiration(now, None, Some(now + 3600.0)).unwrap(),
+            (KEY_MATERIAL_EXPIRES.to_string(), Some(now + 3600.0))
+        );
+        assert_eq!(
+            expiration(now, Some(KEY_MATERIAL_DOES_NOT_EXPIRE), None).unwrap(),
+            (KEY_MATERIAL_DOES_NOT_EXPIRE.to_string(), None)
+        );
+    }
+
+    #[test]
+    fn material_ids_are_64_hex_and_depend_on_key_and_material() {
+        let a = KeyId::new_single_region();
+        let b = KeyId::new_single_region();
+        let id = material_id(&a, &[1; 16]);
+        assert_eq!(id.len(), 64);
+        assert!(id
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_eq!(id, material_id(&a, &[1; 16]));
+        assert_ne!(id, material_id(&b, &[1; 16]));
+        assert_ne!(id, material_id(&a, &[2; 16]));
+    }
+}

@@ -1,0 +1,65 @@
+//! DeleteImportedKeyMaterial: the imported material leaves the Region's token at once and
+//! the key returns to `PendingImport` (a key pending deletion keeps its state). Importing
+//! the same material again brings the key back, with the same key material id.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::kms::error::{KmsError, KmsResult};
+use crate::kms::import;
+use crate::kms::key_state::Op;
+use crate::kms::{Kms, RequestContext};
+use crate::store::Write;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    key_id: String,
+    key_material_id: Option<String>,
+}
+
+pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
+    let req: Request = crate::kms::wire::parse(input)?;
+    let mut labels = Vec::new();
+    let mut deleted: Option<String> = None;
+    let key = kms.modify_key(
+        ctx,
+        &req.key_id,
+        Op::DeleteImportedKeyMaterial,
+        |k, extra| {
+            let target = match &req.key_material_id {
+                Some(id) => {
+                    if !k.imported.iter().any(|m| &m.id == id) {
+                        return Err(KmsError::not_found(format!(
+                            "Key material {id} is not associated with {}.",
+                            k.arn()
+                        )));
+                    }
+                    id.clone()
+                }
+                None => match k.current_material().map(|m| m.id.clone()).or_else(|| {
+                    k.imported
+                        .iter()
+                        .rev()
+                        .find(|m| m.imported_at.is_some())
+                        .map(|m| m.id.clone())
+                }) {
+                    Some(id) => id,
+                    None => return Ok(()),
+                },
+            };
+            labels = import::take_material_out(k, Some(std::slice::from_ref(&target)));
+            deleted = Some(target);
+            extra.push(Write::DeleteJob {
+                id: import::expiry_job_id(k.region, &k.key_id),
+            });
+            Ok(())
+        },
+    )?;
+    import::destroy_labels(kms, key.region, &labels);
+    let mut out = json!({ "KeyId": key.arn() });
+    if let Some(id) = deleted {
+        out["KeyMaterialId"] = json!(id);
+    }
+    Ok(out)
+}

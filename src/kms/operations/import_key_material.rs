@@ -1,0 +1,220 @@
+//! ImportKeyMaterial: unwraps the caller's wrapped key material into the Region's token
+//! (inside the token wherever the module can; see `hsm::import`), checks that it is the
+//! key's material (key check values computed in the token), and enables the key. The
+//! expiration model and ValidTo are checked as AWS checks them; an expiring import gets a
+//! durable job that destroys the material at ValidTo.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::hsm::import::{ImportError, WrappingAlgorithm};
+use crate::kms::error::{ErrorKind, KmsError, KmsResult};
+use crate::kms::import::{self, KEY_MATERIAL_EXPIRES};
+use crate::kms::key_state::{self, Op};
+use crate::kms::model::{ImportedMaterial, KeyState, MaterialRecord, MultiRegionRole};
+use crate::kms::wire::Blob;
+use crate::kms::{Kms, RequestContext};
+use crate::store::{JobKind, JobRecord, Write};
+
+const NEW_KEY_MATERIAL: &str = "NEW_KEY_MATERIAL";
+const EXISTING_KEY_MATERIAL: &str = "EXISTING_KEY_MATERIAL";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    key_id: String,
+    import_token: Blob,
+    encrypted_key_material: Blob,
+    valid_to: Option<f64>,
+    expiration_model: Option<String>,
+    import_type: Option<String>,
+    key_material_description: Option<String>,
+    key_material_id: Option<String>,
+}
+
+fn incorrect(message: String) -> KmsError {
+    KmsError::new(ErrorKind::IncorrectKeyMaterial, message)
+}
+
+pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
+    let req: Request = crate::kms::wire::parse(input)?;
+    let now = kms.clock.now();
+    let (model, valid_to) = import::expiration(now, req.expiration_model.as_deref(), req.valid_to)?;
+    let key = kms.resolve(ctx, &req.key_id)?;
+    key_state::check(Op::ImportKeyMaterial, &key)?;
+    let kind = import::material_kind(&key)?;
+    let claims = import::open(kms, &key, &req.import_token.0)?;
+    let algorithm = WrappingAlgorithm::parse(&claims.wrapping_algorithm)
+        .ok_or_else(|| KmsError::internal("import token with an unknown wrapping algorithm"))?;
+    let token = kms.token(ctx.region)?;
+    if !token.has_object(&claims.wrapping_label) {
+        return Err(KmsError::new(
+            ErrorKind::InvalidImportToken,
+            "The wrapping key of this import token no longer exists. Call GetParametersForImport for a new public key and import token.",
+        ));
+    }
+
+    // Which material this import may be.
+    let imported_here = key.imported.iter().any(|m| m.imported_at.is_some());
+    let is_replica = key.multi_region == Some(MultiRegionRole::Replica);
+    let import_type = match req.import_type.as_deref() {
+        Some(t) => t,
+        None if imported_here => EXISTING_KEY_MATERIAL,
+        None => NEW_KEY_MATERIAL,
+    };
+    if import_type == NEW_KEY_MATERIAL && req.key_material_id.is_some() {
+        return Err(KmsError::validation(
+            "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.",
+        ));
+    }
+    if import_type == NEW_KEY_MATERIAL && imported_here {
+        return Err(KmsError::unsupported(format!(
+            "Importing new key material into {} (ImportType NEW_KEY_MATERIAL after the first import, for on-demand rotation) is not supported by hsm-kms yet. Re-import the same key material with ImportType EXISTING_KEY_MATERIAL.",
+            key.arn()
+        )));
+    }
+    let known = import::known_materials(kms, &key);
+    let must_match = is_replica || import_type == EXISTING_KEY_MATERIAL;
+
+    // First unwrap: a session object, only for the key check value.
+    let blob = &req.encrypted_key_material.0;
+    let unwrap_error = |e: ImportError| {
+        match e {
+        ImportError::CannotUnwrap => KmsError::new(
+            ErrorKind::InvalidCiphertext,
+            format!(
+                "The encrypted key material cannot be unwrapped with the wrapping key of this import token using {}. Encrypt it with the public key of the same GetParametersForImport response and the wrapping algorithm requested there.",
+                algorithm.as_str()
+            ),
+        ),
+        ImportError::WrongLength { got, expected } => KmsError::new(
+            ErrorKind::InvalidCiphertext,
+            format!(
+                "The imported key material is {got} bytes long; {} key material must be {expected} bytes ({}-bit).",
+                key.key_spec.as_str(),
+                expected * 8
+            ),
+        ),
+        ImportError::Hsm(e) => Kms::hsm_error(e),
+    }
+    };
+    let (kcv, _) = token
+        .unwrap_imported(&claims.wrapping_label, algorithm, blob, kind, None)
+        .map_err(unwrap_error)?;
+    let kcv_hex = hex::encode(&kcv);
+    let material_id = import::material_id(&key.key_id, &kcv);
+    if let Some(want) = &req.key_material_id {
+        if *want != material_id {
+            return Err(incorrect(format!(
+                "The key material in the request is not key material {want} of {}.",
+                key.arn()
+            )));
+        }
+    }
+    if must_match && !known.iter().any(|m| m.kcv == kcv_hex) {
+        return Err(incorrect(if known.is_empty() && is_replica {
+            format!(
+                "{} is a multi-Region replica key and its primary key has no imported key material yet. Import the key material into the primary key first, then the same key material into each replica.",
+                key.arn()
+            )
+        } else if known.is_empty() {
+            format!(
+                "No key material was previously imported into {}, so there is no existing key material to re-import. Use ImportType NEW_KEY_MATERIAL.",
+                key.arn()
+            )
+        } else if is_replica {
+            format!(
+                "The key material in the request is not the key material of the primary key of {}. A multi-Region replica key takes only the key material imported into its primary key.",
+                key.arn()
+            )
+        } else {
+            format!(
+                "The key material in the request is not the key material previously imported into {}. Re-import the same key material.",
+                key.arn()
+            )
+        }));
+    }
+
+    // Second unwrap: the token object itself, labelled with the material id (unless the
+    // token holds it already: a re-import that only changes the expiration).
+    // Built from its serialised form so that fields other key types add to the record
+    // (all `#[serde(default)]`) take their defaults.
+    let material: MaterialRecord =
+        serde_json::from_value(json!({"id": material_id, "created": now}))
+            .map_err(KmsError::internal)?;
+    let label = material.token_label(&key.key_id);
+    let (kcv_in_token, created) = token
+        .unwrap_imported(&claims.wrapping_label, algorithm, blob, kind, Some(&label))
+        .map_err(unwrap_error)?;
+    if kcv_in_token != kcv {
+        if created {
+            let _ = token.destroy(&label);
+        }
+        return Err(KmsError::internal(format!(
+            "{label}: the token object's key check value differs from the probe's"
+        )));
+    }
+
+    let committed = (|| {
+        let _guard = kms.write_guard();
+        let current = kms.resolve(ctx, key.key_id.as_str())?;
+        key_state::check(Op::ImportKeyMaterial, &current)?;
+        let mut k = (*current).clone();
+        if !k.materials.iter().any(|m| m.id == material_id) {
+            k.materials.push(material.clone());
+        }
+        let entry = match k.imported.iter().position(|m| m.id == material_id) {
+            Some(i) => &mut k.imported[i],
+            None => {
+                k.imported.push(ImportedMaterial {
+                    id: material_id.clone(),
+                    kcv: kcv_hex.clone(),
+                    imported_at: None,
+                    in_token: false,
+                    expiration_model: None,
+                    valid_to: None,
+                    description: None,
+                });
+                k.imported.last_mut().expect("just pushed")
+            }
+        };
+        entry.imported_at = Some(now);
+        entry.in_token = true;
+        entry.expiration_model = Some(model.clone());
+        entry.valid_to = valid_to;
+        if req.key_material_description.is_some() {
+            entry.description = req.key_material_description.clone();
+        }
+        if k.state == KeyState::PendingImport {
+            k.state = KeyState::Enabled;
+        }
+        let job_id = import::expiry_job_id(k.region, &k.key_id);
+        let job = match (model.as_str(), valid_to) {
+            (KEY_MATERIAL_EXPIRES, Some(due)) => Write::PutJob(JobRecord {
+                id: job_id,
+                due,
+                kind: JobKind::ExpireImportedMaterial {
+                    region: k.region,
+                    key_id: k.key_id.clone(),
+                },
+            }),
+            _ => Write::DeleteJob { id: job_id },
+        };
+        kms.commit(vec![Write::PutKey(k.clone()), job])?;
+        Ok::<_, KmsError>(k)
+    })();
+    let k = match committed {
+        Ok(k) => k,
+        Err(e) => {
+            if created {
+                let _ = token.destroy(&label);
+            }
+            return Err(e);
+        }
+    };
+    kms.jobs_changed.notify_one();
+    Ok(json!({
+        "KeyId": k.arn(),
+        "KeyMaterialId": material_id,
+    }))
+}
