@@ -896,6 +896,9 @@ fn report(
         fmt_rss(info.rss_after)
     );
     match replication {
+        Ok(r) if r.latencies_ms.is_empty() && r.failures == 0 => {
+            let _ = writeln!(w, "- ReplicateKey → Enabled: skipped (--replicas 0)");
+        }
         Ok(r) => {
             let _ = writeln!(
                 w,
@@ -1047,6 +1050,10 @@ fn report(
                 format!("ReplicateKey → Enabled median ≤ 100 ms: {median:.1} ms"),
             )
         }
+        Ok(_) if settings.replicas == 0 => target(
+            None,
+            "ReplicateKey → Enabled median ≤ 100 ms: skipped (--replicas 0)".into(),
+        ),
         _ => target(
             Some(false),
             "ReplicateKey → Enabled median ≤ 100 ms: n/a".into(),

@@ -2,8 +2,11 @@
 //! their due time, resumed after a restart. Each job is idempotent, so one interrupted by a
 //! crash simply runs again.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use super::error::KmsResult;
 use super::ids::KeyId;
@@ -11,6 +14,43 @@ use super::model::KeyState;
 use super::region::Region;
 use super::Kms;
 use crate::store::{JobKind, JobRecord, Write};
+
+/// Retry bookkeeping for failed jobs (in memory: after a restart every job is tried at
+/// once). A failed job waits 50 ms, doubling per failure, at most 30 s.
+#[derive(Default)]
+pub struct Retries {
+    next: Mutex<HashMap<String, (f64, u32)>>,
+}
+
+impl Retries {
+    fn ready(&self, id: &str, now: f64) -> bool {
+        self.next.lock().get(id).is_none_or(|(at, _)| *at <= now)
+    }
+
+    fn failed(&self, id: &str, now: f64) {
+        let mut next = self.next.lock();
+        let attempts = next.get(id).map(|(_, n)| n + 1).unwrap_or(1);
+        let delay = (0.05 * 2f64.powi(attempts.min(20) as i32)).min(30.0);
+        next.insert(id.to_string(), (now + delay, attempts));
+    }
+
+    fn succeeded(&self, id: &str) {
+        self.next.lock().remove(id);
+    }
+
+    /// When the earliest job may next run.
+    fn earliest(&self, kms: &Kms) -> f64 {
+        let next = self.next.lock();
+        kms.state()
+            .jobs
+            .values()
+            .map(|j| {
+                let retry = next.get(&j.id).map(|(at, _)| *at).unwrap_or(0.0);
+                j.due.max(retry)
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+}
 
 /// Runs due jobs until the process ends. Wakes every second, or when notified.
 pub async fn run(kms: Arc<Kms>) {
@@ -21,13 +61,7 @@ pub async fn run(kms: Arc<Kms>) {
             tracing::error!("job failed: {e}");
         }
         // Sleep until the next job is due (at most a second: the clock may be moved).
-        let wait = kms
-            .state()
-            .jobs
-            .values()
-            .map(|j| j.due - kms.clock.now())
-            .fold(1.0_f64, f64::min)
-            .clamp(0.001, 1.0);
+        let wait = (kms.job_retries.earliest(&kms) - kms.clock.now()).clamp(0.001, 1.0);
         tokio::select! {
             _ = kms.jobs_changed.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
@@ -43,13 +77,17 @@ pub fn run_due(kms: &Kms) -> KmsResult<()> {
         .state()
         .jobs
         .values()
-        .filter(|j| j.due <= now)
+        .filter(|j| j.due <= now && kms.job_retries.ready(&j.id, now))
         .cloned()
         .collect();
-    // One failing job must not hold up the others; it is retried on the next tick.
+    // One failing job must not hold up the others; it is retried with a backoff.
     for job in due {
-        if let Err(e) = run_job(kms, &job) {
-            tracing::error!(job = %job.id, "job failed, will retry: {}", e.message);
+        match run_job(kms, &job) {
+            Ok(()) => kms.job_retries.succeeded(&job.id),
+            Err(e) => {
+                kms.job_retries.failed(&job.id, now);
+                tracing::error!(job = %job.id, "job failed, will retry: {}", e.message);
+            }
         }
     }
     Ok(())

@@ -104,6 +104,8 @@ pub struct Kms {
     write_lock: Mutex<()>,
     /// Wakes the job runner when a job is added or the clock moves.
     pub jobs_changed: tokio::sync::Notify,
+    /// Backoff for failed jobs.
+    pub job_retries: jobs::Retries,
 }
 
 impl Kms {
@@ -137,6 +139,7 @@ impl Kms {
             state: RwLock::new(state),
             write_lock: Mutex::new(()),
             jobs_changed: tokio::sync::Notify::new(),
+            job_retries: jobs::Retries::default(),
         };
         kms.reconcile();
         Ok(kms)
