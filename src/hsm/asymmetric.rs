@@ -539,7 +539,7 @@ fn mgf1(hash: Hash, seed: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
 
 /// Decodes an OAEP-encoded block `em` (k bytes) with an empty label. Checks run without
 /// early exits on secret data; any failure is one undistinguished error.
-fn oaep_decode(hash: Hash, em: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+pub(super) fn oaep_decode(hash: Hash, em: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     let h = hash.output_len();
     let k = em.len();
     if k < 2 * h + 2 {

@@ -33,7 +33,6 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::Session;
 use once_cell::sync::Lazy;
 use parking_lot::RwLock;
-use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::{HsmError, RegionToken};
@@ -294,75 +293,12 @@ pub fn rsa_spki_der(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
     der(0x30, &spki)
 }
 
-// ---- OAEP decoding (RFC 8017, 7.1.2) with SHA-256 -----------------------------------
+// ---- OAEP decoding with SHA-256 (the host step of the SHA-256 wrapping algorithms) ----
 
-fn mgf1_sha256(seed: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(len + 32));
-    let mut counter: u32 = 0;
-    while out.len() < len {
-        let mut h = Sha256::new();
-        h.update(seed);
-        h.update(counter.to_be_bytes());
-        out.extend_from_slice(&h.finalize());
-        counter += 1;
-    }
-    out.truncate(len);
-    out
-}
-
-/// Decodes an OAEP-encoded message `em` (k bytes, SHA-256, MGF1-SHA-256, empty label).
-/// Every failure is the same `None`, and the work done does not depend on where it failed.
+/// Decodes an OAEP-encoded message `em` (SHA-256, MGF1-SHA-256, empty label): the decoder
+/// shared with RSA decryption ([`super::asymmetric::oaep_decode`]).
 pub fn oaep_sha256_decode(em: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    const H: usize = 32;
-    let k = em.len();
-    if k < 2 * H + 2 {
-        return None;
-    }
-    let l_hash = Sha256::digest(b"");
-    let y = em[0];
-    let masked_seed = &em[1..1 + H];
-    let masked_db = &em[1 + H..];
-    let seed_mask = mgf1_sha256(masked_db, H);
-    let seed: Zeroizing<Vec<u8>> = Zeroizing::new(
-        masked_seed
-            .iter()
-            .zip(seed_mask.iter())
-            .map(|(a, b)| a ^ b)
-            .collect(),
-    );
-    let db_mask = mgf1_sha256(&seed, k - H - 1);
-    let db: Zeroizing<Vec<u8>> = Zeroizing::new(
-        masked_db
-            .iter()
-            .zip(db_mask.iter())
-            .map(|(a, b)| a ^ b)
-            .collect(),
-    );
-    let mut bad = (y != 0) as u8;
-    let mut hash_diff = 0u8;
-    for (a, b) in db[..H].iter().zip(l_hash.iter()) {
-        hash_diff |= a ^ b;
-    }
-    bad |= (hash_diff != 0) as u8;
-    // Find the 0x01 separator after the zero padding, touching every byte.
-    let mut index = 0usize;
-    let mut found = 0u8;
-    let mut invalid_pad = 0u8;
-    for (i, &b) in db[H..].iter().enumerate() {
-        let is_one = (b == 1) as u8;
-        let is_zero = (b == 0) as u8;
-        let first_one = is_one & (1 - found);
-        if first_one == 1 {
-            index = i;
-        }
-        invalid_pad |= (1 - found) & (1 - is_one) & (1 - is_zero);
-        found |= is_one;
-    }
-    bad |= (found == 0) as u8 | invalid_pad;
-    if bad != 0 {
-        return None;
-    }
-    Some(Zeroizing::new(db[H + index + 1..].to_vec()))
+    super::asymmetric::oaep_decode(super::asymmetric::Hash::Sha256, em)
 }
 
 // ---- Token operations ----------------------------------------------------------------
