@@ -1446,57 +1446,29 @@ async fn update_primary_region_swaps_primary_and_replica() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_being_updated_still_encrypt_but_refuse_disable() {
-    let server = Server::start();
+    // The Updating window is stretched to 2 s so every check below lands inside it.
+    let server = Server::start_with(&["--primary-update-delay-ms", "2000"]);
     let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
     let eu = clients[0].clone();
+    let us_arn = Server::key_arn(PRIMARY, &id);
     let eu_arn = Server::key_arn(EU, &id);
-
-    // A watcher hammers the eu-west-1 key while the primary Region changes: every state it
-    // sees is Enabled or Updating, Encrypt never fails, and the first time it sees
-    // Updating it tries DisableKey, which must be refused with "is updating." (or succeed
-    // only because the update finished in between; then the key is re-enabled).
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watcher = {
-        let (eu, id, stop, eu_arn) = (eu.clone(), id.clone(), stop.clone(), eu_arn.clone());
-        tokio::spawn(async move {
-            let mut states = Vec::new();
-            let mut tried_disable = false;
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let md = describe(&eu, &id).await;
-                let st = md.key_state().cloned();
-                if states.last() != Some(&st) {
-                    states.push(st.clone());
-                }
-                if st == Some(KeyState::Updating) && !tried_disable {
-                    tried_disable = true;
-                    match eu.disable_key().key_id(&id).send().await {
-                        Err(e) => {
-                            eprintln!("DisableKey while Updating: {}", err_message(&e));
-                            assert_err(
-                                &e,
-                                "KMSInvalidStateException",
-                                &[&format!("{eu_arn} is updating.")],
-                            )
-                        }
-                        Ok(_) => {
-                            eprintln!("DisableKey succeeded: the update had finished");
-                            eu.enable_key().key_id(&id).send().await.expect("EnableKey");
-                        }
-                    }
-                }
-                encrypt(&eu, &id, b"during the update").await;
-            }
-            states
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(100)).await;
     kms.update_primary_region()
         .key_id(&id)
         .primary_region(EU)
         .send()
         .await
         .expect("UpdatePrimaryRegion");
-    // Right after the call: crypto works in both Regions whatever the state.
+
+    // Both keys are Updating.
+    assert_eq!(
+        describe(&kms, &id).await.key_state(),
+        Some(&KeyState::Updating)
+    );
+    assert_eq!(
+        describe(&eu, &id).await.key_state(),
+        Some(&KeyState::Updating)
+    );
+    // Crypto keeps working in both Regions, across Regions.
     let ct = encrypt(&kms, &id, b"during update").await;
     let out = eu
         .decrypt()
@@ -1505,32 +1477,43 @@ async fn keys_being_updated_still_encrypt_but_refuse_disable() {
         .await
         .expect("Decrypt during update");
     assert_eq!(out.plaintext().unwrap().as_ref(), b"during update");
-    let md = describe(&kms, &id).await;
-    assert!(
-        matches!(
-            md.key_state(),
-            Some(KeyState::Updating) | Some(KeyState::Enabled)
-        ),
-        "old primary right after UpdatePrimaryRegion: {:?}",
-        md.key_state()
+    encrypt(&eu, &id, b"replica side during update").await;
+    // Management operations key-state.md forbids are refused with "is updating.".
+    let e = must_fail(
+        eu.disable_key().key_id(&id).send().await,
+        "DisableKey while Updating",
     );
+    assert_err(
+        &e,
+        "KMSInvalidStateException",
+        &[&format!("{eu_arn} is updating.")],
+    );
+    let e = must_fail(
+        kms.enable_key().key_id(&id).send().await,
+        "EnableKey while Updating",
+    );
+    assert_err(
+        &e,
+        "KMSInvalidStateException",
+        &[&format!("{us_arn} is updating.")],
+    );
+    let e = must_fail(
+        kms.replicate_key()
+            .key_id(&id)
+            .replica_region(WEST)
+            .send()
+            .await,
+        "ReplicateKey while Updating",
+    );
+    assert_err(&e, "KMSInvalidStateException", &["is updating."]);
+
+    // Then the roles swap and both keys are Enabled again.
     let new_p = wait_for_state(&eu, &id, KeyState::Enabled, STATE_TIMEOUT).await;
     wait_for_state(&kms, &id, KeyState::Enabled, STATE_TIMEOUT).await;
-    // Let the watcher see the final state too.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let states = watcher.await.expect("watcher task");
-    eprintln!("eu-west-1 states seen during the update: {states:?}");
-    for st in &states {
-        assert!(
-            matches!(st, Some(KeyState::Enabled) | Some(KeyState::Updating)),
-            "eu-west-1 key state during the update: {states:?}"
-        );
-    }
     assert_eq!(key_type(&new_p), Some(MultiRegionKeyType::Primary));
     assert_eq!(
-        describe(&eu, &id).await.key_state(),
-        Some(&KeyState::Enabled)
+        key_type(&describe(&kms, &id).await),
+        Some(MultiRegionKeyType::Replica)
     );
 }
 

@@ -163,8 +163,154 @@ pub fn expected_for_replica(primary: &KeyRecord) -> Vec<ImportedMaterial> {
             expiration_model: None,
             valid_to: None,
             description: m.description.clone(),
+            pending_rotation: m.pending_rotation,
+            rotation_type: m.rotation_type.clone(),
+            rotated_at: m.rotated_at,
         })
         .collect()
+}
+
+/// The key's current imported material as the metadata knows it (whether or not it is in
+/// the token now): the last one that is not pending rotation.
+pub fn current_import(key: &KeyRecord) -> Option<&ImportedMaterial> {
+    key.imported.iter().rev().find(|m| !m.pending_rotation)
+}
+
+/// The imported material pending rotation, if any (at most one per key).
+pub fn pending_import(key: &KeyRecord) -> Option<&ImportedMaterial> {
+    key.imported.iter().find(|m| m.pending_rotation)
+}
+
+/// Puts an EXTERNAL key's materials (those in its token) in the order of its imported
+/// list, which is the order the materials became current: the last one that is not
+/// pending rotation then encrypts.
+pub fn order_materials(key: &mut KeyRecord) {
+    let position = |id: &str| key.imported.iter().position(|m| m.id == id);
+    let mut ordered = key.materials.clone();
+    ordered.sort_by_key(|m| position(&m.id));
+    for m in &mut ordered {
+        if let Some(imp) = key.imported.iter().find(|i| i.id == m.id) {
+            m.rotation_type = imp.rotation_type.clone();
+            if let Some(at) = imp.rotated_at {
+                m.created = at;
+            }
+        }
+    }
+    key.materials = ordered;
+}
+
+/// Moves an EXTERNAL key between `Enabled`/`Disabled` and `PendingImport` after its
+/// materials changed: it is usable exactly when its current material is in its token. A
+/// key pending deletion or still being created keeps its state.
+pub fn refresh_state(key: &mut KeyRecord) {
+    let usable = current_import(key).is_some_and(|c| key.materials.iter().any(|m| m.id == c.id));
+    match key.state {
+        KeyState::PendingImport if usable => key.state = KeyState::Enabled,
+        KeyState::Enabled | KeyState::Disabled if !usable => key.state = KeyState::PendingImport,
+        _ => {}
+    }
+}
+
+/// Whether material `id` is in the token of every key of `key`'s family (the key itself
+/// included): pending material may become current only then.
+pub fn in_every_token(kms: &Kms, key: &KeyRecord, id: &str) -> bool {
+    let in_token = |k: &KeyRecord| k.imported.iter().any(|m| m.id == id && m.in_token);
+    if !in_token(key) {
+        return false;
+    }
+    if key.multi_region.is_none() {
+        return true;
+    }
+    super::multi_region::related(kms, &key.key_id)
+        .iter()
+        .filter(|k| k.region != key.region)
+        .all(|k| in_token(k))
+}
+
+/// Synchronises the shared properties of imported material (which materials the family
+/// has, in which order, which one is pending rotation, how each became current) from
+/// `source` to every related key. Each key keeps its own import state (in its token or
+/// not, expiration, description).
+pub fn sync_family(kms: &Kms, source: &KeyRecord) -> Vec<Write> {
+    if source.multi_region.is_none() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for related in super::multi_region::related(kms, &source.key_id) {
+        if related.region == source.region {
+            continue;
+        }
+        let mut k = (*related).clone();
+        merge_shared(source, &mut k);
+        if k != *related {
+            out.push(Write::PutKey(k));
+        }
+    }
+    out
+}
+
+/// Takes the shared properties of imported material from `source` (a related key) into
+/// `k`: the family's materials in the family's order, pending rotation, rotation type and
+/// date. `k` keeps its own import state of each.
+pub fn merge_shared(source: &KeyRecord, k: &mut KeyRecord) {
+    {
+        let mut merged: Vec<ImportedMaterial> = source
+            .imported
+            .iter()
+            .map(|s| match k.imported.iter().find(|m| m.id == s.id) {
+                Some(own) => ImportedMaterial {
+                    pending_rotation: s.pending_rotation,
+                    rotation_type: s.rotation_type.clone(),
+                    rotated_at: s.rotated_at,
+                    ..own.clone()
+                },
+                None => ImportedMaterial {
+                    id: s.id.clone(),
+                    kcv: s.kcv.clone(),
+                    imported_at: None,
+                    in_token: false,
+                    expiration_model: None,
+                    valid_to: None,
+                    description: s.description.clone(),
+                    pending_rotation: s.pending_rotation,
+                    rotation_type: s.rotation_type.clone(),
+                    rotated_at: s.rotated_at,
+                },
+            })
+            .collect();
+        for own in &k.imported {
+            if !merged.iter().any(|m| m.id == own.id) {
+                merged.push(own.clone());
+            }
+        }
+        k.imported = merged;
+        order_materials(k);
+    }
+}
+
+/// The write that keeps `key`'s expiry job due at the earliest ValidTo of its expiring
+/// materials in the token (or removes it when none expires).
+pub fn expiry_write(key: &KeyRecord) -> Write {
+    let id = expiry_job_id(key.region, &key.key_id);
+    let due = key
+        .imported
+        .iter()
+        .filter(|m| m.in_token && m.expiration_model.as_deref() == Some(KEY_MATERIAL_EXPIRES))
+        .filter_map(|m| m.valid_to)
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.min(v)))
+        });
+    match due {
+        Some(due) => Write::PutJob(JobRecord {
+            id,
+            due,
+            kind: JobKind::ExpireImportedMaterial {
+                region: key.region,
+                key_id: key.key_id.clone(),
+            },
+        }),
+        None => Write::DeleteJob { id },
+    }
 }
 
 /// Every key check value known for `key`: its own and, for a multi-Region key, those of
@@ -193,9 +339,9 @@ pub fn wrapping_job_id(region: Region, label: &str) -> String {
     format!("drop-import-wrapping-key/{region}/{label}")
 }
 
-/// Marks every imported material of `key` as gone from the token and returns the labels
-/// to destroy once that is durable. The key returns to `PendingImport` (a key pending
-/// deletion keeps its state, as in AWS).
+/// Marks imported material of `key` (all, or `only` those) as gone from the token and
+/// returns the labels to destroy once that is durable. The key returns to `PendingImport`
+/// when its current material is gone (a key pending deletion keeps its state, as in AWS).
 pub fn take_material_out(key: &mut KeyRecord, only: Option<&[String]>) -> Vec<String> {
     let selected = |id: &str| only.is_none_or(|ids| ids.iter().any(|i| i == id));
     let mut labels = Vec::new();
@@ -213,7 +359,9 @@ pub fn take_material_out(key: &mut KeyRecord, only: Option<&[String]>) -> Vec<St
             true
         }
     });
-    if key.materials.is_empty()
+    if key.origin == super::model::Origin::External {
+        refresh_state(key);
+    } else if key.materials.is_empty()
         && !matches!(
             key.state,
             KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
@@ -243,25 +391,26 @@ pub fn decorate_metadata(key: &KeyRecord, m: &mut Value) {
     if key.origin != super::model::Origin::External {
         return;
     }
-    let current = key
-        .current_material()
-        .and_then(|c| key.imported.iter().find(|i| i.id == c.id));
-    match current {
-        Some(imp) if imp.in_token => {
-            if let Some(model) = &imp.expiration_model {
-                m["ExpirationModel"] = json!(model);
-                if model == KEY_MATERIAL_EXPIRES {
-                    if let Some(v) = imp.valid_to {
-                        m["ValidTo"] = json!(v);
-                    }
+    let current = current_import(key);
+    if key.key_spec == KeySpec::SymmetricDefault {
+        // The current material stays current while it is deleted or expired (AWS keeps
+        // showing it); material pending rotation never is.
+        let imported_here = key.imported.iter().any(|i| i.imported_at.is_some());
+        match current.filter(|_| imported_here) {
+            Some(c) => m["CurrentKeyMaterialId"] = json!(c.id),
+            None => {
+                if let Some(obj) = m.as_object_mut() {
+                    obj.remove("CurrentKeyMaterialId");
                 }
             }
         }
-        _ => {
-            if key.key_spec == KeySpec::SymmetricDefault && m.get("CurrentKeyMaterialId").is_none()
-            {
-                if let Some(last) = key.imported.iter().rev().find(|i| i.imported_at.is_some()) {
-                    m["CurrentKeyMaterialId"] = json!(last.id);
+    }
+    if let Some(imp) = current.filter(|c| c.in_token) {
+        if let Some(model) = &imp.expiration_model {
+            m["ExpirationModel"] = json!(model);
+            if model == KEY_MATERIAL_EXPIRES {
+                if let Some(v) = imp.valid_to {
+                    m["ValidTo"] = json!(v);
                 }
             }
         }
@@ -307,7 +456,8 @@ fn expire(kms: &Kms, job: &JobRecord, region: Region, key_id: &KeyId) -> KmsResu
             take_material_out(&mut k, Some(&due))
         };
         arn = k.arn();
-        let mut batch = vec![Write::DeleteJob { id: job.id.clone() }];
+        // The job stays for the materials that expire later.
+        let mut batch = vec![expiry_write(&k)];
         if !due.is_empty() {
             batch.insert(0, Write::PutKey(k));
         }

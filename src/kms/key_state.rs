@@ -127,10 +127,13 @@ pub const TABLE: &[Row] = &[
     (Op::ReEncrypt,               [A, D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), A]),
     (Op::ReplicateKey,            [A, D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), D(Updating)]),
     (Op::RetireGrant,             [A, A, A, A, A, A, A]),
-    // Not in key-state.md's table (newer operations); modelled on EnableKeyRotation and
-    // GetKeyRotationStatus, with the recorded AWS errors (disabled → DisabledException).
-    (Op::RotateKeyOnDemand,       [NI(&A), D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), D(Updating)]),
-    (Op::ListKeyRotations,        [NI(&A), NI(&A), NI(&A), D(OriginExternal), NI(&D(Unavailable)), NI(&A), NI(&A)]),
+    // Not in key-state.md's table (newer operations), from the recorded AWS responses:
+    // disabled → DisabledException; an EXTERNAL key rotates on demand to material imported
+    // for rotation (none pending → KMSInvalidStateException, decided by the operation) and
+    // is refused with "is pending import." while it has no material. ListKeyRotations
+    // lists imported material (and its import state) in every state but Unavailable.
+    (Op::RotateKeyOnDemand,       [A, D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), D(Updating)]),
+    (Op::ListKeyRotations,        [A, A, A, A, D(Unavailable), A, A]),
     (Op::RevokeGrant,             [A, A, A, A, A, A, A]),
     (Op::ScheduleKeyDeletion,     [A, A, D(PendingDeletion), A, A, A, D(Updating)]),
     (Op::Sign,                    [A, D(Disabled), D(PendingDeletion), D(PendingImport), D(Unavailable), D(Creating), A]),
@@ -316,6 +319,47 @@ mod tests {
             &key(KeyState::Enabled, Origin::AwsKms)
         )
         .is_ok());
+    }
+
+    #[test]
+    fn on_demand_rotation_is_allowed_for_enabled_imported_keys_only() {
+        let k = key(KeyState::Enabled, Origin::External);
+        assert!(check(Op::RotateKeyOnDemand, &k).is_ok());
+        let pending = key(KeyState::PendingImport, Origin::External);
+        let e = check(Op::RotateKeyOnDemand, &pending).unwrap_err();
+        assert_eq!(e.kind.aws_name(), "KMSInvalidStateException");
+        assert_eq!(e.message, format!("{} is pending import.", pending.arn()));
+        let disabled = key(KeyState::Disabled, Origin::External);
+        let e = check(Op::RotateKeyOnDemand, &disabled).unwrap_err();
+        assert_eq!(e.kind.aws_name(), "DisabledException");
+        assert_eq!(e.message, format!("{} is disabled.", disabled.arn()));
+        // Automatic rotation stays refused for imported material.
+        let e = check(Op::EnableKeyRotation, &k).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "{} origin is EXTERNAL which is not valid for this operation.",
+                k.arn()
+            )
+        );
+    }
+
+    #[test]
+    fn key_rotations_are_listed_for_imported_keys_in_every_state_but_unavailable() {
+        for state in [
+            KeyState::Enabled,
+            KeyState::Disabled,
+            KeyState::PendingDeletion,
+            KeyState::PendingImport,
+            KeyState::Creating,
+            KeyState::Updating,
+        ] {
+            assert!(check(Op::ListKeyRotations, &key(state, Origin::External)).is_ok());
+            assert!(check(Op::ListKeyRotations, &key(state, Origin::AwsKms)).is_ok());
+        }
+        let k = key(KeyState::Unavailable, Origin::External);
+        let e = check(Op::ListKeyRotations, &k).unwrap_err();
+        assert_eq!(e.message, format!("{} is unavailable.", k.arn()));
     }
 
     #[test]

@@ -141,7 +141,8 @@ pub struct KeyRecord {
     pub pending_window_days: Option<u32>,
     pub policy: String,
     pub tags: Vec<Tag>,
-    /// Every material version, oldest first. The last one is current.
+    /// Every material version, oldest first. The last one is current (skipping imported
+    /// material that is pending rotation, see [`KeyRecord::current_material`]).
     pub materials: Vec<MaterialRecord>,
     pub rotation_enabled: bool,
     pub rotation_period_days: Option<u32>,
@@ -186,6 +187,18 @@ pub struct ImportedMaterial {
     pub valid_to: Option<Timestamp>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Imported as NEW_KEY_MATERIAL after the first import and not yet made current by
+    /// RotateKeyOnDemand (PENDING_ROTATION, or PENDING_MULTI_REGION_IMPORT_AND_ROTATION
+    /// while a related key lacks it). Shared by every key of a multi-Region family.
+    #[serde(default)]
+    pub pending_rotation: bool,
+    /// The rotation that made this material current (`ON_DEMAND`), and when; `None` for
+    /// the key's first material. Kept here because the material itself may leave the
+    /// token (deletion, expiry) and come back.
+    #[serde(default)]
+    pub rotation_type: Option<String>,
+    #[serde(default)]
+    pub rotated_at: Option<Timestamp>,
 }
 
 /// Whether a multi-Region key is the primary or a replica. The rest of the
@@ -206,8 +219,15 @@ impl KeyRecord {
         self.multi_region == Some(MultiRegionRole::Primary)
     }
 
+    /// The material that encrypts: the last one, skipping imported material that is
+    /// only pending rotation.
     pub fn current_material(&self) -> Option<&MaterialRecord> {
-        self.materials.last()
+        self.materials.iter().rev().find(|m| {
+            !self
+                .imported
+                .iter()
+                .any(|i| i.id == m.id && i.pending_rotation)
+        })
     }
 
     pub fn material(&self, id: &str) -> Option<&MaterialRecord> {

@@ -3,6 +3,11 @@
 //! current in every related key at once, so no Region ever encrypts under material another
 //! Region cannot decrypt. Old material stays in the tokens: old ciphertexts keep
 //! decrypting. Automatic rotation happens when the server clock passes NextRotationDate.
+//!
+//! Keys with imported material (Origin EXTERNAL) rotate on demand only, to material the
+//! user imported for it (ImportType NEW_KEY_MATERIAL, pending rotation until then; for a
+//! multi-Region key imported into every related key): nothing is generated or copied,
+//! the pending material becomes current in every related key in one commit.
 
 use super::error::{KmsError, KmsResult};
 use super::ids::KeyId;
@@ -97,6 +102,9 @@ pub fn run(
     let Some(key) = kms.get_key(region, key_id) else {
         return kms.commit(vec![Write::DeleteJob { id: job.id.clone() }]);
     };
+    if key.origin == Origin::External {
+        return run_imported(kms, job, &key, material_id, rotation_type);
+    }
     let material = MaterialRecord {
         id: material_id.to_string(),
         created: kms.clock.now(),
@@ -143,5 +151,61 @@ pub fn run(
     }
     kms.commit(batch)?;
     tracing::info!(%region, key = %key_id, rotation_type, "rotated key material");
+    Ok(())
+}
+
+/// Rotates a key with imported material: the material imported for rotation (already in
+/// every related key's token, each Region imported it itself) becomes current in every
+/// related key at once. If it is no longer pending or left a token meanwhile (deleted,
+/// expired), the rotation is abandoned and the key keeps its current material.
+fn run_imported(
+    kms: &Kms,
+    job: &JobRecord,
+    key: &KeyRecord,
+    material_id: &str,
+    rotation_type: &str,
+) -> KmsResult<()> {
+    let _guard = kms.write_guard();
+    let now = kms.clock.now();
+    let Some(key) = kms.get_key(key.region, &key.key_id) else {
+        return kms.commit(vec![Write::DeleteJob { id: job.id.clone() }]);
+    };
+    let ready = key
+        .imported
+        .iter()
+        .any(|m| m.id == material_id && m.pending_rotation)
+        && super::import::in_every_token(kms, &key, material_id);
+    let mut batch = vec![Write::DeleteJob { id: job.id.clone() }];
+    for k in multi_region::related(kms, &key.key_id)
+        .into_iter()
+        .filter(|k| key.multi_region.is_some() || k.region == key.region)
+    {
+        let mut k = (*k).clone();
+        k.rotation_started = None;
+        if ready {
+            if let Some(m) = k.imported.iter_mut().find(|m| m.id == material_id) {
+                m.pending_rotation = false;
+                m.rotation_type = Some(rotation_type.to_string());
+                m.rotated_at = Some(now);
+            }
+            // The rotated material moves to the end of the list: it is current now.
+            if let Some(i) = k.imported.iter().position(|m| m.id == material_id) {
+                let m = k.imported.remove(i);
+                k.imported.push(m);
+            }
+            super::import::order_materials(&mut k);
+            super::import::refresh_state(&mut k);
+            if rotation_type == ON_DEMAND {
+                k.on_demand_rotations = k.on_demand_rotations.saturating_add(1);
+            }
+        }
+        batch.push(Write::PutKey(k));
+    }
+    kms.commit(batch)?;
+    if ready {
+        tracing::info!(region = %key.region, key = %key.key_id, "rotated to imported key material");
+    } else {
+        tracing::warn!(region = %key.region, key = %key.key_id, "rotation abandoned: the imported key material is no longer pending rotation in every Region");
+    }
     Ok(())
 }

@@ -9,7 +9,6 @@ use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::import;
 use crate::kms::key_state::Op;
 use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -50,9 +49,8 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
             };
             labels = import::take_material_out(k, Some(std::slice::from_ref(&target)));
             deleted = Some(target);
-            extra.push(Write::DeleteJob {
-                id: import::expiry_job_id(k.region, &k.key_id),
-            });
+            // Other materials may still expire later.
+            extra.push(import::expiry_write(k));
             Ok(())
         },
     )?;

@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 
 use crate::hsm::import::{ImportError, WrappingAlgorithm};
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
-use crate::kms::import::{self, KEY_MATERIAL_EXPIRES};
+use crate::kms::import;
 use crate::kms::key_state::{self, Op};
-use crate::kms::model::{ImportedMaterial, KeyState, MaterialRecord, MultiRegionRole};
+use crate::kms::model::{ImportedMaterial, KeyRecord, KeySpec, MaterialRecord, MultiRegionRole};
 use crate::kms::wire::Blob;
 use crate::kms::{Kms, RequestContext};
-use crate::store::{JobKind, JobRecord, Write};
+use crate::store::Write;
 
 const NEW_KEY_MATERIAL: &str = "NEW_KEY_MATERIAL";
 const EXISTING_KEY_MATERIAL: &str = "EXISTING_KEY_MATERIAL";
@@ -34,6 +34,18 @@ struct Request {
 
 fn incorrect(message: String) -> KmsError {
     KmsError::new(ErrorKind::IncorrectKeyMaterial, message)
+}
+
+/// New material cannot be imported while another waits for rotation (AWS's words).
+fn pending_conflict(key: &KeyRecord, new_id: &str) -> KmsResult<()> {
+    match import::pending_import(key) {
+        Some(p) => Err(KmsError::invalid_state(format!(
+            "New key material (id: {new_id}) cannot be imported into KMS key {}, because another key material (id: {}) is pending rotation.",
+            key.arn(),
+            p.id
+        ))),
+        None => Ok(()),
+    }
 }
 
 pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
@@ -67,9 +79,23 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
             "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.",
         ));
     }
-    if import_type == NEW_KEY_MATERIAL && imported_here {
+    if import_type != NEW_KEY_MATERIAL && import_type != EXISTING_KEY_MATERIAL {
+        return Err(KmsError::validation(format!(
+            "ImportType {import_type} is not valid: use NEW_KEY_MATERIAL or EXISTING_KEY_MATERIAL."
+        )));
+    }
+    // New material after the first import is for on-demand rotation: symmetric keys only,
+    // and for a multi-Region key only through its primary.
+    let rotation_import = import_type == NEW_KEY_MATERIAL && imported_here;
+    if rotation_import && is_replica {
         return Err(KmsError::unsupported(format!(
-            "Importing new key material into {} (ImportType NEW_KEY_MATERIAL after the first import, for on-demand rotation) is not supported by hsm-kms yet. Re-import the same key material with ImportType EXISTING_KEY_MATERIAL.",
+            "{} is a multi-Region replica key: new key material cannot be imported into it. Import new key material into its primary key (ImportType NEW_KEY_MATERIAL), then the same key material into each replica key with ImportType EXISTING_KEY_MATERIAL.",
+            key.arn()
+        )));
+    }
+    if rotation_import && key.key_spec != KeySpec::SymmetricDefault {
+        return Err(KmsError::unsupported(format!(
+            "{} is not a symmetric encryption key: its key material cannot be changed after the first import.",
             key.arn()
         )));
     }
@@ -107,6 +133,15 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         if *want != material_id {
             return Err(incorrect(format!(
                 "The key material in the request is not key material {want} of {}.",
+                key.arn()
+            )));
+        }
+    }
+    if rotation_import {
+        pending_conflict(&key, &material_id)?;
+        if known.iter().any(|m| m.id == material_id) {
+            return Err(incorrect(format!(
+                "The key material in the request is already associated with {} (key material {material_id}). Re-import it with ImportType EXISTING_KEY_MATERIAL.",
                 key.arn()
             )));
         }
@@ -159,10 +194,15 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         let _guard = kms.write_guard();
         let current = kms.resolve(ctx, key.key_id.as_str())?;
         key_state::check(Op::ImportKeyMaterial, &current)?;
+        if rotation_import {
+            pending_conflict(&current, &material_id)?;
+        }
         let mut k = (*current).clone();
         if !k.materials.iter().any(|m| m.id == material_id) {
             k.materials.push(material.clone());
         }
+        // Material the family does not know yet goes at the end of the imported list; a
+        // rotation import waits there as pending rotation.
         let entry = match k.imported.iter().position(|m| m.id == material_id) {
             Some(i) => &mut k.imported[i],
             None => {
@@ -174,6 +214,9 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
                     expiration_model: None,
                     valid_to: None,
                     description: None,
+                    pending_rotation: rotation_import,
+                    rotation_type: None,
+                    rotated_at: None,
                 });
                 k.imported.last_mut().expect("just pushed")
             }
@@ -185,22 +228,20 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         if req.key_material_description.is_some() {
             entry.description = req.key_material_description.clone();
         }
-        if k.state == KeyState::PendingImport {
-            k.state = KeyState::Enabled;
+        // A replica that imports before its primary knows the material's place only from
+        // the family: take the family's order and pending state first.
+        if is_replica {
+            if let Some(primary) = crate::kms::multi_region::primary(kms, &k.key_id) {
+                import::merge_shared(&primary, &mut k);
+            }
         }
-        let job_id = import::expiry_job_id(k.region, &k.key_id);
-        let job = match (model.as_str(), valid_to) {
-            (KEY_MATERIAL_EXPIRES, Some(due)) => Write::PutJob(JobRecord {
-                id: job_id,
-                due,
-                kind: JobKind::ExpireImportedMaterial {
-                    region: k.region,
-                    key_id: k.key_id.clone(),
-                },
-            }),
-            _ => Write::DeleteJob { id: job_id },
-        };
-        kms.commit(vec![Write::PutKey(k.clone()), job])?;
+        import::order_materials(&mut k);
+        import::refresh_state(&mut k);
+        let mut batch = vec![Write::PutKey(k.clone()), import::expiry_write(&k)];
+        if k.is_primary() {
+            batch.extend(import::sync_family(kms, &k));
+        }
+        kms.commit(batch)?;
         Ok::<_, KmsError>(k)
     })();
     let k = match committed {

@@ -1,11 +1,14 @@
 //! ListKeyRotations: the rotations of a key (each material made by a rotation), oldest
-//! first; with IncludeKeyMaterial=ALL_KEY_MATERIAL the original material too.
+//! first; with IncludeKeyMaterial=ALL_KEY_MATERIAL the original material too, and for
+//! imported material the one pending rotation, with each material's import state.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::kms::error::KmsResult;
+use crate::kms::import::{self, KEY_MATERIAL_EXPIRES};
 use crate::kms::key_state::{self, Op};
+use crate::kms::model::{KeyRecord, Origin};
 use crate::kms::rotation::require_rotatable;
 use crate::kms::wire::page;
 use crate::kms::{Kms, RequestContext};
@@ -25,6 +28,9 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     key_state::check(Op::ListKeyRotations, &key)?;
     require_rotatable(&key)?;
     let all = req.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
+    if key.origin == Origin::External {
+        return Ok(respond(imported_entries(kms, &key, all), &req));
+    }
     let current = key.current_material().map(|m| m.id.clone());
     let items = key
         .materials
@@ -42,11 +48,67 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
                 entry["RotationType"] = json!(t);
             }
             (format!("{i:08}"), entry)
-        });
-    let (rotations, next) = page(items, req.marker.as_deref(), req.limit);
+        })
+        .collect();
+    Ok(respond(items, &req))
+}
+
+fn respond(items: Vec<(String, Value)>, req: &Request) -> Value {
+    let (rotations, next) = page(items.into_iter(), req.marker.as_deref(), req.limit);
     let mut out = json!({"Rotations": rotations, "Truncated": next.is_some()});
     if let Some(m) = next {
         out["NextMarker"] = json!(m);
     }
-    Ok(out)
+    out
+}
+
+/// The entries of a key with imported material: every material the key (or its
+/// multi-Region family) has, in the order they became current, the one pending rotation
+/// last, each with its import state in this key's Region.
+fn imported_entries(kms: &Kms, key: &KeyRecord, all: bool) -> Vec<(String, Value)> {
+    let current = import::current_import(key).map(|m| m.id.clone());
+    key.imported
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| all || m.rotation_type.is_some())
+        .map(|(i, m)| {
+            let state = if m.pending_rotation {
+                if import::in_every_token(kms, key, &m.id) {
+                    "PENDING_ROTATION"
+                } else if key.multi_region.is_some() {
+                    "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"
+                } else {
+                    "PENDING_ROTATION"
+                }
+            } else if Some(&m.id) == current.as_ref() {
+                "CURRENT"
+            } else {
+                "NON_CURRENT"
+            };
+            let mut entry = json!({
+                "KeyId": key.key_id.as_str(),
+                "KeyMaterialId": m.id,
+                "KeyMaterialState": state,
+                "ImportState": if m.in_token { "IMPORTED" } else { "PENDING_IMPORT" },
+            });
+            if let Some(d) = &m.description {
+                entry["KeyMaterialDescription"] = json!(d);
+            }
+            if m.in_token {
+                if let Some(model) = &m.expiration_model {
+                    entry["ExpirationModel"] = json!(model);
+                    if model == KEY_MATERIAL_EXPIRES {
+                        if let Some(v) = m.valid_to {
+                            entry["ValidTo"] = json!(v);
+                        }
+                    }
+                }
+            }
+            if let (Some(t), Some(at)) = (&m.rotation_type, m.rotated_at) {
+                entry["RotationDate"] = json!(at);
+                entry["RotationType"] = json!(t);
+            }
+            (format!("{i:08}"), entry)
+        })
+        .collect()
 }

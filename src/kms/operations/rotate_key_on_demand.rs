@@ -1,14 +1,18 @@
 //! RotateKeyOnDemand: starts an immediate rotation (at most 25 per key). The new material
-//! becomes current once it is in every related Region's token.
+//! becomes current once it is in every related Region's token. For a key with imported
+//! material (Origin EXTERNAL) the new material is the one imported for rotation
+//! (ImportType NEW_KEY_MATERIAL), which every related key must hold first.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
+use crate::kms::import;
 use crate::kms::key_state::Op;
+use crate::kms::model::Origin;
 use crate::kms::rotation::{self, require_not_replica, require_rotatable, ON_DEMAND};
 use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
+use crate::store::{JobKind, Write};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -40,8 +44,36 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
                 ),
             ));
         }
+        let mut job = rotation::rotation_job(key, ON_DEMAND, now);
+        if key.origin == Origin::External {
+            // Imported material: the material imported for rotation becomes current.
+            let Some(pending) = import::pending_import(key) else {
+                return Err(KmsError::invalid_state(format!(
+                    "No available key material pending rotation for the key: {}.",
+                    key.arn()
+                )));
+            };
+            if !import::in_every_token(kms, key, &pending.id) {
+                return Err(KmsError::invalid_state(if key.multi_region.is_some() {
+                    format!(
+                        "Key material (id: {}) of {} is pending multi-Region import and rotation: import the same key material into every replica key (ImportType EXISTING_KEY_MATERIAL) before rotating.",
+                        pending.id,
+                        key.arn()
+                    )
+                } else {
+                    format!(
+                        "Key material (id: {}) of {} is not imported: re-import it (ImportType EXISTING_KEY_MATERIAL) before rotating.",
+                        pending.id,
+                        key.arn()
+                    )
+                }));
+            }
+            if let JobKind::RotateKey { material_id, .. } = &mut job.kind {
+                *material_id = pending.id.clone();
+            }
+        }
         key.rotation_started = Some(now);
-        extra.push(Write::PutJob(rotation::rotation_job(key, ON_DEMAND, now)));
+        extra.push(Write::PutJob(job));
         Ok(())
     })?;
     kms.jobs_changed.notify_one();

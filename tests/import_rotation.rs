@@ -1,0 +1,867 @@
+//! Rotation of imported key material (issue 6 point 4): ImportKeyMaterial with ImportType
+//! NEW_KEY_MATERIAL after the first import adds material that is PENDING_ROTATION until
+//! RotateKeyOnDemand makes it current; EXISTING_KEY_MATERIAL re-imports; the recorded AWS
+//! errors; and the multi-Region import-then-rotate sequence
+//! (PENDING_MULTI_REGION_IMPORT_AND_ROTATION until every replica has the material).
+//!
+//! Material is wrapped as a user would wrap it, with the `rsa` crate (RSA-OAEP), never
+//! with the server's code.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_kms::primitives::{Blob, DateTime};
+use aws_sdk_kms::types::{
+    AlgorithmSpec, ExpirationModelType, ImportState, ImportType, IncludeKeyMaterial,
+    KeyMaterialState, KeyMetadata, KeyState, OriginType, RotationType, RotationsListEntry,
+    WrappingKeySpec,
+};
+use aws_sdk_kms::Client;
+use common::{assert_err, err_code, err_message, must_fail, Server};
+use rsa::pkcs8::DecodePublicKey;
+use rsa::rand_core::{OsRng, RngCore};
+use rsa::{Oaep, RsaPublicKey};
+use serde_json::Value;
+
+const PRIMARY: &str = "us-east-1";
+const WEST: &str = "us-west-2";
+const EU: &str = "eu-west-1";
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+// ---------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------
+
+fn random_material() -> Vec<u8> {
+    let mut m = vec![0u8; 32];
+    OsRng.fill_bytes(&mut m);
+    m
+}
+
+async fn create_external(kms: &Client, multi_region: bool) -> String {
+    kms.create_key()
+        .origin(OriginType::External)
+        .multi_region(multi_region)
+        .description("test-key")
+        .send()
+        .await
+        .expect("CreateKey Origin=EXTERNAL")
+        .key_metadata()
+        .expect("KeyMetadata")
+        .key_id()
+        .to_string()
+}
+
+/// One import request: fresh parameters (RSAES_OAEP_SHA_256, RSA_2048), the material
+/// wrapped client-side, no expiry unless `valid_to`.
+fn import_request(
+    kms: &Client,
+    key_id: &str,
+    token: Vec<u8>,
+    wrapped: Vec<u8>,
+    valid_to: Option<f64>,
+) -> aws_sdk_kms::operation::import_key_material::builders::ImportKeyMaterialFluentBuilder {
+    let b = kms
+        .import_key_material()
+        .key_id(key_id)
+        .import_token(Blob::new(token))
+        .encrypted_key_material(Blob::new(wrapped));
+    match valid_to {
+        Some(v) => b
+            .expiration_model(ExpirationModelType::KeyMaterialExpires)
+            .valid_to(DateTime::from_secs_f64(v)),
+        None => b.expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire),
+    }
+}
+
+/// GetParametersForImport and the material wrapped under its public key.
+async fn wrapped(kms: &Client, key_id: &str, material: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let p = kms
+        .get_parameters_for_import()
+        .key_id(key_id)
+        .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
+        .wrapping_key_spec(WrappingKeySpec::Rsa2048)
+        .send()
+        .await
+        .expect("GetParametersForImport");
+    let public = RsaPublicKey::from_public_key_der(p.public_key().unwrap().as_ref())
+        .expect("SubjectPublicKeyInfo");
+    let blob = public
+        .encrypt(&mut OsRng, Oaep::new::<sha2::Sha256>(), material)
+        .expect("RSA-OAEP");
+    (p.import_token().unwrap().as_ref().to_vec(), blob)
+}
+
+/// Imports `material` with `import_type` (None: the default); returns the KeyMaterialId.
+async fn import(
+    kms: &Client,
+    key_id: &str,
+    material: &[u8],
+    import_type: Option<ImportType>,
+) -> String {
+    let (token, blob) = wrapped(kms, key_id, material).await;
+    let out = import_request(kms, key_id, token, blob, None)
+        .set_import_type(import_type.clone())
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "ImportKeyMaterial {import_type:?}: {} {}",
+                err_code(&e),
+                err_message(&e)
+            )
+        });
+    out.key_material_id().expect("KeyMaterialId").to_string()
+}
+
+async fn describe(kms: &Client, key_id: &str) -> KeyMetadata {
+    kms.describe_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .expect("DescribeKey")
+        .key_metadata()
+        .expect("KeyMetadata")
+        .clone()
+}
+
+async fn current(kms: &Client, key_id: &str) -> Option<String> {
+    describe(kms, key_id)
+        .await
+        .current_key_material_id()
+        .map(str::to_string)
+}
+
+async fn wait_for_current(kms: &Client, key_id: &str, want: &str) {
+    let deadline = Instant::now() + TIMEOUT;
+    while current(kms, key_id).await.as_deref() != Some(want) {
+        assert!(
+            Instant::now() < deadline,
+            "CurrentKeyMaterialId never became {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn wait_for_state(kms: &Client, key_id: &str, state: KeyState) {
+    let deadline = Instant::now() + TIMEOUT;
+    while describe(kms, key_id).await.key_state() != Some(&state) {
+        assert!(
+            Instant::now() < deadline,
+            "{key_id} never reached {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn encrypt(kms: &Client, key_id: &str, plaintext: &[u8]) -> Vec<u8> {
+    kms.encrypt()
+        .key_id(key_id)
+        .plaintext(Blob::new(plaintext.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("Encrypt: {} {}", err_code(&e), err_message(&e)))
+        .ciphertext_blob()
+        .unwrap()
+        .as_ref()
+        .to_vec()
+}
+
+async fn decrypt(kms: &Client, ct: &[u8]) -> (Vec<u8>, String) {
+    let out = kms
+        .decrypt()
+        .ciphertext_blob(Blob::new(ct.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("Decrypt: {} {}", err_code(&e), err_message(&e)));
+    (
+        out.plaintext().unwrap().as_ref().to_vec(),
+        out.key_material_id().expect("KeyMaterialId").to_string(),
+    )
+}
+
+async fn rotations(kms: &Client, key_id: &str, all: bool) -> Vec<RotationsListEntry> {
+    let mut b = kms.list_key_rotations().key_id(key_id);
+    if all {
+        b = b.include_key_material(IncludeKeyMaterial::AllKeyMaterial);
+    }
+    b.send()
+        .await
+        .unwrap_or_else(|e| panic!("ListKeyRotations: {} {}", err_code(&e), err_message(&e)))
+        .rotations()
+        .to_vec()
+}
+
+/// (KeyMaterialId, KeyMaterialState, ImportState) of every material.
+async fn material_states(
+    kms: &Client,
+    key_id: &str,
+) -> Vec<(String, KeyMaterialState, ImportState)> {
+    rotations(kms, key_id, true)
+        .await
+        .iter()
+        .map(|r| {
+            (
+                r.key_material_id().unwrap().to_string(),
+                r.key_material_state().cloned().expect("KeyMaterialState"),
+                r.import_state().cloned().expect("ImportState"),
+            )
+        })
+        .collect()
+}
+
+async fn advance_clock(server: &Server, seconds: f64) -> f64 {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/admin/clock", server.url))
+        .json(&serde_json::json!({ "advance_seconds": seconds }))
+        .send()
+        .await
+        .expect("POST /admin/clock");
+    assert!(resp.status().is_success());
+    let body: Value = resp.json().await.expect("clock JSON");
+    body["now"].as_f64().expect("now")
+}
+
+// ---------------------------------------------------------------------------------------
+// Single-Region keys
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn new_key_material_is_pending_rotation_until_rotate_key_on_demand() {
+    let server = Server::start();
+    let kms = server.client(PRIMARY).await;
+    let key = create_external(&kms, false).await;
+    let arn = Server::key_arn(PRIMARY, &key);
+    let m1 = random_material();
+    let m2 = random_material();
+    let m3 = random_material();
+
+    // First import: NEW_KEY_MATERIAL by default, current at once.
+    let id1 = import(&kms, &key, &m1, None).await;
+    let md = describe(&kms, &key).await;
+    assert_eq!(md.key_state(), Some(&KeyState::Enabled));
+    assert_eq!(md.current_key_material_id(), Some(id1.as_str()));
+    assert_eq!(
+        md.expiration_model(),
+        Some(&ExpirationModelType::KeyMaterialDoesNotExpire)
+    );
+    let ct1 = encrypt(&kms, &key, b"under the first material").await;
+
+    // Nothing pending: recorded test_rotate_key_on_demand_raises_for_no_pending_key_material.
+    let e = must_fail(
+        kms.rotate_key_on_demand().key_id(&key).send().await,
+        "rotation without pending material",
+    );
+    assert_eq!(err_code(&e), "KMSInvalidStateException");
+    assert_eq!(
+        err_message(&e),
+        format!("No available key material pending rotation for the key: {arn}.")
+    );
+    // ListKeyRotations works for imported keys: the first material only with ALL.
+    assert!(rotations(&kms, &key, false).await.is_empty());
+    assert_eq!(
+        material_states(&kms, &key).await,
+        vec![(
+            id1.clone(),
+            KeyMaterialState::Current,
+            ImportState::Imported
+        )]
+    );
+
+    // New material: pending rotation; the current material is unchanged.
+    let id2 = import(&kms, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
+    assert_ne!(id1, id2);
+    assert_eq!(current(&kms, &key).await.as_deref(), Some(id1.as_str()));
+    assert_eq!(
+        material_states(&kms, &key).await,
+        vec![
+            (
+                id1.clone(),
+                KeyMaterialState::Current,
+                ImportState::Imported
+            ),
+            (
+                id2.clone(),
+                KeyMaterialState::PendingRotation,
+                ImportState::Imported
+            ),
+        ]
+    );
+    let pending = &rotations(&kms, &key, true).await[1];
+    assert!(pending.rotation_type().is_none() && pending.rotation_date().is_none());
+    let ct1b = encrypt(&kms, &key, b"still the first").await;
+    assert_eq!(
+        decrypt(&kms, &ct1b).await.1,
+        id1,
+        "pending material does not encrypt"
+    );
+
+    // Another new one while one is pending: recorded
+    // test_import_key_material_raises_if_there_is_already_key_material_pending.
+    let (token, blob) = wrapped(&kms, &key, &m3).await;
+    let e = must_fail(
+        import_request(&kms, &key, token, blob, None)
+            .import_type(ImportType::NewKeyMaterial)
+            .send()
+            .await,
+        "second pending material",
+    );
+    assert_eq!(err_code(&e), "KMSInvalidStateException");
+    let msg = err_message(&e);
+    let prefix = "New key material (id: ";
+    let suffix = format!(
+        ") cannot be imported into KMS key {arn}, because another key material (id: {id2}) is pending rotation."
+    );
+    assert!(msg.starts_with(prefix) && msg.ends_with(&suffix), "{msg}");
+    let id3 = &msg[prefix.len()..msg.len() - suffix.len()];
+    assert_eq!(id3.len(), 64);
+    assert!(id3 != id1 && id3 != id2);
+
+    // Rotate: the pending material becomes current (recorded
+    // test_rotate_key_on_demand_updates_current_key_material_for_external_keys).
+    let out = kms
+        .rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("RotateKeyOnDemand EXTERNAL");
+    assert_eq!(out.key_id(), Some(arn.as_str()));
+    wait_for_current(&kms, &key, &id2).await;
+    let md = describe(&kms, &key).await;
+    assert_eq!(md.key_state(), Some(&KeyState::Enabled));
+    assert_eq!(
+        md.expiration_model(),
+        Some(&ExpirationModelType::KeyMaterialDoesNotExpire)
+    );
+    let ct2 = encrypt(&kms, &key, b"under the second material").await;
+    // Previous material still decrypts (recorded
+    // test_rotate_key_on_demand_for_external_keys_decrypts_with_previous_material).
+    assert_eq!(
+        decrypt(&kms, &ct1).await,
+        (b"under the first material".to_vec(), id1.clone())
+    );
+    assert_eq!(
+        decrypt(&kms, &ct2).await,
+        (b"under the second material".to_vec(), id2.clone())
+    );
+    let listed = rotations(&kms, &key, false).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].key_material_id(), Some(id2.as_str()));
+    assert_eq!(listed[0].rotation_type(), Some(&RotationType::OnDemand));
+    assert!(listed[0].rotation_date().is_some());
+    assert_eq!(listed[0].import_state(), Some(&ImportState::Imported));
+    assert_eq!(
+        listed[0].expiration_model(),
+        Some(&ExpirationModelType::KeyMaterialDoesNotExpire)
+    );
+    assert_eq!(
+        material_states(&kms, &key).await,
+        vec![
+            (
+                id1.clone(),
+                KeyMaterialState::NonCurrent,
+                ImportState::Imported
+            ),
+            (
+                id2.clone(),
+                KeyMaterialState::Current,
+                ImportState::Imported
+            ),
+        ]
+    );
+    // Automatic rotation stays refused for imported material.
+    let e = must_fail(
+        kms.enable_key_rotation().key_id(&key).send().await,
+        "EnableKeyRotation EXTERNAL",
+    );
+    assert_eq!(err_code(&e), "UnsupportedOperationException");
+    assert_eq!(
+        err_message(&e),
+        format!("{arn} origin is EXTERNAL which is not valid for this operation.")
+    );
+
+    // The next new material is accepted now, with a description.
+    let (token, blob) = wrapped(&kms, &key, &m3).await;
+    let out = import_request(&kms, &key, token, blob, None)
+        .import_type(ImportType::NewKeyMaterial)
+        .key_material_description("third")
+        .send()
+        .await
+        .expect("third material");
+    assert_eq!(out.key_material_id(), Some(id3));
+    let all = rotations(&kms, &key, true).await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].key_material_description(), Some("third"));
+    assert_eq!(
+        all[2].key_material_state(),
+        Some(&KeyMaterialState::PendingRotation)
+    );
+}
+
+#[tokio::test]
+async fn existing_key_material_reimports_and_new_key_material_must_be_new() {
+    let server = Server::start();
+    let kms = server.client(PRIMARY).await;
+    let key = create_external(&kms, false).await;
+    let arn = Server::key_arn(PRIMARY, &key);
+    let m1 = random_material();
+    let m2 = random_material();
+    let id1 = import(&kms, &key, &m1, None).await;
+    let id2 = import(&kms, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
+    kms.rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    wait_for_current(&kms, &key, &id2).await;
+
+    // Re-import the older material, naming it (KeyMaterialId is checked).
+    let (token, blob) = wrapped(&kms, &key, &m1).await;
+    let out = import_request(&kms, &key, token, blob, None)
+        .import_type(ImportType::ExistingKeyMaterial)
+        .key_material_id(&id1)
+        .send()
+        .await
+        .expect("EXISTING_KEY_MATERIAL with KeyMaterialId");
+    assert_eq!(out.key_material_id(), Some(id1.as_str()));
+    // Re-importing an older material does not make it current.
+    assert_eq!(current(&kms, &key).await.as_deref(), Some(id2.as_str()));
+
+    // The wrong KeyMaterialId for the material.
+    let (token, blob) = wrapped(&kms, &key, &m1).await;
+    let e = must_fail(
+        import_request(&kms, &key, token, blob, None)
+            .import_type(ImportType::ExistingKeyMaterial)
+            .key_material_id(&id2)
+            .send()
+            .await,
+        "wrong KeyMaterialId",
+    );
+    assert_err(&e, "IncorrectKeyMaterialException", &[&id2]);
+    // KeyMaterialId with NEW_KEY_MATERIAL.
+    let (token, blob) = wrapped(&kms, &key, &random_material()).await;
+    let e = must_fail(
+        import_request(&kms, &key, token, blob, None)
+            .import_type(ImportType::NewKeyMaterial)
+            .key_material_id(&id1)
+            .send()
+            .await,
+        "KeyMaterialId with NEW_KEY_MATERIAL",
+    );
+    assert_err(&e, "ValidationException", &["NEW_KEY_MATERIAL"]);
+    // Material the key never had is not EXISTING.
+    let (token, blob) = wrapped(&kms, &key, &random_material()).await;
+    let e = must_fail(
+        import_request(&kms, &key, token, blob, None)
+            .import_type(ImportType::ExistingKeyMaterial)
+            .send()
+            .await,
+        "unknown material as EXISTING",
+    );
+    assert_err(&e, "IncorrectKeyMaterialException", &[&arn]);
+    // Material the key already has is not NEW.
+    let (token, blob) = wrapped(&kms, &key, &m1).await;
+    let e = must_fail(
+        import_request(&kms, &key, token, blob, None)
+            .import_type(ImportType::NewKeyMaterial)
+            .send()
+            .await,
+        "known material as NEW",
+    );
+    assert_err(&e, "IncorrectKeyMaterialException", &[&arn, &id1]);
+
+    // Deleting the current material: PendingImport, CurrentKeyMaterialId stays, and the
+    // list shows it as PENDING_IMPORT. Re-importing it brings the key back.
+    let ct2 = encrypt(&kms, &key, b"second").await;
+    let out = kms
+        .delete_imported_key_material()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("DeleteImportedKeyMaterial");
+    assert_eq!(out.key_material_id(), Some(id2.as_str()));
+    let md = describe(&kms, &key).await;
+    assert_eq!(md.key_state(), Some(&KeyState::PendingImport));
+    assert_eq!(md.current_key_material_id(), Some(id2.as_str()));
+    assert_eq!(
+        material_states(&kms, &key).await,
+        vec![
+            (
+                id1.clone(),
+                KeyMaterialState::NonCurrent,
+                ImportState::Imported
+            ),
+            (
+                id2.clone(),
+                KeyMaterialState::Current,
+                ImportState::PendingImport
+            ),
+        ]
+    );
+    assert_eq!(import(&kms, &key, &m2, None).await, id2);
+    let md = describe(&kms, &key).await;
+    assert_eq!(md.key_state(), Some(&KeyState::Enabled));
+    assert_eq!(md.current_key_material_id(), Some(id2.as_str()));
+    assert_eq!(decrypt(&kms, &ct2).await.1, id2);
+}
+
+#[tokio::test]
+async fn pending_material_expires_on_its_own_and_cannot_then_be_rotated_in() {
+    let server = Server::start_with(&["--admin-api"]);
+    let kms = server.client(PRIMARY).await;
+    let key = create_external(&kms, false).await;
+    let now = advance_clock(&server, 0.0).await;
+    let m1 = random_material();
+    let (token, blob) = wrapped(&kms, &key, &m1).await;
+    let id1 = import_request(
+        &kms,
+        &key,
+        token,
+        blob,
+        Some((now + 10.0 * 86_400.0).floor()),
+    )
+    .send()
+    .await
+    .expect("first import, 10 days")
+    .key_material_id()
+    .unwrap()
+    .to_string();
+    let (token, blob) = wrapped(&kms, &key, &random_material()).await;
+    let id2 = import_request(
+        &kms,
+        &key,
+        token,
+        blob,
+        Some((now + 2.0 * 86_400.0).floor()),
+    )
+    .import_type(ImportType::NewKeyMaterial)
+    .send()
+    .await
+    .expect("pending import, 2 days")
+    .key_material_id()
+    .unwrap()
+    .to_string();
+    let ct = encrypt(&kms, &key, b"first").await;
+
+    // Day 3: the pending material is gone, the key keeps working with the first.
+    advance_clock(&server, 3.0 * 86_400.0).await;
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let states = material_states(&kms, &key).await;
+        if states[1].2 == ImportState::PendingImport {
+            assert_eq!(states[1].0, id2);
+            break;
+        }
+        assert!(Instant::now() < deadline, "pending material never expired");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        describe(&kms, &key).await.key_state(),
+        Some(&KeyState::Enabled)
+    );
+    assert_eq!(decrypt(&kms, &ct).await.1, id1);
+    let e = must_fail(
+        kms.rotate_key_on_demand().key_id(&key).send().await,
+        "rotate to expired material",
+    );
+    assert_eq!(err_code(&e), "KMSInvalidStateException");
+
+    // Day 11: the first material's own expiry still happens.
+    advance_clock(&server, 8.0 * 86_400.0).await;
+    wait_for_state(&kms, &key, KeyState::PendingImport).await;
+}
+
+#[tokio::test]
+async fn pending_material_and_its_rotation_survive_kill9() {
+    let mut server = Server::start();
+    let kms = server.client(PRIMARY).await;
+    let key = create_external(&kms, false).await;
+    let m1 = random_material();
+    let id1 = import(&kms, &key, &m1, None).await;
+    let ct1 = encrypt(&kms, &key, b"one").await;
+    let id2 = import(
+        &kms,
+        &key,
+        &random_material(),
+        Some(ImportType::NewKeyMaterial),
+    )
+    .await;
+
+    // The pending material's token object is not an orphan for startup reconciliation.
+    server.kill9();
+    server.restart();
+    let kms = server.client(PRIMARY).await;
+    assert_eq!(current(&kms, &key).await.as_deref(), Some(id1.as_str()));
+    assert_eq!(
+        material_states(&kms, &key).await[1],
+        (
+            id2.clone(),
+            KeyMaterialState::PendingRotation,
+            ImportState::Imported
+        )
+    );
+
+    kms.rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    server.kill9();
+    server.restart();
+    let kms = server.client(PRIMARY).await;
+    wait_for_current(&kms, &key, &id2).await;
+    assert_eq!(
+        describe(&kms, &key).await.key_state(),
+        Some(&KeyState::Enabled)
+    );
+    assert_eq!(decrypt(&kms, &ct1).await, (b"one".to_vec(), id1));
+    let ct2 = encrypt(&kms, &key, b"two").await;
+    assert_eq!(decrypt(&kms, &ct2).await, (b"two".to_vec(), id2));
+    assert_eq!(rotations(&kms, &key, false).await.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Multi-Region keys
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn multi_region_import_then_rotate_sequence() {
+    let server = Server::start();
+    let east = server.client(PRIMARY).await;
+    let west = server.client(WEST).await;
+    let eu = server.client(EU).await;
+    let key = create_external(&east, true).await;
+    let m1 = random_material();
+    let m2 = random_material();
+
+    // First material into the primary, then replicas, each importing the same material.
+    let id1 = import(&east, &key, &m1, None).await;
+    for (c, r) in [(&west, WEST), (&eu, EU)] {
+        east.replicate_key()
+            .key_id(&key)
+            .replica_region(r)
+            .send()
+            .await
+            .expect("ReplicateKey");
+        wait_for_state(c, &key, KeyState::PendingImport).await;
+        assert_eq!(import(c, &key, &m1, None).await, id1);
+        wait_for_state(c, &key, KeyState::Enabled).await;
+    }
+    let clients = [(&east, PRIMARY), (&west, WEST), (&eu, EU)];
+    let mut made = Vec::new();
+    for (c, r) in clients {
+        made.push((id1.clone(), encrypt(c, &key, r.as_bytes()).await, r));
+    }
+
+    // New material into the primary: pending multi-Region import and rotation.
+    let id2 = import(&east, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
+    assert_eq!(
+        material_states(&east, &key).await,
+        vec![
+            (
+                id1.clone(),
+                KeyMaterialState::Current,
+                ImportState::Imported
+            ),
+            (
+                id2.clone(),
+                KeyMaterialState::PendingMultiRegionImportAndRotation,
+                ImportState::Imported
+            ),
+        ]
+    );
+    // Replicas know it is coming, and have not imported it.
+    assert_eq!(
+        material_states(&west, &key).await[1],
+        (
+            id2.clone(),
+            KeyMaterialState::PendingMultiRegionImportAndRotation,
+            ImportState::PendingImport
+        )
+    );
+    let e = must_fail(
+        east.rotate_key_on_demand().key_id(&key).send().await,
+        "rotate before the replicas imported",
+    );
+    assert_eq!(err_code(&e), "KMSInvalidStateException");
+    assert!(err_message(&e).contains(&id2), "{}", err_message(&e));
+
+    // New material cannot go into a replica directly; only the primary's.
+    let (token, blob) = wrapped(&west, &key, &random_material()).await;
+    let e = must_fail(
+        import_request(&west, &key, token, blob, None)
+            .import_type(ImportType::NewKeyMaterial)
+            .send()
+            .await,
+        "NEW_KEY_MATERIAL into a replica",
+    );
+    assert_err(
+        &e,
+        "UnsupportedOperationException",
+        &[&Server::key_arn(WEST, &key), "primary"],
+    );
+    let (token, blob) = wrapped(&west, &key, &random_material()).await;
+    let e = must_fail(
+        import_request(&west, &key, token, blob, None)
+            .import_type(ImportType::ExistingKeyMaterial)
+            .send()
+            .await,
+        "other material into a replica",
+    );
+    assert_eq!(err_code(&e), "IncorrectKeyMaterialException");
+
+    // One replica imports it: still pending on the family.
+    assert_eq!(
+        import(&west, &key, &m2, Some(ImportType::ExistingKeyMaterial)).await,
+        id2
+    );
+    assert_eq!(
+        material_states(&west, &key).await[1],
+        (
+            id2.clone(),
+            KeyMaterialState::PendingMultiRegionImportAndRotation,
+            ImportState::Imported
+        )
+    );
+    assert_eq!(current(&west, &key).await.as_deref(), Some(id1.as_str()));
+    assert!(east
+        .rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .is_err());
+
+    // The last replica imports it: PENDING_ROTATION everywhere.
+    assert_eq!(
+        import(&eu, &key, &m2, Some(ImportType::ExistingKeyMaterial)).await,
+        id2
+    );
+    for (c, r) in clients {
+        assert_eq!(
+            material_states(c, &key).await,
+            vec![
+                (
+                    id1.clone(),
+                    KeyMaterialState::Current,
+                    ImportState::Imported
+                ),
+                (
+                    id2.clone(),
+                    KeyMaterialState::PendingRotation,
+                    ImportState::Imported
+                ),
+            ],
+            "{r}"
+        );
+        let ct = encrypt(c, &key, r.as_bytes()).await;
+        assert_eq!(
+            decrypt(c, &ct).await.1,
+            id1,
+            "pending material does not encrypt in {r}"
+        );
+    }
+
+    // Rotation only through the primary, then every Region rotates.
+    let e = must_fail(
+        eu.rotate_key_on_demand().key_id(&key).send().await,
+        "rotate on a replica",
+    );
+    assert_eq!(err_code(&e), "UnsupportedOperationException");
+    east.rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("rotate");
+    for (c, _) in clients {
+        wait_for_current(c, &key, &id2).await;
+    }
+    for (c, r) in clients {
+        made.push((id2.clone(), encrypt(c, &key, r.as_bytes()).await, r));
+        let listed = rotations(c, &key, false).await;
+        assert_eq!(listed.len(), 1, "{r}");
+        assert_eq!(listed[0].key_material_id(), Some(id2.as_str()));
+        assert_eq!(listed[0].rotation_type(), Some(&RotationType::OnDemand));
+        assert_eq!(
+            listed[0].key_material_state(),
+            Some(&KeyMaterialState::Current)
+        );
+    }
+    // Every ciphertext of both generations decrypts in every Region.
+    for (c, r) in clients {
+        for (id, ct, from) in &made {
+            assert_eq!(
+                decrypt(c, ct).await,
+                (from.as_bytes().to_vec(), id.clone()),
+                "ciphertext from {from} in {r}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_created_after_a_rotation_needs_the_current_material() {
+    let server = Server::start();
+    let east = server.client(PRIMARY).await;
+    let west = server.client(WEST).await;
+    let key = create_external(&east, true).await;
+    let m1 = random_material();
+    let m2 = random_material();
+    let id1 = import(&east, &key, &m1, None).await;
+    let ct1 = encrypt(&east, &key, b"one").await;
+    // A primary without replicas rotates on its own.
+    let id2 = import(&east, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
+    assert_eq!(
+        material_states(&east, &key).await[1].1,
+        KeyMaterialState::PendingRotation
+    );
+    east.rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    wait_for_current(&east, &key, &id2).await;
+    let ct2 = encrypt(&east, &key, b"two").await;
+
+    east.replicate_key()
+        .key_id(&key)
+        .replica_region(WEST)
+        .send()
+        .await
+        .expect("ReplicateKey");
+    wait_for_state(&west, &key, KeyState::PendingImport).await;
+    assert_eq!(
+        material_states(&west, &key).await,
+        vec![
+            (
+                id1.clone(),
+                KeyMaterialState::NonCurrent,
+                ImportState::PendingImport
+            ),
+            (
+                id2.clone(),
+                KeyMaterialState::Current,
+                ImportState::PendingImport
+            ),
+        ]
+    );
+    // The older material alone does not enable it: the current one is missing.
+    assert_eq!(import(&west, &key, &m1, None).await, id1);
+    assert_eq!(
+        describe(&west, &key).await.key_state(),
+        Some(&KeyState::PendingImport)
+    );
+    assert_eq!(
+        import(&west, &key, &m2, Some(ImportType::ExistingKeyMaterial)).await,
+        id2
+    );
+    assert_eq!(
+        describe(&west, &key).await.key_state(),
+        Some(&KeyState::Enabled)
+    );
+    assert_eq!(current(&west, &key).await.as_deref(), Some(id2.as_str()));
+    assert_eq!(decrypt(&west, &ct1).await, (b"one".to_vec(), id1));
+    assert_eq!(decrypt(&west, &ct2).await, (b"two".to_vec(), id2.clone()));
+    let ct3 = encrypt(&west, &key, b"three").await;
+    assert_eq!(decrypt(&east, &ct3).await, (b"three".to_vec(), id2));
+}
