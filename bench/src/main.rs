@@ -158,13 +158,25 @@ fn main() -> ExitCode {
             "raw PKCS#11 AES-GCM, 64 B, one thread, {:?} per key kind",
             settings.raw
         );
-        raw::measure(&args.pkcs11_module, 64, settings.raw)
+        raw::measure(
+            &args.pkcs11_module,
+            64,
+            settings.raw,
+            if args.skip_scale {
+                0
+            } else {
+                settings.scale_keys
+            },
+        )
     });
     match &raw {
         Ok(r) => progress!(
-            "raw: token object {:.0}/s, session object {:.0}/s",
+            "raw: token object {:.0}/s, session object {:.0}/s, random over {} session \
+             objects {:.0}/s",
             r.token_object,
-            r.session_object
+            r.session_object,
+            r.many_keys,
+            r.many_keys_random
         ),
         Err(e) => progress!("raw PKCS#11 measurement failed: {e}"),
     }
@@ -870,6 +882,17 @@ fn report(
                  {:.0}/s with a token-object key, {:.0}/s with a session-object copy",
                 r.token_object, r.session_object
             );
+            if r.many_keys > 0 {
+                let _ = writeln!(
+                    w,
+                    "- Raw PKCS#11 AES-GCM with {} session-object keys in the token, a random \
+                     one per call (the ceiling of the scale test, without hsm-kms): {:.0}/s \
+                     ({:+.1}% vs one session-object key)",
+                    r.many_keys,
+                    r.many_keys_random,
+                    100.0 * (r.many_keys_random / r.session_object - 1.0)
+                );
+            }
             if let Some(p) = enc16 {
                 let _ = writeln!(
                     w,

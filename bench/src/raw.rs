@@ -20,6 +20,10 @@ pub struct RawRates {
     pub token_object: f64,
     /// The same with a session-object copy (C_CopyObject, CKA_TOKEN false) of the key.
     pub session_object: f64,
+    /// With `many_keys` session-object keys in the token, a random one per call: SoftHSM's
+    /// own cost of spreading work over many keys (the scale test's ceiling).
+    pub many_keys: usize,
+    pub many_keys_random: f64,
 }
 
 /// Writes `<dir>/softhsm2.conf` and points SOFTHSM2_CONF at it. Must run before any
@@ -49,8 +53,14 @@ where
 }
 
 /// Creates a token, an AES-256 token-object key and a session-object copy of it, then
-/// counts AES-GCM encryptions of `payload` bytes for `duration` with each.
-pub fn measure(module: &Path, payload: usize, duration: Duration) -> Result<RawRates, String> {
+/// counts AES-GCM encryptions of `payload` bytes for `duration` with each; then the same
+/// with a random key out of `many_keys` session-object keys per call.
+pub fn measure(
+    module: &Path,
+    payload: usize,
+    duration: Duration,
+    many_keys: usize,
+) -> Result<RawRates, String> {
     let ctx = Pkcs11::new(module).map_err(|e| format!("cannot load {}: {e}", module.display()))?;
     ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
         .map_err(p11("C_Initialize"))?;
@@ -118,23 +128,49 @@ pub fn measure(module: &Path, payload: usize, duration: Duration) -> Result<RawR
         .copy_object(token_key, &[Attribute::Token(false)])
         .map_err(p11("C_CopyObject"))?;
     let plaintext = vec![0x42u8; payload];
-    let token_object = encrypt_rate(&session, token_key, &plaintext, duration)?;
-    let session_object = encrypt_rate(&session, session_key, &plaintext, duration)?;
+    let token_object = encrypt_rate(&session, &[token_key], &plaintext, duration)?;
+    let session_object = encrypt_rate(&session, &[session_key], &plaintext, duration)?;
+    let mut session_template: Vec<Attribute> = template
+        .iter()
+        .filter(|a| !matches!(a, Attribute::Token(_)))
+        .cloned()
+        .collect();
+    session_template.push(Attribute::Token(false));
+    let mut keys = Vec::with_capacity(many_keys);
+    for _ in 0..many_keys {
+        keys.push(
+            session
+                .generate_key(&Mechanism::AesKeyGen, &session_template)
+                .map_err(p11("C_GenerateKey"))?,
+        );
+    }
+    let many_keys_random = if keys.is_empty() {
+        f64::NAN
+    } else {
+        encrypt_rate(&session, &keys, &plaintext, duration)?
+    };
     Ok(RawRates {
         token_object,
         session_object,
+        many_keys,
+        many_keys_random,
     })
 }
 
 fn encrypt_rate(
     session: &Session,
-    key: ObjectHandle,
+    keys: &[ObjectHandle],
     plaintext: &[u8],
     duration: Duration,
 ) -> Result<f64, String> {
-    // A short warm-up, then the measured loop.
+    let mut rng = fastrand::Rng::with_seed(7);
     let mut counter = 0u64;
-    let one = |counter: u64| -> Result<(), String> {
+    let mut one = |counter: u64| -> Result<(), String> {
+        let key = if keys.len() == 1 {
+            keys[0]
+        } else {
+            keys[rng.usize(..keys.len())]
+        };
         let mut iv = [0u8; 12];
         iv[4..].copy_from_slice(&counter.to_be_bytes());
         let params = GcmParams::new(&mut iv, &[], 128.into()).map_err(p11("GCM parameters"))?;
@@ -144,6 +180,7 @@ fn encrypt_rate(
         debug_assert_eq!(out.len(), plaintext.len() + 16);
         Ok(())
     };
+    // A short warm-up, then the measured loop.
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_millis(100) {
         one(counter)?;

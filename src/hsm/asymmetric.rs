@@ -46,7 +46,7 @@ pub enum Curve {
 
 impl Curve {
     /// CKA_EC_PARAMS: the DER-encoded named-curve OID.
-    fn ec_params(self) -> &'static [u8] {
+    pub(crate) fn ec_params(self) -> &'static [u8] {
         match self {
             Curve::P256 => &[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07],
             Curve::P384 => &[0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22],
@@ -76,7 +76,7 @@ impl Curve {
         }
     }
 
-    fn key_type(self) -> KeyType {
+    pub(crate) fn key_type(self) -> KeyType {
         if self == Curve::Ed25519 {
             KeyType::EC_EDWARDS
         } else {
@@ -520,6 +520,80 @@ fn ec_pkcs8(curve: Curve, scalar: &[u8]) -> Result<Zeroizing<Vec<u8>>, HsmError>
     Ok(Zeroizing::new(doc.as_bytes().to_vec()))
 }
 
+/// The curve's base point G, SEC1 uncompressed (the public key of the scalar 1); None for
+/// Ed25519.
+pub(crate) fn generator_point(curve: Curve) -> Option<Vec<u8>> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let mut one = vec![0u8; curve.field_len()];
+    *one.last_mut()? = 1;
+    Some(match curve {
+        Curve::P256 => p256::SecretKey::from_slice(&one)
+            .ok()?
+            .public_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec(),
+        Curve::P384 => p384::SecretKey::from_slice(&one)
+            .ok()?
+            .public_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec(),
+        Curve::P521 => p521::SecretKey::from_slice(&one)
+            .ok()?
+            .public_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec(),
+        Curve::Secp256k1 => k256::SecretKey::from_slice(&one)
+            .ok()?
+            .public_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec(),
+        Curve::Ed25519 => return None,
+    })
+}
+
+/// The two public points with x coordinate `x` (SEC1 uncompressed, even y first); empty
+/// when `x` is not on `curve`.
+pub(crate) fn points_with_x(curve: Curve, x: &[u8]) -> Vec<Vec<u8>> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let mut out = Vec::new();
+    for prefix in [0x02u8, 0x03] {
+        let mut compressed = vec![prefix];
+        compressed.extend_from_slice(x);
+        let point = match curve {
+            Curve::P256 => p256::PublicKey::from_sec1_bytes(&compressed)
+                .ok()
+                .map(|k| k.to_encoded_point(false).as_bytes().to_vec()),
+            Curve::P384 => p384::PublicKey::from_sec1_bytes(&compressed)
+                .ok()
+                .map(|k| k.to_encoded_point(false).as_bytes().to_vec()),
+            Curve::P521 => p521::PublicKey::from_sec1_bytes(&compressed)
+                .ok()
+                .map(|k| k.to_encoded_point(false).as_bytes().to_vec()),
+            Curve::Secp256k1 => k256::PublicKey::from_sec1_bytes(&compressed)
+                .ok()
+                .map(|k| k.to_encoded_point(false).as_bytes().to_vec()),
+            Curve::Ed25519 => None,
+        };
+        out.extend(point);
+    }
+    out
+}
+
+/// The x coordinate of the uncompressed point in the EC SubjectPublicKeyInfo `spki`.
+pub(crate) fn spki_x(curve: Curve, spki: &[u8]) -> Option<Vec<u8>> {
+    let info = spki::SubjectPublicKeyInfoRef::try_from(spki).ok()?;
+    let point = info.subject_public_key.as_bytes()?;
+    let n = curve.field_len();
+    if point.len() != 1 + 2 * n || point[0] != 0x04 {
+        return None;
+    }
+    Some(point[1..1 + n].to_vec())
+}
+
 // ---------------------------------------------------------------------------------------
 // OAEP decoding (RFC 8017 section 7.1.2, steps 3 onwards) for the raw-RSA path
 // ---------------------------------------------------------------------------------------
@@ -729,6 +803,77 @@ impl RegionToken {
         })?;
         self.insert_handle(label, handle);
         Ok(())
+    }
+
+    /// Signs `input` with the private key object `key` in session `s` (no label needed:
+    /// also for session objects). Returns the signature as AWS KMS returns it.
+    pub(crate) fn sign_handle(
+        &self,
+        s: &Session,
+        key: ObjectHandle,
+        scheme: SignScheme,
+        input: &[u8],
+    ) -> Result<Vec<u8>, HsmError> {
+        let data = sign_input(scheme, input);
+        let raw = s
+            .sign(&sign_mechanism(scheme), key, &data)
+            .map_err(self.p11("C_Sign"))?;
+        Ok(match scheme {
+            SignScheme::Ecdsa(_) => ecdsa_raw_to_der(&raw),
+            _ => raw,
+        })
+    }
+
+    /// ECDH of the private key object `key` with the public point `peer` (uncompressed)
+    /// in session `s`: the x coordinate of the shared point. Takes the creation guard itself
+    /// (the caller must not hold it). With `peer` = G this is the x
+    /// coordinate of the key's own public point (public information).
+    pub(crate) fn ecdh_x_handle(
+        &self,
+        s: &Session,
+        key: ObjectHandle,
+        curve: Curve,
+        peer: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, HsmError> {
+        let params = Ecdh1DeriveParams::new(EcKdf::null(), peer);
+        let mechanism = Mechanism::Ecdh1Derive(params);
+        let template = [
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::GENERIC_SECRET),
+            Attribute::ValueLen((curve.field_len() as u64).into()),
+            Attribute::Token(false),
+            Attribute::Private(true),
+            Attribute::Sensitive(false),
+            Attribute::Extractable(true),
+            Attribute::Sign(false),
+            Attribute::Verify(false),
+            Attribute::Encrypt(false),
+            Attribute::Decrypt(false),
+            Attribute::Wrap(false),
+            Attribute::Unwrap(false),
+            Attribute::Derive(false),
+        ];
+        let secret = {
+            let _guard = self.creation_guard();
+            s.derive_key(&mechanism, key, &template)
+                .map_err(self.p11("C_DeriveKey"))?
+        };
+        let value = s
+            .get_attributes(secret, &[AttributeType::Value])
+            .map_err(self.p11("C_GetAttributeValue"));
+        let destroyed = {
+            let _guard = self.creation_guard();
+            s.destroy_object(secret)
+                .map_err(self.p11("C_DestroyObject"))
+        };
+        let mut out = None;
+        for attr in value? {
+            if let Attribute::Value(v) = attr {
+                out = Some(Zeroizing::new(v));
+            }
+        }
+        destroyed?;
+        out.ok_or_else(|| HsmError::Token("the derived secret has no value".into()))
     }
 
     /// Signs `input` (a digest, or the message for Ed25519) with the private key `label`.

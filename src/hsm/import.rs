@@ -18,11 +18,18 @@
 //!     (CKM_RSA_X_509) in the token and the OAEP decoding (SHA-256, MGF1-SHA-256, empty
 //!     label) runs here; the recovered secret (the material, or the ephemeral AES key)
 //!     lives only in zeroising buffers until C_CreateObject puts it into the token.
-//! - [`RegionToken::imported_check_value`] runs inside the token: a key check value that
-//!   tells whether two tokens (or two imports) hold the same material without reading it.
+//! - Key check values run inside the token and tell whether two tokens (or two imports)
+//!   hold the same material without reading it: the AES-GCM tag of nothing (AES), the
+//!   HMAC-SHA-1 of a fixed message (HMAC keys), a hash of the public key (private keys).
 //!
 //! What kind of object the material becomes is a [`MaterialKind`], chosen by the service
-//! from the key spec (AES-256 today; HMAC secrets and PKCS#8 private keys slot in here).
+//! from the key spec: an AES-256 key, an HMAC key (CKK_GENERIC_SECRET of the spec's
+//! length), or a private key from PKCS#8 DER. A private key is unwrapped only with
+//! CKM_AES_KEY_WRAP_PAD, straight into a private key object: the token parses the PKCS#8,
+//! so the private key is never in host memory. Its public key is then derived from what
+//! the token reveals anyway (RSA: modulus and public exponent; EC: x(d·G) by ECDH with the
+//! base point, y by one signature that only one of the two candidate points verifies) and
+//! must verify a signature the token makes with the imported key.
 
 use std::collections::HashMap;
 
@@ -35,6 +42,7 @@ use once_cell::sync::Lazy;
 use parking_lot::RwLock;
 use zeroize::{Zeroize, Zeroizing};
 
+use super::asymmetric::{self as asym, Curve, Hash, PairKind, PairUsage, SignScheme};
 use super::{HsmError, RegionToken};
 use crate::kms::region::Region;
 
@@ -88,14 +96,39 @@ impl WrappingAlgorithm {
 pub enum MaterialKind {
     /// An AES key of exactly this many bytes (SYMMETRIC_DEFAULT: 32).
     Aes { len: usize },
+    /// An HMAC key (CKK_GENERIC_SECRET) of exactly this many bytes (HMAC_224: 28, ...).
+    Hmac { len: usize },
+    /// A private key from PKCS#8 DER, of this kind (curve or modulus size), usable for
+    /// `usage` only. Unwrapped only with CKM_AES_KEY_WRAP_PAD (RSA_AES_KEY_WRAP_*): the
+    /// token parses the PKCS#8 itself.
+    PrivateKey { kind: PairKind, usage: PairUsage },
 }
 
 impl MaterialKind {
-    fn expected_len(self) -> usize {
+    /// The exact length of secret-key material; None for private keys (checked by key
+    /// type instead).
+    fn expected_len(self) -> Option<usize> {
         match self {
-            MaterialKind::Aes { len } => len,
+            MaterialKind::Aes { len } | MaterialKind::Hmac { len } => Some(len),
+            MaterialKind::PrivateKey { .. } => None,
         }
     }
+
+    /// Whether the material is a private key (its public key comes back from the unwrap).
+    pub fn is_private_key(self) -> bool {
+        matches!(self, MaterialKind::PrivateKey { .. })
+    }
+}
+
+/// What [`RegionToken::unwrap_imported`] produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unwrapped {
+    /// The key check value (computed in the token; for private keys from the public key).
+    pub kcv: Vec<u8>,
+    /// Whether a token object was created (false: the label existed already, or a probe).
+    pub created: bool,
+    /// Private keys: the DER SubjectPublicKeyInfo of the imported key's public key.
+    pub public_key: Option<Vec<u8>>,
 }
 
 /// Why imported material could not be unwrapped.
@@ -107,6 +140,8 @@ pub enum ImportError {
     CannotUnwrap,
     /// It decrypted, but the material has the wrong length for the key spec.
     WrongLength { got: usize, expected: usize },
+    /// A well-formed private key of another type than the key spec (what it is).
+    WrongKeyType(String),
 }
 
 impl From<HsmError> for ImportError {
@@ -142,6 +177,21 @@ const GCM_TAG_BITS: u64 = 128;
 /// Fixed IV and AAD of the key check value (AES-GCM over no plaintext: the tag only).
 const KCV_IV: [u8; 12] = *b"hsm-kms-kcv1";
 const KCV_AAD: &[u8] = b"hsm-kms key check value v1";
+/// The fixed message of an HMAC key's check value (HMAC-SHA-1 in the token: SoftHSM
+/// refuses HMAC keys shorter than the hash, and SHA-1's 20 bytes fit every HMAC key spec).
+const KCV_HMAC_MESSAGE: &[u8] = b"hsm-kms HMAC key check value v1";
+/// The message an imported private key signs once to prove its public key.
+const PUBLIC_KEY_PROOF_MESSAGE: &[u8] = b"hsm-kms imported private key proof v1";
+
+/// The key check value of a private key: a hash of its public key (DER
+/// SubjectPublicKeyInfo), which identifies the key pair.
+pub fn public_key_check_value(spki: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"hsm-kms public key check value v1\0");
+    h.update(spki);
+    h.finalize()[..16].to_vec()
+}
 
 fn oaep(sha256: bool) -> Mechanism<'static> {
     if sha256 {
@@ -180,10 +230,65 @@ fn is_bad_data(e: &cryptoki::error::Error) -> bool {
     )
 }
 
-/// The template of a secret-key object holding imported material.
+/// The template of the object holding imported material (a session-object probe copy
+/// without `label`).
 fn material_template(kind: MaterialKind, label: Option<&str>) -> Vec<Attribute> {
-    let MaterialKind::Aes { .. } = kind;
-    let mut t = vec![
+    let mut t = match kind {
+        MaterialKind::Aes { .. } => aes_template(label),
+        MaterialKind::Hmac { .. } => vec![
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::GENERIC_SECRET),
+            Attribute::Token(label.is_some()),
+            Attribute::Private(true),
+            // The probe copy (a session object of this call, destroyed at once) is not
+            // sensitive so that the token tells the length of its CKA_VALUE (only the
+            // length is ever asked: SoftHSM 2.6.1 records no CKA_VALUE_LEN on unwrap, and
+            // the AES key-wrap trick is exact only to 8 bytes, too coarse for HMAC_224).
+            Attribute::Sensitive(label.is_some()),
+            Attribute::Extractable(label.is_none()),
+            Attribute::Sign(true),
+            Attribute::Verify(true),
+            Attribute::Encrypt(false),
+            Attribute::Decrypt(false),
+            Attribute::Wrap(false),
+            Attribute::Unwrap(false),
+            Attribute::Derive(false),
+        ],
+        MaterialKind::PrivateKey { kind, usage } => {
+            let probe = label.is_none();
+            let key_type = match kind {
+                PairKind::Rsa(_) => KeyType::RSA,
+                PairKind::Ec(curve) => curve.key_type(),
+            };
+            let is_ec = matches!(kind, PairKind::Ec(_));
+            vec![
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::KeyType(key_type),
+                Attribute::Token(!probe),
+                Attribute::Private(true),
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+                // The probe copy signs once (its public key is proven by a signature) and,
+                // for EC, derives once with the base point (the x coordinate of its public
+                // point); the token object can do only what its key usage allows.
+                Attribute::Sign(probe || usage == PairUsage::Sign),
+                Attribute::Decrypt(!probe && usage == PairUsage::Decrypt),
+                Attribute::Derive((probe && is_ec) || usage == PairUsage::Derive),
+                Attribute::Unwrap(false),
+                Attribute::SignRecover(false),
+            ]
+        }
+    };
+    if let Some(label) = label {
+        t.push(Attribute::Label(label.as_bytes().to_vec()));
+        t.push(Attribute::Id(label.as_bytes().to_vec()));
+    }
+    t
+}
+
+/// The template of an AES key holding imported material (labels added by the caller).
+fn aes_template(label: Option<&str>) -> Vec<Attribute> {
+    vec![
         Attribute::Class(ObjectClass::SECRET_KEY),
         Attribute::KeyType(KeyType::AES),
         Attribute::Token(label.is_some()),
@@ -201,12 +306,7 @@ fn material_template(kind: MaterialKind, label: Option<&str>) -> Vec<Attribute> 
         Attribute::Sign(false),
         Attribute::Verify(false),
         Attribute::Derive(false),
-    ];
-    if let Some(label) = label {
-        t.push(Attribute::Label(label.as_bytes().to_vec()));
-        t.push(Attribute::Id(label.as_bytes().to_vec()));
-    }
-    t
+    ]
 }
 
 /// The session-object template of an ephemeral AES key that unwraps the material once.
@@ -423,9 +523,11 @@ impl RegionToken {
 
     /// Unwraps `wrapped` (made with `algorithm` under the public half of
     /// `wrapping_label`) into the token. With `label` it becomes the token object
-    /// `label` (unless the token already holds it: then nothing is created and `false`
-    /// comes back); without, it is a session object that only yields the key check value.
-    /// Either way returns the key check value computed in the token.
+    /// `label` (unless the token already holds it: then nothing is created and `created`
+    /// is false); without, it is a session object (the probe copy) that only yields the key
+    /// check value — and, for a private key, its public key, proven by a signature.
+    /// A private key's token object is checked against `expected_public` (the public key
+    /// the probe copy yielded).
     pub fn unwrap_imported(
         &self,
         wrapping_label: &str,
@@ -433,10 +535,16 @@ impl RegionToken {
         wrapped: &[u8],
         kind: MaterialKind,
         label: Option<&str>,
-    ) -> Result<(Vec<u8>, bool), ImportError> {
+        expected_public: Option<&[u8]>,
+    ) -> Result<Unwrapped, ImportError> {
         let wrapping = self.handle(wrapping_label)?;
         let caps = capabilities(self.region());
         let in_token_oaep = !algorithm.sha256() || caps.oaep_sha256;
+        if kind.is_private_key() && !algorithm.aes_key_wrap() {
+            // The service refuses this combination before; PKCS#8 travels only under
+            // CKM_AES_KEY_WRAP_PAD, which the token parses into a private key itself.
+            return Err(ImportError::CannotUnwrap);
+        }
         // The RSA ciphertext is as long as the modulus; with AES key wrap the wrapped
         // material follows it. Read the modulus length from the private key.
         let modulus_len = self.modulus_len(wrapping)?;
@@ -448,15 +556,18 @@ impl RegionToken {
         } else {
             (wrapped, &[][..])
         };
-        let _guard = if label.is_some() {
-            Some(self.creation_guard())
-        } else {
-            None
-        };
+        let guard = label.map(|_| self.creation_guard());
         if let Some(l) = label {
             if self.has_object(l) {
-                let kcv = self.check_value_of_label(l, kind)?;
-                return Ok((kcv, false));
+                drop(guard);
+                let handle = self.handle(l)?;
+                let (kcv, public_key) =
+                    self.check_material(handle, kind, false, expected_public)?;
+                return Ok(Unwrapped {
+                    kcv,
+                    created: false,
+                    public_key,
+                });
             }
         }
         let template = material_template(kind, label);
@@ -473,50 +584,228 @@ impl RegionToken {
             );
             Ok(result)
         })??;
-        // The probe copy: length check, then the key check value. The token object (made
-        // from the same blob after the probe passed) only gets its check value computed.
-        let checked = self.session(|s| {
-            if label.is_none() {
-                let len = self.probe_len(s, handle)?;
-                if len != kind.expected_len() {
-                    return Ok(Err(ImportError::WrongLength {
-                        got: len,
-                        expected: kind.expected_len(),
-                    }));
+        if let Some(l) = label {
+            self.insert_handle(l, handle);
+        }
+        drop(guard);
+        // The probe copy: length or key type check, then the key check value. The token
+        // object (made from the same blob after the probe passed) is only checked to be
+        // the same material.
+        let checked = self.check_material(handle, kind, label.is_none(), expected_public);
+        match (&checked, label) {
+            (Ok(_), Some(_)) => {}
+            (Err(_), Some(l)) => {
+                let _ = self.destroy(l);
+            }
+            (_, None) => {
+                let _guard = self.creation_guard();
+                let _ = self.session(|s| {
+                    s.destroy_object(handle)
+                        .map_err(self.p11("C_DestroyObject"))
+                });
+            }
+        }
+        let (kcv, public_key) = checked?;
+        Ok(Unwrapped {
+            kcv,
+            created: label.is_some(),
+            public_key,
+        })
+    }
+
+    /// Checks the material object `handle` (the probe copy when `probe`) and returns its
+    /// key check value and, for a private key, its public key (DER SubjectPublicKeyInfo).
+    fn check_material(
+        &self,
+        handle: ObjectHandle,
+        kind: MaterialKind,
+        probe: bool,
+        expected_public: Option<&[u8]>,
+    ) -> Result<(Vec<u8>, Option<Vec<u8>>), ImportError> {
+        if let MaterialKind::PrivateKey { kind: pair, usage } = kind {
+            let spki = if probe {
+                self.prove_public_key(handle, pair)?
+            } else {
+                let spki = expected_public.ok_or_else(|| {
+                    ImportError::Hsm(HsmError::Token(
+                        "a private key's token object needs the probe's public key".into(),
+                    ))
+                })?;
+                if !self.matches_public_key(handle, pair, usage, spki)? {
+                    return Err(ImportError::Hsm(HsmError::Token(
+                        "the imported private key's token object does not match the probe's public key".into(),
+                    )));
+                }
+                spki.to_vec()
+            };
+            return Ok((public_key_check_value(&spki), Some(spki)));
+        }
+        let kcv = self.session(|s| {
+            if probe {
+                if let Some(expected) = kind.expected_len() {
+                    let len = match kind {
+                        MaterialKind::Hmac { .. } => self.secret_len(s, handle)?,
+                        _ => self.probe_len(s, handle)?,
+                    };
+                    if len != expected {
+                        return Ok(Err(ImportError::WrongLength { got: len, expected }));
+                    }
                 }
             }
             match check_value(s, handle, kind) {
                 Ok(kcv) => Ok(Ok(kcv)),
-                Err(e) if is_bad_data(&e) || label.is_none() => Ok(Err(ImportError::CannotUnwrap)),
-                Err(e) => Err(self.p11("C_Encrypt")(e)),
+                Err(e) if is_bad_data(&e) || probe => Ok(Err(ImportError::CannotUnwrap)),
+                Err(e) => Err(self.p11("C_Sign")(e)),
             }
-        });
-        let keep = matches!(checked, Ok(Ok(_))) && label.is_some();
-        if !keep {
-            let _ = self.session(|s| {
-                s.destroy_object(handle)
-                    .map_err(self.p11("C_DestroyObject"))
-            });
-        }
-        let kcv = checked??;
-        if let Some(l) = label {
-            self.insert_handle(l, handle);
-        }
-        Ok((kcv, label.is_some()))
+        })??;
+        Ok((kcv, None))
     }
 
-    /// The key check value of the material object `label` (computed in the token).
-    pub fn imported_check_value(
+    /// The public key of the private key object `handle` (the probe copy), from what the
+    /// token tells without revealing the private key: an RSA key's modulus and public
+    /// exponent; for EC the x coordinate of the public point as ECDH with the base point G
+    /// (x(d·G)), and y chosen by a signature of the key that only one of the two points
+    /// verifies. Either way one signature made in the token must verify under the result,
+    /// so a PKCS#8 whose parts do not belong together is refused. The key type must be the
+    /// key spec's (curve, modulus size).
+    fn prove_public_key(
         &self,
-        label: &str,
-        kind: MaterialKind,
-    ) -> Result<Vec<u8>, HsmError> {
-        self.check_value_of_label(label, kind)
+        handle: ObjectHandle,
+        pair: PairKind,
+    ) -> Result<Vec<u8>, ImportError> {
+        let digest = Hash::Sha256.digest(PUBLIC_KEY_PROOF_MESSAGE);
+        let (candidates, scheme) = match pair {
+            PairKind::Rsa(bits) => {
+                let (n, e) = self.rsa_public_parts(handle)?;
+                let skip = n.iter().take_while(|b| **b == 0).count();
+                let n = &n[skip..];
+                let got = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+                if got as u64 != bits {
+                    return Err(ImportError::WrongKeyType(format!(
+                        "an RSA key of {got} bits"
+                    )));
+                }
+                let spki = asym::rsa_spki(n, &e)?;
+                (vec![spki], SignScheme::RsaPkcs1(Hash::Sha256))
+            }
+            PairKind::Ec(curve) => {
+                let params = self.session(|s| {
+                    s.get_attributes(handle, &[AttributeType::EcParams])
+                        .map_err(self.p11("C_GetAttributeValue"))
+                })?;
+                let params = params.into_iter().find_map(|a| match a {
+                    Attribute::EcParams(p) => Some(p),
+                    _ => None,
+                });
+                if params.as_deref() != Some(curve.ec_params()) {
+                    let other = [
+                        Curve::P256,
+                        Curve::P384,
+                        Curve::P521,
+                        Curve::Secp256k1,
+                        Curve::Ed25519,
+                    ]
+                    .into_iter()
+                    .find(|c| params.as_deref() == Some(c.ec_params()))
+                    .map_or("an unsupported curve", |c| c.name());
+                    return Err(ImportError::WrongKeyType(format!("an EC key on {other}")));
+                }
+                let g = asym::generator_point(curve).ok_or(ImportError::CannotUnwrap)?;
+                let x = self.session(|s| self.ecdh_x_handle(s, handle, curve, &g))?;
+                let mut spkis = Vec::new();
+                for point in asym::points_with_x(curve, &x) {
+                    spkis.push(asym::ec_spki(curve, &point)?);
+                }
+                (spkis, SignScheme::Ecdsa(curve))
+            }
+        };
+        let signature = self.session(|s| self.sign_handle(s, handle, scheme, &digest))?;
+        for spki in candidates {
+            if self.verify_with(pair, &spki, scheme, &digest, &signature)? {
+                return Ok(spki);
+            }
+        }
+        Err(ImportError::CannotUnwrap)
     }
 
-    fn check_value_of_label(&self, label: &str, kind: MaterialKind) -> Result<Vec<u8>, HsmError> {
-        let handle = self.handle(label)?;
-        self.session(|s| check_value(s, handle, kind).map_err(self.p11("C_Encrypt")))
+    /// Whether the private key object `handle` (usable for `usage` only) is the private
+    /// half of `spki`: the same modulus and exponent (RSA), a signature that verifies
+    /// (EC signing keys), or the same x(d·G) (EC key agreement keys).
+    fn matches_public_key(
+        &self,
+        handle: ObjectHandle,
+        pair: PairKind,
+        usage: PairUsage,
+        spki: &[u8],
+    ) -> Result<bool, ImportError> {
+        match pair {
+            PairKind::Rsa(_) => {
+                let (n, e) = self.rsa_public_parts(handle)?;
+                Ok(asym::rsa_spki(&n, &e)? == spki)
+            }
+            PairKind::Ec(curve) if usage == PairUsage::Derive => {
+                let g = asym::generator_point(curve).ok_or(ImportError::CannotUnwrap)?;
+                let x = self.session(|s| self.ecdh_x_handle(s, handle, curve, &g))?;
+                Ok(asym::spki_x(curve, spki).as_deref() == Some(&x[..]))
+            }
+            PairKind::Ec(curve) => {
+                let digest = Hash::Sha256.digest(PUBLIC_KEY_PROOF_MESSAGE);
+                let scheme = SignScheme::Ecdsa(curve);
+                let signature = self.session(|s| self.sign_handle(s, handle, scheme, &digest))?;
+                Ok(self.verify_with(pair, spki, scheme, &digest, &signature)?)
+            }
+        }
+    }
+
+    /// An RSA private key object's modulus and public exponent (public attributes).
+    fn rsa_public_parts(&self, handle: ObjectHandle) -> Result<(Vec<u8>, Vec<u8>), HsmError> {
+        let attrs = self.session(|s| {
+            s.get_attributes(
+                handle,
+                &[AttributeType::Modulus, AttributeType::PublicExponent],
+            )
+            .map_err(self.p11("C_GetAttributeValue"))
+        })?;
+        let (mut n, mut e) = (Vec::new(), Vec::new());
+        for a in attrs {
+            match a {
+                Attribute::Modulus(m) => n = m,
+                Attribute::PublicExponent(x) => e = x,
+                _ => {}
+            }
+        }
+        if n.is_empty() || e.is_empty() {
+            return Err(HsmError::Token(
+                "the imported RSA private key has no modulus or public exponent".into(),
+            ));
+        }
+        Ok((n, e))
+    }
+
+    /// The length of the secret in the (non-sensitive, session-only) HMAC probe object
+    /// `handle`: CKA_VALUE_LEN when the token records it, else the length of CKA_VALUE as
+    /// C_GetAttributeValue reports it without being given a buffer (the value is never
+    /// read).
+    fn secret_len(&self, s: &Session, handle: ObjectHandle) -> Result<usize, HsmError> {
+        if let Ok(attrs) = s.get_attributes(handle, &[AttributeType::ValueLen]) {
+            for a in attrs {
+                if let Attribute::ValueLen(l) = a {
+                    let l: u64 = l.into();
+                    if l > 0 {
+                        return Ok(l as usize);
+                    }
+                }
+            }
+        }
+        let info = s
+            .get_attribute_info(handle, &[AttributeType::Value])
+            .map_err(self.p11("C_GetAttributeValue"))?;
+        match info.first() {
+            Some(cryptoki::object::AttributeInfo::Available(len)) => Ok(*len),
+            other => Err(HsmError::Token(format!(
+                "the token does not tell the length of the imported HMAC key ({other:?})"
+            ))),
+        }
     }
 
     fn modulus_len(&self, key: ObjectHandle) -> Result<usize, HsmError> {
@@ -566,10 +855,11 @@ impl RegionToken {
             }
             // Raw RSA in the token, OAEP decoding here, C_CreateObject from zeroising memory.
             let secret = self.host_oaep_decode(s, wrapping, rsa_part)?;
-            if secret.len() != kind.expected_len() {
+            let expected = kind.expected_len().ok_or(ImportError::CannotUnwrap)?;
+            if secret.len() != expected {
                 return Err(ImportError::WrongLength {
                     got: secret.len(),
-                    expected: kind.expected_len(),
+                    expected,
                 });
             }
             template.push(Attribute::Value(secret.to_vec()));
@@ -663,14 +953,17 @@ impl RegionToken {
     }
 }
 
-/// The key check value: the AES-GCM tag of no plaintext under a fixed IV and AAD,
-/// computed in the token.
+/// The key check value of secret-key material, computed in the token: for AES the
+/// AES-GCM tag of no plaintext under a fixed IV and AAD, for HMAC keys the HMAC-SHA-1 of
+/// a fixed message. (Private keys: [`public_key_check_value`].)
 fn check_value(
     s: &Session,
     handle: ObjectHandle,
     kind: MaterialKind,
 ) -> Result<Vec<u8>, cryptoki::error::Error> {
-    let MaterialKind::Aes { .. } = kind;
+    if let MaterialKind::Hmac { .. } = kind {
+        return s.sign(&Mechanism::Sha1Hmac, handle, KCV_HMAC_MESSAGE);
+    }
     let mut iv = KCV_IV;
     let params = GcmParams::new(&mut iv, KCV_AAD, GCM_TAG_BITS.into())?;
     s.encrypt(&Mechanism::AesGcm(params), handle, &[])

@@ -23,10 +23,11 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ErrorKind, KmsError, KmsResult};
 use super::ids::KeyId;
-use super::model::{ImportedMaterial, KeyRecord, KeySpec, KeyState};
+use super::model::{ImportedMaterial, KeyRecord, KeySpec, KeyState, KeyUsage};
 use super::region::Region;
 use super::Kms;
-use crate::hsm::import::{MaterialKind, IMPORT_TOKEN_KEY_LABEL};
+use crate::hsm::asymmetric::{Curve, PairKind, PairUsage};
+use crate::hsm::import::{MaterialKind, WrappingAlgorithm, IMPORT_TOKEN_KEY_LABEL};
 use crate::hsm::HsmError;
 use crate::store::{JobKind, JobRecord, Write};
 
@@ -127,15 +128,69 @@ pub fn open(kms: &Kms, key: &KeyRecord, token: &[u8]) -> KmsResult<ImportClaims>
     Ok(claims)
 }
 
-/// The token object material of `spec` becomes on import, or UnsupportedOperationException.
-/// HMAC secrets and PKCS#8 private keys are added here, by key spec.
+/// The token object material of `spec` becomes on import, or UnsupportedOperationException:
+/// an AES-256 key, an HMAC key of the spec's length, or a private key (PKCS#8 DER) of the
+/// spec's curve or modulus size, usable for the key's usage only.
 pub fn material_kind(key: &KeyRecord) -> KmsResult<MaterialKind> {
-    match key.key_spec {
-        KeySpec::SymmetricDefault => Ok(MaterialKind::Aes { len: 32 }),
-        other => Err(KmsError::unsupported(format!(
-            "hsm-kms cannot import key material for KeySpec {} yet; only SYMMETRIC_DEFAULT keys take imported material.",
-            other.as_str()
+    if key.key_spec == KeySpec::SymmetricDefault {
+        return Ok(MaterialKind::Aes { len: 32 });
+    }
+    if let Some(len) = super::asymmetric::hmac_len(key.key_spec) {
+        return Ok(MaterialKind::Hmac { len });
+    }
+    match super::asymmetric::pair_kind(key.key_spec) {
+        Some(PairKind::Ec(Curve::Ed25519)) => Err(KmsError::unsupported(format!(
+            "hsm-kms cannot import key material for KeySpec {}: it derives an imported private key's public key inside the token by ECDH with the base point, and PKCS#11 has no ECDH on Edwards curves.",
+            key.key_spec.as_str()
         ))),
+        Some(kind) => Ok(MaterialKind::PrivateKey {
+            kind,
+            usage: match key.key_usage {
+                KeyUsage::SignVerify => PairUsage::Sign,
+                KeyUsage::EncryptDecrypt => PairUsage::Decrypt,
+                KeyUsage::KeyAgreement => PairUsage::Derive,
+                KeyUsage::GenerateVerifyMac => {
+                    return Err(KmsError::internal("a key pair with KeyUsage GENERATE_VERIFY_MAC"))
+                }
+            },
+        }),
+        None => Err(KmsError::unsupported(format!(
+            "hsm-kms cannot import key material for KeySpec {}.",
+            key.key_spec.as_str()
+        ))),
+    }
+}
+
+/// Whether `algorithm` may wrap material of `kind` for `key`. AWS: an RSA private key
+/// only with RSA_AES_KEY_WRAP_* (ValidationException otherwise). hsm-kms also takes ECC
+/// private keys only with RSA_AES_KEY_WRAP_* (AWS would accept RSAES_OAEP_* too): the
+/// token parses PKCS#8 only when it unwraps it with CKM_AES_KEY_WRAP_PAD, and an RSAES
+/// unwrap would have to parse the private key on the host.
+pub fn check_wrapping_algorithm(
+    key: &KeyRecord,
+    kind: MaterialKind,
+    algorithm: WrappingAlgorithm,
+) -> KmsResult<()> {
+    let aes_kw = matches!(
+        algorithm,
+        WrappingAlgorithm::RsaAesKeyWrapSha1 | WrappingAlgorithm::RsaAesKeyWrapSha256
+    );
+    match kind {
+        MaterialKind::PrivateKey {
+            kind: PairKind::Rsa(_),
+            ..
+        } if !aes_kw => Err(KmsError::validation(format!(
+            "The wrapping algorithm {} cannot wrap RSA private key material ({} key {}). To import an RSA private key, use an RSA_AES wrapping algorithm: RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1.",
+            algorithm.as_str(),
+            key.key_spec.as_str(),
+            key.arn()
+        ))),
+        MaterialKind::PrivateKey { .. } if !aes_kw => Err(KmsError::unsupported(format!(
+            "hsm-kms imports {} private key material only with RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1, not {}: its PKCS#11 token parses a PKCS#8 private key only when it unwraps it with AES key wrap (CKM_AES_KEY_WRAP_PAD), which keeps the private key out of host memory.",
+            key.key_spec.as_str(),
+            algorithm.as_str()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -404,6 +459,9 @@ pub fn decorate_metadata(key: &KeyRecord, m: &mut Value) {
                 }
             }
         }
+    } else if let Some(obj) = m.as_object_mut() {
+        // Recorded AWS: imported HMAC and asymmetric keys show no CurrentKeyMaterialId.
+        obj.remove("CurrentKeyMaterialId");
     }
     if let Some(imp) = current.filter(|c| c.in_token) {
         if let Some(model) = &imp.expiration_model {

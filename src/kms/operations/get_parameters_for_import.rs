@@ -64,9 +64,10 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
             KmsError::validation(format!("WrappingAlgorithm {other} is not valid."))
         })?,
     };
-    // Which key specs take material at all (and with which algorithms) is decided by key
-    // spec; today SYMMETRIC_DEFAULT with every RSA algorithm above.
-    import::material_kind(&key)?;
+    // Which key specs take material at all, and with which algorithms, is decided by key
+    // spec (RSA and ECC private keys only with RSA_AES_KEY_WRAP_*).
+    let kind = import::material_kind(&key)?;
+    import::check_wrapping_algorithm(&key, kind, algorithm)?;
 
     let now = kms.clock.now();
     let valid_to = now + PARAMETERS_VALID_FOR_SECONDS;

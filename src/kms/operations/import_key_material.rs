@@ -4,6 +4,7 @@
 //! expiration model and ValidTo are checked as AWS checks them; an expiring import gets a
 //! durable job that destroys the material at ValidTo.
 
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -58,6 +59,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     let claims = import::open(kms, &key, &req.import_token.0)?;
     let algorithm = WrappingAlgorithm::parse(&claims.wrapping_algorithm)
         .ok_or_else(|| KmsError::internal("import token with an unknown wrapping algorithm"))?;
+    import::check_wrapping_algorithm(&key, kind, algorithm)?;
     let token = kms.token(ctx.region)?;
     if !token.has_object(&claims.wrapping_label) {
         return Err(KmsError::new(
@@ -121,12 +123,22 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
                 expected * 8
             ),
         ),
+        ImportError::WrongKeyType(what) => incorrect(format!(
+            "The imported key material is {what}, which is not valid for a KMS key with KeySpec {}. Import a PKCS#8 private key of that key spec.",
+            key.key_spec.as_str()
+        )),
         ImportError::Hsm(e) => Kms::hsm_error(e),
     }
     };
-    let (kcv, _) = token
-        .unwrap_imported(&claims.wrapping_label, algorithm, blob, kind, None)
+    let probe = token
+        .unwrap_imported(&claims.wrapping_label, algorithm, blob, kind, None, None)
         .map_err(unwrap_error)?;
+    let kcv = probe.kcv;
+    // A private key's public key, derived from the imported private key in the token.
+    let public_key = probe
+        .public_key
+        .as_deref()
+        .map(|der| base64::engine::general_purpose::STANDARD.encode(der));
     let kcv_hex = hex::encode(&kcv);
     let material_id = import::material_id(&key.key_id, &kcv);
     if let Some(want) = &req.key_material_id {
@@ -174,13 +186,22 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     // token holds it already: a re-import that only changes the expiration).
     // Built from its serialised form so that fields other key types add to the record
     // (all `#[serde(default)]`) take their defaults.
-    let material: MaterialRecord =
+    let mut material: MaterialRecord =
         serde_json::from_value(json!({"id": material_id, "created": now}))
             .map_err(KmsError::internal)?;
+    material.public_key = public_key;
     let label = material.token_label(&key.key_id);
-    let (kcv_in_token, created) = token
-        .unwrap_imported(&claims.wrapping_label, algorithm, blob, kind, Some(&label))
+    let unwrapped = token
+        .unwrap_imported(
+            &claims.wrapping_label,
+            algorithm,
+            blob,
+            kind,
+            Some(&label),
+            probe.public_key.as_deref(),
+        )
         .map_err(unwrap_error)?;
+    let (kcv_in_token, created) = (unwrapped.kcv, unwrapped.created);
     if kcv_in_token != kcv {
         if created {
             let _ = token.destroy(&label);
