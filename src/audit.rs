@@ -62,6 +62,20 @@ fn lower_camel(s: &str) -> String {
     }
 }
 
+/// The request members an audit record may show: the request without its secret and
+/// bulk members (plaintexts, ciphertexts, key material, import tokens, policies).
+pub fn request_record(input: &Value) -> Value {
+    match input.as_object() {
+        Some(obj) => Value::Object(
+            obj.iter()
+                .filter(|(k, _)| !OMITTED.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        None => Value::Null,
+    }
+}
+
 /// The request members as CloudTrail shows them (lower camel case, secrets left out).
 fn request_parameters(input: &Value) -> Value {
     let mut out = Map::new();

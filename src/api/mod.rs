@@ -5,6 +5,7 @@
 
 pub mod sigv4;
 pub mod validate;
+pub mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -135,25 +136,37 @@ async fn handle(
         user_agent: header(&headers, "user-agent").to_string(),
     };
     let operation = operation.to_string();
+    // What the audit record shows of the request (secrets left out), taken before the
+    // operation consumes the input and zeroises its blobs.
+    let audit_input = crate::audit::request_record(&input);
     let worker_kms = kms.clone();
-    let result = tokio::task::spawn_blocking(move || {
+    let short = workers::is_short(&operation);
+    let job = move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            dispatch::dispatch(&worker_kms, &ctx, &operation, input.clone())
+            dispatch::dispatch(&worker_kms, &ctx, &operation, input)
         }))
         .unwrap_or_else(|_| Err(KmsError::internal(format!("{operation} panicked"))));
         worker_kms.audit.record_call(
             &ctx,
             worker_kms.account(),
             &operation,
-            &input,
+            &audit_input,
             outcome.as_ref().ok().map(|o| &o.body),
             outcome.as_ref().err(),
             worker_kms.clock.now(),
         );
         outcome
-    })
-    .await
-    .unwrap_or_else(|e| Err(KmsError::internal(format!("worker failed: {e}"))));
+    };
+    let result = if short {
+        kms.workers.run(job).await
+    } else {
+        tokio::task::spawn_blocking(job).await.ok()
+    }
+    .unwrap_or_else(|| Err(KmsError::internal("the worker running the request failed")));
+    // The request body held any plaintext in base64: wipe it once nothing refers to it.
+    if let Ok(mut bytes) = body.try_into_mut() {
+        zeroize::Zeroize::zeroize(bytes.as_mut());
+    }
     render(&request_id, result)
 }
 
