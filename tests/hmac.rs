@@ -76,6 +76,8 @@ async fn generate_and_verify_mac_for_every_hmac_spec() {
         assert_eq!(md.mac_algorithms(), std::slice::from_ref(&algorithm));
         assert!(md.encryption_algorithms().is_empty());
         assert!(md.signing_algorithms().is_empty());
+        // As recorded from AWS: only symmetric encryption keys show CurrentKeyMaterialId.
+        assert_eq!(md.current_key_material_id(), None);
 
         let message = b"some important message";
         let m = mac(&kms, &key_id, &algorithm, message).await;

@@ -258,8 +258,12 @@ impl KeyRecord {
                 m[member] = json!(algorithms);
             }
         }
-        if let Some(material) = self.current_material() {
-            m["CurrentKeyMaterialId"] = json!(material.id);
+        // AWS shows CurrentKeyMaterialId for symmetric encryption keys only (the recorded
+        // HMAC and asymmetric keys have none).
+        if self.key_spec == KeySpec::SymmetricDefault {
+            if let Some(material) = self.current_material() {
+                m["CurrentKeyMaterialId"] = json!(material.id);
+            }
         }
         super::import::decorate_metadata(self, &mut m);
         if let Some(date) = self.deletion_date {
