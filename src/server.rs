@@ -42,6 +42,8 @@ pub async fn run(config: Config) -> Result<(), String> {
         let _ = out.flush();
     }
     tracing::info!(%addr, regions = %kms.config.served_list(), "serving");
+    let warm = kms.clone();
+    tokio::task::spawn_blocking(move || warm.warm_tokens());
     let app = crate::api::router(kms.clone())
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)

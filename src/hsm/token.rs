@@ -253,6 +253,11 @@ impl RegionToken {
         Ok(())
     }
 
+    /// Makes the session-object copy of `label` now rather than on its first use.
+    pub fn warm(&self, label: &str) -> Result<(), HsmError> {
+        self.crypto_handle(label).map(|_| ())
+    }
+
     /// The object to run crypto with for `label`: a session-object copy of the token
     /// object, made on first use (falls back to the token object if the copy fails).
     fn crypto_handle(&self, label: &str) -> Result<ObjectHandle, HsmError> {

@@ -46,9 +46,15 @@ pub fn generate_for_usage(
     let label = material.token_label(key_id);
     let token = kms.token(region)?;
     match spec {
-        KeySpec::SymmetricDefault => token
-            .generate_aes256(&label, extractability)
-            .map_err(Kms::hsm_error)?,
+        KeySpec::SymmetricDefault => {
+            token
+                .generate_aes256(&label, extractability)
+                .map_err(Kms::hsm_error)?;
+            // The session copy crypto runs with, made now rather than on first use.
+            if let Err(e) = token.warm(&label) {
+                tracing::debug!(%label, "no session copy yet: {e}");
+            }
+        }
         spec if asymmetric::hmac_len(spec).is_some() => {
             let len = asymmetric::hmac_len(spec).unwrap_or(32);
             token

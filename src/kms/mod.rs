@@ -205,6 +205,39 @@ impl Kms {
         }
     }
 
+    /// Makes the session-object copies of every symmetric key's material, so the first
+    /// request with each key does not pay for it. Runs in the background after startup.
+    pub fn warm_tokens(&self) {
+        let started = std::time::Instant::now();
+        let labels: Vec<(Region, String)> = {
+            let state = self.state.read();
+            state
+                .keys
+                .iter()
+                .flat_map(|(region, keys)| keys.values().map(move |k| (*region, k)))
+                .filter(|(_, k)| k.key_spec == model::KeySpec::SymmetricDefault)
+                .flat_map(|(region, k)| {
+                    k.materials
+                        .iter()
+                        .map(move |m| (region, m.token_label(&k.key_id)))
+                })
+                .collect()
+        };
+        let mut warmed = 0usize;
+        for (region, label) in &labels {
+            if let Some(token) = self.hsm.token(*region) {
+                if token.has_object(label) && token.warm(label).is_ok() {
+                    warmed += 1;
+                }
+            }
+        }
+        tracing::info!(
+            warmed,
+            ms = started.elapsed().as_millis() as u64,
+            "session copies of key material ready"
+        );
+    }
+
     /// The token layer (multi-Region jobs copy material between tokens).
     pub fn hsm(&self) -> &Hsm {
         &self.hsm
