@@ -27,6 +27,19 @@ use validate::{InputError, ServiceModel};
 const TARGET_PREFIX: &str = "TrentService.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
+/// What the handlers share: the service, and the threads short operations run on.
+#[derive(Clone)]
+struct App {
+    kms: Arc<Kms>,
+    workers: Arc<workers::Workers>,
+}
+
+impl axum::extract::FromRef<App> for Arc<Kms> {
+    fn from_ref(app: &App) -> Arc<Kms> {
+        app.kms.clone()
+    }
+}
+
 /// The HTTP application.
 pub fn router(kms: Arc<Kms>) -> Router {
     let admin = kms.config.admin_api;
@@ -36,7 +49,10 @@ pub fn router(kms: Arc<Kms>) -> Router {
     if admin {
         router = router.route("/admin/clock", get(clock_get).post(clock_advance));
     }
-    router.with_state(kms)
+    router.with_state(App {
+        kms,
+        workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
+    })
 }
 
 fn render(request_id: &str, result: Result<Output, KmsError>) -> Response {
@@ -69,7 +85,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 }
 
 async fn handle(
-    State(kms): State<Arc<Kms>>,
+    State(App { kms, workers: pool }): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
@@ -158,7 +174,7 @@ async fn handle(
         outcome
     };
     let result = if short {
-        kms.workers.run(job).await
+        pool.run(job).await
     } else {
         tokio::task::spawn_blocking(job).await.ok()
     }

@@ -106,8 +106,6 @@ pub struct Kms {
     pub jobs_changed: tokio::sync::Notify,
     /// Backoff for failed jobs.
     pub job_retries: jobs::Retries,
-    /// Threads for short operations (see `api::workers`).
-    pub workers: crate::api::workers::Workers,
 }
 
 impl Kms {
@@ -142,9 +140,6 @@ impl Kms {
             write_lock: Mutex::new(()),
             jobs_changed: tokio::sync::Notify::new(),
             job_retries: jobs::Retries::default(),
-            workers: crate::api::workers::Workers::start(
-                crate::api::workers::Workers::default_size(),
-            ),
         };
         kms.reconcile();
         Ok(kms)
