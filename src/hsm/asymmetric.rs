@@ -594,6 +594,27 @@ pub(crate) fn spki_x(curve: Curve, spki: &[u8]) -> Option<Vec<u8>> {
     Some(point[1..1 + n].to_vec())
 }
 
+/// The template of the session object an ECDH derivation yields: the shared secret,
+/// read once (DeriveSharedSecret returns it by design) and destroyed.
+fn ecdh_secret_template(curve: Curve) -> [Attribute; 14] {
+    [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::GENERIC_SECRET),
+        Attribute::ValueLen((curve.field_len() as u64).into()),
+        Attribute::Token(false),
+        Attribute::Private(true),
+        Attribute::Sensitive(false),
+        Attribute::Extractable(true),
+        Attribute::Sign(false),
+        Attribute::Verify(false),
+        Attribute::Encrypt(false),
+        Attribute::Decrypt(false),
+        Attribute::Wrap(false),
+        Attribute::Unwrap(false),
+        Attribute::Derive(false),
+    ]
+}
+
 // ---------------------------------------------------------------------------------------
 // OAEP decoding (RFC 8017 section 7.1.2, steps 3 onwards) for the raw-RSA path
 // ---------------------------------------------------------------------------------------
@@ -837,22 +858,7 @@ impl RegionToken {
     ) -> Result<Zeroizing<Vec<u8>>, HsmError> {
         let params = Ecdh1DeriveParams::new(EcKdf::null(), peer);
         let mechanism = Mechanism::Ecdh1Derive(params);
-        let template = [
-            Attribute::Class(ObjectClass::SECRET_KEY),
-            Attribute::KeyType(KeyType::GENERIC_SECRET),
-            Attribute::ValueLen((curve.field_len() as u64).into()),
-            Attribute::Token(false),
-            Attribute::Private(true),
-            Attribute::Sensitive(false),
-            Attribute::Extractable(true),
-            Attribute::Sign(false),
-            Attribute::Verify(false),
-            Attribute::Encrypt(false),
-            Attribute::Decrypt(false),
-            Attribute::Wrap(false),
-            Attribute::Unwrap(false),
-            Attribute::Derive(false),
-        ];
+        let template = ecdh_secret_template(curve);
         let secret = {
             let _guard = self.creation_guard();
             s.derive_key(&mechanism, key, &template)
@@ -1067,22 +1073,7 @@ impl RegionToken {
         let key = self.handle(label)?;
         let params = Ecdh1DeriveParams::new(EcKdf::null(), peer_point);
         let mechanism = Mechanism::Ecdh1Derive(params);
-        let template = [
-            Attribute::Class(ObjectClass::SECRET_KEY),
-            Attribute::KeyType(KeyType::GENERIC_SECRET),
-            Attribute::ValueLen((curve.field_len() as u64).into()),
-            Attribute::Token(false),
-            Attribute::Private(true),
-            Attribute::Sensitive(false),
-            Attribute::Extractable(true),
-            Attribute::Sign(false),
-            Attribute::Verify(false),
-            Attribute::Encrypt(false),
-            Attribute::Decrypt(false),
-            Attribute::Wrap(false),
-            Attribute::Unwrap(false),
-            Attribute::Derive(false),
-        ];
+        let template = ecdh_secret_template(curve);
         self.session(|s| {
             let secret = {
                 let _guard = self.creation_guard();

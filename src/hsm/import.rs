@@ -895,22 +895,7 @@ impl RegionToken {
     /// bytes (exact for AES keys). The throwaway key is destroyed at once and the wrapped
     /// bytes are zeroised.
     fn probe_len(&self, s: &Session, handle: ObjectHandle) -> Result<usize, HsmError> {
-        let template = [
-            Attribute::Class(ObjectClass::SECRET_KEY),
-            Attribute::KeyType(KeyType::AES),
-            Attribute::ValueLen(32.into()),
-            Attribute::Token(false),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Extractable(false),
-            Attribute::Wrap(true),
-            Attribute::Unwrap(false),
-            Attribute::Encrypt(false),
-            Attribute::Decrypt(false),
-            Attribute::Sign(false),
-            Attribute::Verify(false),
-            Attribute::Derive(false),
-        ];
+        let template = super::token::throwaway_wrapping_key_template();
         let throwaway = s
             .generate_key(&Mechanism::AesKeyGen, &template)
             .map_err(self.p11("C_GenerateKey"))?;

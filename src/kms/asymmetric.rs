@@ -138,6 +138,14 @@ pub fn require_usage(key: &KeyRecord, usage: KeyUsage, operation: &str) -> KmsRe
     Ok(())
 }
 
+/// The hash of a MacAlgorithm the key's spec allows (GenerateMac and VerifyMac), or
+/// AWS's InvalidKeyUsageException for an algorithm incompatible with the key spec.
+pub fn mac_hash_for(key: &KeyRecord, algorithm: &str) -> KmsResult<Hash> {
+    mac_hash(algorithm)
+        .filter(|_| key_spec::rule(key.key_spec).mac.contains(&algorithm))
+        .ok_or_else(|| incompatible(algorithm, key))
+}
+
 /// AWS's InvalidKeyUsageException for an algorithm the key spec does not have:
 /// "Algorithm HMAC_SHA_256 is incompatible with key spec HMAC_224."
 pub fn incompatible(algorithm: &str, key: &KeyRecord) -> KmsError {

@@ -4,9 +4,8 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::kms::asymmetric::{self, incompatible, mac_hash, material_label, require_usage};
+use crate::kms::asymmetric::{self, mac_hash_for, material_label, require_usage};
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
-use crate::kms::key_spec;
 use crate::kms::key_state::{self, Op};
 use crate::kms::model::KeyUsage;
 use crate::kms::wire::Blob;
@@ -27,13 +26,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     let key = kms.resolve(ctx, &req.key_id)?;
     require_usage(&key, KeyUsage::GenerateVerifyMac, "VerifyMac")?;
     key_state::check(Op::VerifyMac, &key)?;
-    let hash = mac_hash(&req.mac_algorithm)
-        .filter(|_| {
-            key_spec::rule(key.key_spec)
-                .mac
-                .contains(&req.mac_algorithm.as_str())
-        })
-        .ok_or_else(|| incompatible(&req.mac_algorithm, &key))?;
+    let hash = mac_hash_for(&key, &req.mac_algorithm)?;
     asymmetric::dry_run(req.dry_run)?;
     let label = material_label(&key)?;
     let valid = kms
