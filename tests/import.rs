@@ -11,17 +11,17 @@ mod common;
 
 use std::time::Duration;
 
-use aes_kw::KekAes256;
 use aws_sdk_kms::primitives::{Blob, DateTime};
 use aws_sdk_kms::types::{
     AlgorithmSpec, ExpirationModelType, KeyState, OriginType, WrappingKeySpec,
 };
 use aws_sdk_kms::Client;
+use common::wrapping::wrap;
 use common::{assert_err, must_fail, Server};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::rand_core::{OsRng, RngCore};
 use rsa::traits::PublicKeyParts;
-use rsa::{Oaep, RsaPublicKey};
+use rsa::RsaPublicKey;
 use serde_json::Value;
 
 const ALGORITHMS: [&str; 4] = [
@@ -36,37 +36,6 @@ fn random_material(len: usize) -> Vec<u8> {
     let mut m = vec![0u8; len];
     OsRng.fill_bytes(&mut m);
     m
-}
-
-fn oaep_encrypt(public: &RsaPublicKey, sha256: bool, data: &[u8]) -> Vec<u8> {
-    let padding = if sha256 {
-        Oaep::new::<sha2::Sha256>()
-    } else {
-        Oaep::new::<sha1::Sha1>()
-    };
-    public
-        .encrypt(&mut OsRng, padding, data)
-        .expect("RSA-OAEP encryption")
-}
-
-/// Wraps `material` under the DER SubjectPublicKeyInfo `public_der` with `algorithm`, as
-/// the AWS guide describes it (RSA_AES_KEY_WRAP: RSA-OAEP of a fresh AES-256 key, then
-/// that key's RFC 5649 wrap of the material, concatenated).
-fn wrap(public_der: &[u8], algorithm: &str, material: &[u8]) -> Vec<u8> {
-    let public = RsaPublicKey::from_public_key_der(public_der).expect("DER SubjectPublicKeyInfo");
-    match algorithm {
-        "RSAES_OAEP_SHA_1" => oaep_encrypt(&public, false, material),
-        "RSAES_OAEP_SHA_256" => oaep_encrypt(&public, true, material),
-        "RSA_AES_KEY_WRAP_SHA_1" | "RSA_AES_KEY_WRAP_SHA_256" => {
-            let mut aes = [0u8; 32];
-            OsRng.fill_bytes(&mut aes);
-            let mut out = oaep_encrypt(&public, algorithm.ends_with("256"), &aes);
-            let kek = KekAes256::from(aes);
-            out.extend(kek.wrap_with_padding_vec(material).expect("RFC 5649 wrap"));
-            out
-        }
-        other => panic!("no such algorithm {other}"),
-    }
 }
 
 async fn create_external(client: &Client, multi_region: bool) -> String {

@@ -13,7 +13,6 @@ mod common;
 
 use std::time::Duration;
 
-use aes_kw::KekAes256;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     AlgorithmSpec, ExpirationModelType, KeySpec, KeyState, KeyUsageType, MacAlgorithmSpec,
@@ -21,45 +20,14 @@ use aws_sdk_kms::types::{
 };
 use aws_sdk_kms::Client;
 use base64::Engine as _;
+use common::wrapping::{oaep_encrypt, wrap};
 use common::{assert_err, must_fail, Server};
 use hmac::Mac;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
-use rsa::rand_core::{OsRng, RngCore};
-use rsa::{Oaep, RsaPublicKey};
 use sha2::Digest;
 
 /// A fixed RSA-2048 private key (PKCS#8 DER, made once with `openssl genpkey`).
 const RSA_2048_PKCS8_B64: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCG3IfZG6BSz3NkaI2R3OJ8p9LB9sotQp2WNs6JsTNSlDSGE+7tjR9Ri5d7NoaiAPHAIQuHduI/dAejknYRBnRxCWsLgs/ohqNbrJM7if/7Cji70+Du4/17dFL9TjCQN30Et8Lq3Ie5oFKXZkVQyRxKwJ37rVf7hkf2JikipTOwbxSQaoPUSSXe25otMtjH9pzs2c+q0jNR9bmBtQZKB0t3RSLXRHy8zu5V2CoICJR4ph7SngoY7ZdWuJAaJlisqngnb5YPLLrEfKTiQf0ZV33g/AWu/uTHxIDZWK56VEPurpLVqkugaGbE6oAd8nk1ytrilH40JmEIlUPfSTe8BkkBAgMBAAECggEABSQQeKX9M1LtpOj4ZpRLPPG/zr2L4PROYgzGTEjpOi9knizR2ZPc2wSteliugqvzCz4nPJt7TexsIx/g6M68bxerETYEG2rQfNzkAuvEiosN9RkDVM/zmHprdHT/1GuNFDo2D7Jm6RxTsapIH6d+8NmNXCv0M+YfRaKYRFYUVZgkP8V2QtygmdRsTNA23HB5TThE5Gg+QsrkgDeroSWQ6wEEzs+TOqcjKdqGjgSrxSvNi4ps9HepBn5GUVIZrPjdUvSY+sD3bFlIXLwRx+I5Ei07yMbItArq5unFtnmfedi6OIIdnpHCkKpT9IHQ1b1p73QlO3QZIfOOSKx1dJPb8QKBgQC53iEBkgndJ0vdeXHsXkTbWRXWsmQpqvCuymC5zGkWBm39fnO8H/XWqOXmbM0nXLo3f8DmdGD2N2g4rGPRAUuuZu4UfX15WsbvEVjwRLjLCeUWcrfliFiTN4xsKDo+8acCvDoUeT4ZI0qrQoi9kFjDJLvmu1Z4HfqSprHZiEwDiQKBgQC5v3Vws/N1c0mH2pA0t2+jH44p1NUohLOZFt3bbo9rqrEzC1vailB3GnGRqOOUEIOXQg+8LtK4hXkX6YC+VKZB5JV+qfNHUvCirXzdL51LVBLqn4ox6YMkzgWuetnaAS82aZaG22ZWgLdcrLWal+tmvDlOUpT60Xq4/EMFQLwjuQKBgDlilXowpo77NPcaKcw6hrPaW13AEiCzQEAXB6oVrFQ6g/cB9aWdkH9IAkMUUHrYrD26WcpNICqkjK8CuoarCby81sDIxdaT6luhVX5JGWzGj05Q+OoLIJ3DRr2V5fXNEi1MA/qSPFPyi3k4v5MXX/BQBRuFt3q6dsSUZtCsvhtRAoGBALb+7v7H6tUNbaXQKD4ncm6tCewgaJhwlFgAdTZX6ChUlBsL18Soe7m7baPpVbxrwJjmVoY5QxTTOofaXiIlV16XisitOqZMChLbBKcM39R00eYgo4+k1LUP2/0Xv0TN4eujfs8BnAMg8IT3Cjtx7FLcoUCOj4PDmTpiHM0yB6jRAoGADq8xClLIFF/Fwjwe9L925iYvTy5/1RWESfr3ouGTkhJu/4tYbm3ir3Ir8PAzlzVoBhk5W0Opvm1DoF/69Uf3kgtkVsBC0k26O5AzzAEHok2KRIFd2MD6aJbTHDHHtGj7gUQ6FsjDViYskxUVuvAhN8uqA17sbD7SI84i5Dlr4XY=";
-
-fn oaep_encrypt(public: &RsaPublicKey, sha256: bool, data: &[u8]) -> Vec<u8> {
-    let padding = if sha256 {
-        Oaep::new::<sha2::Sha256>()
-    } else {
-        Oaep::new::<sha1::Sha1>()
-    };
-    public
-        .encrypt(&mut OsRng, padding, data)
-        .expect("RSA-OAEP encryption")
-}
-
-/// Wraps `material` under the DER SubjectPublicKeyInfo `public_der` with `algorithm`, as
-/// the AWS guide describes it.
-fn wrap(public_der: &[u8], algorithm: &str, material: &[u8]) -> Vec<u8> {
-    let public = RsaPublicKey::from_public_key_der(public_der).expect("DER SubjectPublicKeyInfo");
-    match algorithm {
-        "RSAES_OAEP_SHA_1" => oaep_encrypt(&public, false, material),
-        "RSAES_OAEP_SHA_256" => oaep_encrypt(&public, true, material),
-        "RSA_AES_KEY_WRAP_SHA_1" | "RSA_AES_KEY_WRAP_SHA_256" => {
-            let mut aes = [0u8; 32];
-            OsRng.fill_bytes(&mut aes);
-            let mut out = oaep_encrypt(&public, algorithm.ends_with("256"), &aes);
-            let kek = KekAes256::from(aes);
-            out.extend(kek.wrap_with_padding_vec(material).expect("RFC 5649 wrap"));
-            out
-        }
-        other => panic!("no such algorithm {other}"),
-    }
-}
 
 async fn create_external(
     client: &Client,

@@ -18,10 +18,9 @@ use aws_sdk_kms::types::{
     WrappingKeySpec,
 };
 use aws_sdk_kms::Client;
+use common::wrapping::wrap;
 use common::{assert_err, err_code, err_message, must_fail, Server};
-use rsa::pkcs8::DecodePublicKey;
 use rsa::rand_core::{OsRng, RngCore};
-use rsa::{Oaep, RsaPublicKey};
 use serde_json::Value;
 
 const PRIMARY: &str = "us-east-1";
@@ -85,11 +84,11 @@ async fn wrapped(kms: &Client, key_id: &str, material: &[u8]) -> (Vec<u8>, Vec<u
         .send()
         .await
         .expect("GetParametersForImport");
-    let public = RsaPublicKey::from_public_key_der(p.public_key().unwrap().as_ref())
-        .expect("SubjectPublicKeyInfo");
-    let blob = public
-        .encrypt(&mut OsRng, Oaep::new::<sha2::Sha256>(), material)
-        .expect("RSA-OAEP");
+    let blob = wrap(
+        p.public_key().unwrap().as_ref(),
+        "RSAES_OAEP_SHA_256",
+        material,
+    );
     (p.import_token().unwrap().as_ref().to_vec(), blob)
 }
 

@@ -5,6 +5,8 @@
 //! Every test starts its own server (tests run in parallel: own temp dir, own port).
 #![allow(dead_code)]
 
+pub mod wrapping;
+
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
