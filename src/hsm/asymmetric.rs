@@ -690,29 +690,6 @@ static OAEP_SHA256_IN_TOKEN: AtomicU8 = AtomicU8::new(0);
 // ---------------------------------------------------------------------------------------
 
 impl RegionToken {
-    /// Creates a session object from `template`, runs `f` with it, and destroys it.
-    fn with_session_object<R>(
-        &self,
-        session: &Session,
-        template: &[Attribute],
-        f: impl FnOnce(ObjectHandle) -> Result<R, HsmError>,
-    ) -> Result<R, HsmError> {
-        let object = {
-            let _guard = self.creation_guard();
-            session
-                .create_object(template)
-                .map_err(self.p11("C_CreateObject"))?
-        };
-        let result = f(object);
-        let _guard = self.creation_guard();
-        let destroyed = session
-            .destroy_object(object)
-            .map_err(self.p11("C_DestroyObject"));
-        let r = result?;
-        destroyed?;
-        Ok(r)
-    }
-
     /// Generates a key pair of `kind` whose private key becomes the token object `label`
     /// (usable for `usage` only). Returns the DER SubjectPublicKeyInfo of the public key.
     pub fn generate_pair_material(
@@ -930,22 +907,21 @@ impl RegionToken {
         ];
         template.extend(public_attributes(kind, spki)?);
         let data = sign_input(scheme, input);
-        self.session(|s| {
-            self.with_session_object(s, &template, |public| {
-                match s.verify(&sign_mechanism(scheme), public, &data, &signature) {
-                    Ok(()) => Ok(true),
-                    Err(e)
-                        if matches!(
-                            rv(&e),
-                            Some(RvError::SignatureInvalid | RvError::SignatureLenRange)
-                        ) =>
-                    {
-                        Ok(false)
-                    }
-                    Err(e) => Err(self.p11("C_Verify")(e)),
+        let public = self.public_object(spki, &template)?;
+        self.session(
+            |s| match s.verify(&sign_mechanism(scheme), public, &data, &signature) {
+                Ok(()) => Ok(true),
+                Err(e)
+                    if matches!(
+                        rv(&e),
+                        Some(RvError::SignatureInvalid | RvError::SignatureLenRange)
+                    ) =>
+                {
+                    Ok(false)
                 }
-            })
-        })
+                Err(e) => Err(self.p11("C_Verify")(e)),
+            },
+        )
     }
 
     /// HMAC of `message` with the HMAC key `label`, inside the token.

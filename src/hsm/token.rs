@@ -64,6 +64,9 @@ pub struct RegionToken {
     /// long-lived login session, so they live as long as it): SoftHSM2 locks its object
     /// store for every operation with a token object, not with a session object.
     hot: RwLock<HashMap<String, ObjectHandle>>,
+    /// Session objects of public keys Verify runs with, by DER SubjectPublicKeyInfo: made
+    /// once by the login session instead of created and destroyed for every request.
+    public_objects: RwLock<HashMap<Vec<u8>, ObjectHandle>>,
     /// SoftHSM 2.6.1 races on concurrent object creation/destruction: serialise them.
     create_lock: Mutex<()>,
 }
@@ -106,6 +109,7 @@ impl RegionToken {
             pool: Mutex::new(Vec::new()),
             handles: RwLock::new(handles),
             hot: RwLock::new(HashMap::new()),
+            public_objects: RwLock::new(HashMap::new()),
             create_lock: Mutex::new(()),
         })
     }
@@ -251,6 +255,30 @@ impl RegionToken {
         })?;
         self.handles.write().remove(label);
         Ok(())
+    }
+
+    /// The session object of the public key `spki` (created from `template` on first use
+    /// by the long-lived login session, so it lasts as long as the process). Public keys
+    /// are public data; keeping one object per key verified costs a few hundred bytes.
+    pub(super) fn public_object(
+        &self,
+        spki: &[u8],
+        template: &[Attribute],
+    ) -> Result<ObjectHandle, HsmError> {
+        if let Some(h) = self.public_objects.read().get(spki) {
+            return Ok(*h);
+        }
+        let _guard = self.create_lock.lock();
+        if let Some(h) = self.public_objects.read().get(spki) {
+            return Ok(*h);
+        }
+        let handle = self
+            .login
+            .lock()
+            .create_object(template)
+            .map_err(self.p11("C_CreateObject"))?;
+        self.public_objects.write().insert(spki.to_vec(), handle);
+        Ok(handle)
     }
 
     /// Makes the session-object copy of `label` now rather than on its first use.
@@ -521,6 +549,7 @@ impl RegionToken {
             .map_err(self.p11("C_Login"))?;
         // Logging out dropped private session objects: their copies must be made anew.
         self.hot.write().clear();
+        self.public_objects.write().clear();
         *self.handles.write() = scan_labels(&login, self.region)?;
         tracing::debug!(
             region = %self.region,
