@@ -459,10 +459,8 @@ pub fn decorate_metadata(key: &KeyRecord, m: &mut Value) {
                 }
             }
         }
-    } else if let Some(obj) = m.as_object_mut() {
-        // Recorded AWS: imported HMAC and asymmetric keys show no CurrentKeyMaterialId.
-        obj.remove("CurrentKeyMaterialId");
     }
+    // (HMAC and asymmetric keys show no CurrentKeyMaterialId at all: KeyRecord::metadata.)
     if let Some(imp) = current.filter(|c| c.in_token) {
         if let Some(model) = &imp.expiration_model {
             m["ExpirationModel"] = json!(model);
