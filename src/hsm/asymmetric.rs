@@ -18,8 +18,6 @@
 //! - Data key pairs are generated in the token as session objects, read out as PKCS#8 in
 //!   zeroising memory (returning them is the operation's purpose) and destroyed.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
@@ -682,9 +680,6 @@ pub(super) fn oaep_decode(hash: Hash, em: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     Some(Zeroizing::new(db[h + index + 1..].to_vec()))
 }
 
-/// 0 = not probed, 1 = the token does OAEP with SHA-256, 2 = it does not.
-static OAEP_SHA256_IN_TOKEN: AtomicU8 = AtomicU8::new(0);
-
 // ---------------------------------------------------------------------------------------
 // The token operations
 // ---------------------------------------------------------------------------------------
@@ -972,7 +967,8 @@ impl RegionToken {
         let key = self.handle(label)?;
         let in_token = match hash {
             OaepHash::Sha1 => true,
-            OaepHash::Sha256 => OAEP_SHA256_IN_TOKEN.load(Ordering::Relaxed) != 2,
+            // Probed once per token at startup (hsm::import::prepare_import).
+            OaepHash::Sha256 => super::import::capabilities(self.region()).oaep_sha256,
         };
         if in_token {
             let h = hash.hash();
@@ -1000,20 +996,8 @@ impl RegionToken {
                     _ => Err(self.p11("C_Decrypt")(e)),
                 },
             })?;
-            match result {
-                Some(pt) => {
-                    if hash == OaepHash::Sha256 {
-                        OAEP_SHA256_IN_TOKEN.store(1, Ordering::Relaxed);
-                    }
-                    return Ok(pt);
-                }
-                None => {
-                    tracing::info!(
-                        region = %self.region(),
-                        "the token has no RSA-OAEP with SHA-256: raw RSA in the token, OAEP decoding on the host"
-                    );
-                    OAEP_SHA256_IN_TOKEN.store(2, Ordering::Relaxed);
-                }
+            if let Some(pt) = result {
+                return Ok(pt);
             }
         }
         let em = self.session(|s| match s.decrypt(&Mechanism::RsaX509, key, ciphertext) {
