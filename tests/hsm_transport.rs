@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use cryptoki::error::{Error as Pkcs11Error, RvError};
-use hsm_kms::config::{Config, Overrides};
+use hsm_kms::config::{Config, Settings};
 use hsm_kms::hsm::token::Extractability;
 use hsm_kms::hsm::transport::{kek_label, transport_private_label, transport_public_label};
 use hsm_kms::hsm::{setup, AttributeAccess, Hsm, HsmError, TransportSetup};
@@ -23,10 +23,10 @@ fn region(name: &str) -> Region {
 }
 
 fn config(data_dir: &Path, regions: &[&str]) -> Config {
-    Overrides {
-        data_dir: Some(data_dir.to_path_buf()),
-        regions: Some(regions.iter().map(|r| r.to_string()).collect()),
-        ..Overrides::default()
+    Settings {
+        data_dir: data_dir.to_path_buf(),
+        regions: regions.iter().map(|r| region(r)).collect(),
+        ..Settings::default()
     }
     .resolve()
     .expect("valid configuration")
