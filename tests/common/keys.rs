@@ -48,13 +48,7 @@ pub async fn describe(kms: &Client, key_id: &str) -> KeyMetadata {
         .key_id(key_id)
         .send()
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "DescribeKey {key_id}: {} {}",
-                err_code(&e),
-                err_message(&e)
-            )
-        })
+        .unwrap_or_else(|e| panic!("DescribeKey {key_id}: {} {}", err_code(&e), err_message(&e)))
         .key_metadata()
         .expect("KeyMetadata")
         .clone()
@@ -185,7 +179,11 @@ impl NewKey {
             KeyState::Enabled
         };
         assert_eq!(md.key_state(), Some(&state), "CreateKey {self:?}: KeyState");
-        assert_eq!(md.multi_region(), Some(self.multi_region), "CreateKey {self:?}");
+        assert_eq!(
+            md.multi_region(),
+            Some(self.multi_region),
+            "CreateKey {self:?}"
+        );
         md
     }
 
@@ -198,10 +196,7 @@ impl NewKey {
 /// A symmetric single-Region key: `(key id, key ARN)`.
 pub async fn new_key(kms: &Client) -> (String, String) {
     let md = NewKey::symmetric().create(kms).await;
-    (
-        md.key_id().to_string(),
-        md.arn().expect("Arn").to_string(),
-    )
+    (md.key_id().to_string(), md.arn().expect("Arn").to_string())
 }
 
 /// A symmetric key with Origin EXTERNAL (no material until imported); its id.

@@ -81,7 +81,9 @@ pub fn spawn_listening(cmd: &mut Command, timeout: Duration) -> Result<(Child, S
                     if let Ok(r) = rx.recv_timeout(Duration::from_millis(500)) {
                         break r.and(Err(format!("the server exited ({status})")));
                     }
-                    break Err(format!("the server exited before it was listening: {status}"));
+                    break Err(format!(
+                        "the server exited before it was listening: {status}"
+                    ));
                 }
                 if Instant::now() > deadline {
                     break Err(format!("no listening line within {timeout:?}"));
@@ -94,7 +96,9 @@ pub fn spawn_listening(cmd: &mut Command, timeout: Duration) -> Result<(Child, S
         Ok(url) => {
             let _ = child.kill();
             let _ = child.wait();
-            Err(format!("unexpected listening line: {LISTENING_PREFIX}{url}"))
+            Err(format!(
+                "unexpected listening line: {LISTENING_PREFIX}{url}"
+            ))
         }
         Err(why) => {
             let _ = child.kill();
