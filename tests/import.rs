@@ -446,7 +446,7 @@ async fn delete_then_reimport_the_same_material_with_another_algorithm_restores_
         "AWS keeps it"
     );
     let e = must_fail(
-        client.decrypt().ciphertext_blob(ct.clone()).send().await,
+        client.decrypt().ciphertext_blob(blob(&ct)).send().await,
         "Decrypt after deletion",
     );
     assert_err(
@@ -712,7 +712,7 @@ async fn multi_region_external_key_replica_imports_the_same_material_and_expires
     assert_eq!(decrypt(&east, &from_west).await.0, b"west to east");
     let e = must_fail(
         west.decrypt()
-            .ciphertext_blob(from_east.clone())
+            .ciphertext_blob(blob(&from_east))
             .send()
             .await,
         "Decrypt in the expired replica",

@@ -167,10 +167,7 @@ async fn new_key_material_is_pending_rotation_until_rotate_key_on_demand() {
     // New material: pending rotation; the current material is unchanged.
     let id2 = import(&kms, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
     assert_ne!(id1, id2);
-    assert_eq!(
-        current_material(&kms, &key).await.as_deref(),
-        Some(id1.as_str())
-    );
+    assert_eq!(current_material(&kms, &key).await, id1);
     assert_eq!(
         material_states(&kms, &key).await,
         vec![
@@ -324,10 +321,7 @@ async fn existing_key_material_reimports_and_new_key_material_must_be_new() {
         .expect("EXISTING_KEY_MATERIAL with KeyMaterialId");
     assert_eq!(out.key_material_id(), Some(id1.as_str()));
     // Re-importing an older material does not make it current.
-    assert_eq!(
-        current_material(&kms, &key).await.as_deref(),
-        Some(id2.as_str())
-    );
+    assert_eq!(current_material(&kms, &key).await, id2);
 
     // The wrong KeyMaterialId for the material.
     let (token, blob) = wrapped(&kms, &key, &m1).await;
@@ -493,10 +487,7 @@ async fn pending_material_and_its_rotation_survive_kill9() {
     server.kill9();
     server.restart();
     let kms = server.client(PRIMARY).await;
-    assert_eq!(
-        current_material(&kms, &key).await.as_deref(),
-        Some(id1.as_str())
-    );
+    assert_eq!(current_material(&kms, &key).await, id1);
     assert_eq!(
         material_states(&kms, &key).await[1],
         (
@@ -628,10 +619,7 @@ async fn multi_region_import_then_rotate_sequence() {
             ImportState::Imported
         )
     );
-    assert_eq!(
-        current_material(&west, &key).await.as_deref(),
-        Some(id1.as_str())
-    );
+    assert_eq!(current_material(&west, &key).await, id1);
     assert!(east
         .rotate_key_on_demand()
         .key_id(&key)
@@ -766,10 +754,7 @@ async fn a_replica_created_after_a_rotation_needs_the_current_material() {
         describe(&west, &key).await.key_state(),
         Some(&KeyState::Enabled)
     );
-    assert_eq!(
-        current_material(&west, &key).await.as_deref(),
-        Some(id2.as_str())
-    );
+    assert_eq!(current_material(&west, &key).await, id2);
     assert_eq!(decrypt(&west, &ct1).await, (b"one".to_vec(), id1));
     assert_eq!(decrypt(&west, &ct2).await, (b"two".to_vec(), id2.clone()));
     let ct3 = encrypt(&west, &key, b"three").await;

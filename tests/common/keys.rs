@@ -88,12 +88,13 @@ pub async fn wait_for_current_material(kms: &Client, key_id: &str, want: &str) -
     .await
 }
 
-/// The key's CurrentKeyMaterialId, if it shows one.
-pub async fn current_material(kms: &Client, key_id: &str) -> Option<String> {
+/// The key's CurrentKeyMaterialId (panics when the key shows none).
+pub async fn current_material(kms: &Client, key_id: &str) -> String {
     describe(kms, key_id)
         .await
         .current_key_material_id()
-        .map(str::to_string)
+        .unwrap_or_else(|| panic!("key {key_id} shows no CurrentKeyMaterialId"))
+        .to_string()
 }
 
 /// A CreateKey request: symmetric, single-Region, origin AWS_KMS unless told otherwise.
@@ -266,8 +267,8 @@ pub async fn mrk_with_replicas(
     (primary, id, replicas)
 }
 
-/// Encrypt without an encryption context; the ciphertext blob.
-pub async fn encrypt(kms: &Client, key_id: &str, plaintext: &[u8]) -> Blob {
+/// Encrypt without an encryption context; the ciphertext blob's bytes.
+pub async fn encrypt(kms: &Client, key_id: &str, plaintext: &[u8]) -> Vec<u8> {
     kms.encrypt()
         .key_id(key_id)
         .plaintext(Blob::new(plaintext))
@@ -282,7 +283,8 @@ pub async fn encrypt(kms: &Client, key_id: &str, plaintext: &[u8]) -> Blob {
         })
         .ciphertext_blob()
         .expect("CiphertextBlob")
-        .clone()
+        .as_ref()
+        .to_vec()
 }
 
 /// Decrypt without a KeyId or an encryption context: the plaintext and the
