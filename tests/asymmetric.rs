@@ -390,8 +390,7 @@ async fn wrong_algorithm_usage_and_spec_get_aws_errors() {
     );
 
     // test_error_messaging_for_invalid_keys (recorded from AWS).
-    let symmetric = kms.create_key().send().await.unwrap();
-    let symmetric = symmetric.key_metadata().unwrap().key_id().to_string();
+    let (symmetric, _) = new_key(&kms).await;
     let hmac = NewKey::of(KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac)
         .multi_region(false)
         .create_id(&kms)
@@ -723,8 +722,7 @@ async fn rsa_encrypt_decrypt_with_both_oaep_algorithms() {
             .await
             .unwrap();
         assert_eq!(back.plaintext().unwrap().as_ref(), b"secret");
-        let symmetric = kms.create_key().send().await.unwrap();
-        let symmetric = symmetric.key_metadata().unwrap().key_id().to_string();
+        let (symmetric, _) = new_key(&kms).await;
         let out = kms
             .re_encrypt()
             .ciphertext_blob(ct.clone())
@@ -849,8 +847,7 @@ async fn derive_shared_secret_matches_an_independent_ecdh() {
         .multi_region(false)
         .create_id(&kms)
         .await;
-    let symmetric = kms.create_key().send().await.unwrap();
-    let symmetric = symmetric.key_metadata().unwrap().key_id().to_string();
+    let (symmetric, _) = new_key(&kms).await;
     for (key, usage) in [(&signing, "SIGN_VERIFY"), (&symmetric, "ENCRYPT_DECRYPT")] {
         let e = must_fail(
             kms.derive_shared_secret()
@@ -927,8 +924,7 @@ fn public_of_pkcs8(spec: &DataKeyPairSpec, pkcs8: &[u8]) -> Vec<u8> {
 async fn data_key_pairs_are_pkcs8_matching_their_public_key_and_ciphertext() {
     let server = Server::start();
     let kms = server.client(R).await;
-    let key = kms.create_key().send().await.unwrap();
-    let key_id = key.key_metadata().unwrap().key_id().to_string();
+    let (key_id, _) = new_key(&kms).await;
     let mut specs = vec![
         DataKeyPairSpec::Rsa2048,
         DataKeyPairSpec::Rsa3072,

@@ -188,8 +188,7 @@ async fn hmac_errors_match_the_recorded_aws_responses() {
         "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256."
     );
     // test_error_messaging_for_invalid_keys: GenerateMac with a symmetric key.
-    let symmetric = kms.create_key().send().await.unwrap();
-    let symmetric = symmetric.key_metadata().unwrap().key_id().to_string();
+    let (symmetric, _) = new_key(&kms).await;
     let e = must_fail(
         kms.generate_mac()
             .key_id(&symmetric)

@@ -174,15 +174,7 @@ async fn external_key_is_pending_import_until_imported_then_shows_expiration_mod
 async fn get_parameters_for_import_refuses_what_aws_refuses() {
     let server = Server::start();
     let client = server.client("us-east-1").await;
-    let aws_kms_key = client
-        .create_key()
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let (aws_kms_key, _) = new_key(&client).await;
     let e = must_fail(
         client
             .get_parameters_for_import()
@@ -728,15 +720,7 @@ async fn multi_region_external_key_replica_imports_the_same_material_and_expires
 async fn delete_imported_key_material_is_refused_for_aws_kms_keys() {
     let server = Server::start();
     let client = server.client("us-east-1").await;
-    let key_id = client
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let (key_id, _) = new_key(&client).await;
     let e = must_fail(
         client
             .delete_imported_key_material()

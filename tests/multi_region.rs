@@ -498,14 +498,7 @@ async fn replicating_a_replica_is_unsupported_not_a_primary() {
 async fn replicating_a_single_region_key_is_unsupported_not_a_primary() {
     let server = Server::start();
     let kms = server.client(PRIMARY).await;
-    let md = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .clone();
+    let md = NewKey::symmetric().create(&kms).await;
     let e = must_fail(
         kms.replicate_key()
             .key_id(md.key_id())
@@ -1155,16 +1148,7 @@ async fn re_encrypt_in_the_replica_region_accepts_primary_ciphertext() {
     let server = Server::start();
     let (kms, eu, id, ct) = primary_ciphertext(&server, b"re-encrypt me").await;
     // Destination: a single-Region key in eu-west-1.
-    let dest = eu
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let (_, dest) = new_key(&eu).await;
     let out = eu
         .re_encrypt()
         .ciphertext_blob(blob(&ct))
@@ -1189,14 +1173,7 @@ async fn re_encrypt_in_the_replica_region_accepts_primary_ciphertext() {
 async fn single_region_ciphertext_does_not_decrypt_in_another_region() {
     let server = Server::start();
     let kms = server.client(PRIMARY).await;
-    let md = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .clone();
+    let md = NewKey::symmetric().create(&kms).await;
     let ct = encrypt(&kms, md.key_id(), b"stay home").await;
     let eu = server.client(EU).await;
     let e = must_fail(
@@ -1438,14 +1415,7 @@ async fn update_primary_region_to_a_region_without_a_replica_is_not_found() {
 async fn update_primary_region_of_a_single_region_key_is_unsupported() {
     let server = Server::start();
     let kms = server.client(PRIMARY).await;
-    let md = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .clone();
+    let md = NewKey::symmetric().create(&kms).await;
     let e = must_fail(
         kms.update_primary_region()
             .key_id(md.key_id())

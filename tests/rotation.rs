@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
-    IncludeKeyMaterial, KeyMaterialState, KeySpec, KeyUsageType, OriginType, RotationType,
-    RotationsListEntry,
+    IncludeKeyMaterial, KeyMaterialState, KeySpec, KeyUsageType, RotationType, RotationsListEntry,
 };
 use aws_sdk_kms::Client;
 use common::*;
@@ -435,17 +434,7 @@ async fn rotate_on_demand_refuses_what_aws_refuses() {
         (KeySpec::EccNistP256, KeyUsageType::SignVerify),
         (KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac),
     ] {
-        let key = kms
-            .create_key()
-            .key_spec(spec.clone())
-            .key_usage(usage)
-            .send()
-            .await
-            .expect("CreateKey")
-            .key_metadata()
-            .unwrap()
-            .key_id()
-            .to_string();
+        let key = NewKey::of(spec.clone(), usage).create_id(&kms).await;
         let e = must_fail(
             kms.rotate_key_on_demand().key_id(&key).send().await,
             "non-symmetric",
@@ -461,16 +450,7 @@ async fn rotate_on_demand_refuses_what_aws_refuses() {
 
     // EXTERNAL key without material: "is pending import." (recorded:
     // test_rotate_key_on_demand_on_external_key_with_no_key_material).
-    let ext = kms
-        .create_key()
-        .origin(OriginType::External)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let ext = NewKey::symmetric().external().create_id(&kms).await;
     let ext_arn = Server::key_arn(PRIMARY, &ext);
     let e = must_fail(
         kms.rotate_key_on_demand().key_id(&ext).send().await,
