@@ -18,6 +18,11 @@ use hsm_kms::hsm::transport::{kek_label, transport_private_label, transport_publ
 use hsm_kms::hsm::{setup, AttributeAccess, Hsm, HsmError, TransportSetup};
 use hsm_kms::kms::region::Region;
 
+/// The process launcher of the other tests (only its environment clean-up is used here).
+#[allow(dead_code)]
+#[path = "common/launch.rs"]
+mod launch;
+
 fn region(name: &str) -> Region {
     Region::parse(name).expect("a Region in the catalogue")
 }
@@ -270,7 +275,9 @@ fn restarts_create_only_missing_transport_objects() {
     let dir = tempfile::tempdir().expect("temp dir");
     let init = |regions: &str| {
         let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_hsm-kms"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hsm-kms"));
+        launch::clear_inherited_settings(&mut cmd);
+        let out = cmd
             .args(["init", "--data-dir"])
             .arg(dir.path())
             .args(["--regions", regions])
