@@ -1,84 +1,61 @@
 //! The PKCS#11 backend: one token per served Region, found by label.
 //!
-//! This module owns everything that talks to the PKCS#11 module: loading it once per
-//! process ([`Hsm::open`]), creating missing Region tokens ([`setup`]), the per-token
-//! session pool and object-handle map ([`token::RegionToken`]), the object templates
-//! key material is created with, and key transport between the tokens of one partition
-//! ([`transport`]). Nothing above this module sees a PKCS#11 type.
+//! This module owns everything that talks to the PKCS#11 module; nothing above it sees a
+//! PKCS#11 type. One file per concern:
+//!
+//! - [`Hsm`] (here): loads the module once per process, opens every Region's token and
+//!   sets up key transport; [`setup`]: the SoftHSM2 configuration and `hsm-kms init`;
+//!   [`slots`]: finding a Region's token by label and creating it;
+//! - [`token`]: one Region's token — sessions, the label → handle map, session-object
+//!   copies of key material, generic primitives; [`capabilities`]: what the token can do,
+//!   probed once at open and kept with it;
+//! - declarations: [`algorithms`] (curves, hashes, schemes, import kinds), [`mechanisms`]
+//!   (which PKCS#11 mechanism runs each), [`templates`] (every object template),
+//!   [`encoding`] (SubjectPublicKeyInfo, PKCS#8, EC points, ECDSA signatures), [`errors`]
+//!   ([`HsmError`] and what each PKCS#11 return value means);
+//! - host-side helpers: [`oaep`] (OAEP decoding where the token lacks SHA-256),
+//!   [`ec_points`] (public-key recovery of imported EC keys), [`readers`] (key values out
+//!   of objects);
+//! - operations: [`aes_gcm`], [`generate`], [`sign_verify`], [`mac`], [`rsa_decrypt`],
+//!   [`ecdh`], [`data_key_pair`], [`import`], [`transport`].
 
-pub mod asymmetric;
+pub mod aes_gcm;
+pub mod algorithms;
+pub mod capabilities;
+pub mod data_key_pair;
+pub mod ec_points;
+pub mod ecdh;
+pub mod encoding;
+pub mod errors;
+pub mod generate;
 pub mod import;
+pub mod mac;
+pub mod mechanisms;
+pub mod oaep;
+pub mod readers;
+pub mod rsa_decrypt;
 pub mod setup;
+pub mod sign_verify;
+pub mod slots;
+pub mod templates;
 pub mod token;
 pub mod transport;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 
 use crate::config::Config;
 use crate::kms::region::Region;
+pub use algorithms::{
+    Curve, Hash, MaterialKind, OaepHash, PairKind, PairUsage, SignScheme, WrappingAlgorithm,
+};
+pub use capabilities::Capabilities;
+pub use errors::{is_unsupported, EncodingError, HsmError, ImportError};
+pub use templates::Extractability;
 pub use token::{AttributeAccess, RegionToken};
 pub use transport::TransportSetup;
-
-/// What went wrong in the token layer.
-#[derive(Debug)]
-pub enum HsmError {
-    /// A PKCS#11 call failed.
-    Pkcs11 {
-        call: &'static str,
-        region: String,
-        error: cryptoki::error::Error,
-    },
-    /// The module could not be loaded or initialised.
-    Module(String),
-    /// No token with this Region's label, and none could be created.
-    Token(String),
-    /// The token has no object for this key material.
-    MissingObject(String),
-    /// An AES-GCM tag did not verify (wrong key, context or tampered data).
-    AuthenticationFailed,
-    /// Key material never travels between these Regions: they are in different
-    /// partitions, so no transport keys link their tokens.
-    NoTransport { from: Region, to: Region },
-    /// The object is not multi-Region material (material that may leave its token only
-    /// wrapped under a trusted key), so it is never copied to another token.
-    NotReplicable(String),
-}
-
-impl fmt::Display for HsmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HsmError::Pkcs11 {
-                call,
-                region,
-                error,
-            } => write!(f, "PKCS#11 {call} failed in the {region} token: {error}"),
-            HsmError::Module(m) => write!(f, "PKCS#11 module: {m}"),
-            HsmError::Token(m) => write!(f, "token: {m}"),
-            HsmError::MissingObject(label) => {
-                write!(f, "the token holds no object labelled {label}")
-            }
-            HsmError::AuthenticationFailed => write!(f, "AES-GCM authentication failed"),
-            HsmError::NoTransport { from, to } => write!(
-                f,
-                "no key transport from {from} to {to}: they are in different partitions \
-                 ({} and {}), which never share key material",
-                from.partition().as_str(),
-                to.partition().as_str()
-            ),
-            HsmError::NotReplicable(label) => write!(
-                f,
-                "the object labelled {label} is not multi-Region material and never leaves \
-                 its token"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for HsmError {}
 
 /// The process's PKCS#11 context and its Region tokens.
 pub struct Hsm {
@@ -93,17 +70,15 @@ impl Hsm {
     /// in to each served Region's token and sets up key transport between the tokens of
     /// each partition ([`transport::ensure`]).
     pub fn open(config: &Config) -> Result<Hsm, HsmError> {
-        let ctx = Pkcs11::new(&config.pkcs11_module).map_err(|e| {
-            HsmError::Module(format!(
-                "cannot load {}: {e} (is SoftHSM2 installed? scripts/run installs it)",
-                config.pkcs11_module.display()
-            ))
+        let ctx = Pkcs11::new(&config.pkcs11_module).map_err(|source| HsmError::ModuleLoad {
+            path: config.pkcs11_module.clone(),
+            source,
         })?;
         ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-            .map_err(|e| HsmError::Module(format!("C_Initialize: {e}")))?;
+            .map_err(|source| HsmError::Initialize { source })?;
         let mut tokens = HashMap::new();
         for region in &config.regions {
-            let slot = setup::ensure_token(&ctx, *region, &config.so_pin, &config.user_pin)?;
+            let slot = slots::ensure_token(&ctx, *region, &config.so_pin, &config.user_pin)?;
             let token = RegionToken::open(&ctx, *region, slot, &config.user_pin)?;
             tokens.insert(*region, Arc::new(token));
         }
@@ -113,7 +88,7 @@ impl Hsm {
             tokens,
         };
         hsm.ensure_transport(&config.so_pin)?;
-        // Imported key material: probe the unwrap mechanisms, create the import-token keys.
+        // Imported key material: the import-token sealing keys.
         for token in hsm.tokens.values() {
             token.prepare_import()?;
         }
@@ -151,11 +126,7 @@ impl Hsm {
         if from.partition() != to.partition() {
             return Err(HsmError::NoTransport { from, to });
         }
-        let served = |region: Region| {
-            self.tokens
-                .get(&region)
-                .ok_or_else(|| HsmError::Token(format!("Region {region} is not served")))
-        };
+        let served = |region: Region| self.tokens.get(&region).ok_or(HsmError::NotServed(region));
         transport::replicate(served(from)?, served(to)?, label)
     }
 

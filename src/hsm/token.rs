@@ -2,39 +2,35 @@
 //! handles alive, a pool of work sessions, and the map from object labels to object
 //! handles (built once at startup, so no C_FindObjects runs on a request path).
 //!
-//! Besides the key-material operations the service uses, this file holds the generic
-//! token primitives the transport setup ([`super::transport`]) builds on (key-pair
-//! generation, wrap/unwrap by label, a temporary Security Officer login), and a few
-//! methods that exist for tests and for people learning PKCS#11
-//! ([`RegionToken::secret_access`], [`RegionToken::try_wrap_under_untrusted_key`],
-//! [`RegionToken::count_objects`]).
+//! Crypto operations on session-object copies of key material (made on first use) run
+//! without touching SoftHSM2's object store lock; creation and destruction of objects are
+//! serialised per token ([`RegionToken::creation_guard`]). The token's capabilities are
+//! probed once here, at open ([`super::capabilities`]).
+//!
+//! Besides sessions and handles, this file holds the generic token primitives the other
+//! files build on (key-pair generation, wrap/unwrap by label, a temporary Security
+//! Officer login, attribute reads), and a few methods that exist for tests and for people
+//! learning PKCS#11 ([`RegionToken::secret_access`],
+//! [`RegionToken::try_wrap_under_untrusted_key`], [`RegionToken::count_objects`]).
+//! The operations themselves live one concern per file (`aes_gcm`, `sign_verify`, `mac`,
+//! `rsa_decrypt`, `ecdh`, `data_key_pair`, `generate`, `import`, `transport`).
 
 use std::collections::HashMap;
 
 use cryptoki::context::Pkcs11;
-use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{
-    Attribute, AttributeInfo, AttributeType, KeyType, ObjectClass, ObjectHandle,
-};
+use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use parking_lot::{Mutex, RwLock};
 use zeroize::Zeroizing;
 
-use super::HsmError;
+use super::capabilities::Capabilities;
+use super::errors::{breaks_session, HsmError};
+use super::mechanisms;
+use super::templates;
 use crate::kms::region::Region;
-
-/// How key material may leave its token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Extractability {
-    /// Never (single-Region keys, imported material).
-    Never,
-    /// Only wrapped under a key the token's Security Officer marked trusted
-    /// (CKA_WRAP_WITH_TRUSTED): multi-Region keys.
-    WrappedUnderTrustedKey,
-}
 
 /// What the token answers when asked for an attribute's value (C_GetAttributeValue).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,12 +65,13 @@ pub struct RegionToken {
     public_objects: RwLock<HashMap<Vec<u8>, ObjectHandle>>,
     /// SoftHSM 2.6.1 races on concurrent object creation/destruction: serialise them.
     create_lock: Mutex<()>,
+    /// What the token can do (probed once, at open).
+    capabilities: Capabilities,
 }
 
-const GCM_TAG_BITS: u64 = 128;
-
 impl RegionToken {
-    /// Logs in and maps every key-material object of the token by label.
+    /// Logs in, probes the token's capabilities and maps every key-material object of the
+    /// token by label.
     pub fn open(
         pkcs11: &Pkcs11,
         region: Region,
@@ -84,7 +81,7 @@ impl RegionToken {
         let err = |call: &'static str| {
             move |error| HsmError::Pkcs11 {
                 call,
-                region: region.to_string(),
+                region,
                 error,
             }
         };
@@ -98,8 +95,10 @@ impl RegionToken {
             )) => {}
             Err(e) => return Err(err("C_Login")(e)),
         }
+        let capabilities = Capabilities::probe(pkcs11, slot, &login);
         let handles = scan_labels(&login, region)?;
         tracing::info!(%region, objects = handles.len(), "token ready");
+        capabilities.log(region);
         Ok(RegionToken {
             region,
             pkcs11: pkcs11.clone(),
@@ -111,11 +110,17 @@ impl RegionToken {
             hot: RwLock::new(HashMap::new()),
             public_objects: RwLock::new(HashMap::new()),
             create_lock: Mutex::new(()),
+            capabilities,
         })
     }
 
     pub fn region(&self) -> Region {
         self.region
+    }
+
+    /// What the token can do (probed once, when it was opened).
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
     }
 
     pub(super) fn p11(
@@ -124,7 +129,7 @@ impl RegionToken {
     ) -> impl Fn(cryptoki::error::Error) -> HsmError + '_ {
         move |error| HsmError::Pkcs11 {
             call,
-            region: self.region.to_string(),
+            region: self.region,
             error,
         }
     }
@@ -142,25 +147,15 @@ impl RegionToken {
                 .map_err(self.p11("C_OpenSession"))?,
         };
         let result = f(&session);
-        let broken = matches!(
-            &result,
-            Err(HsmError::Pkcs11 {
-                error: cryptoki::error::Error::Pkcs11(
-                    cryptoki::error::RvError::SessionHandleInvalid
-                        | cryptoki::error::RvError::SessionClosed,
-                    _
-                ),
-                ..
-            })
-        );
+        let broken = result.as_ref().is_err_and(breaks_session);
         if !broken {
             self.pool.lock().push(session);
         }
         result
     }
 
-    /// Runs `f` with a work session from the pool (for the sibling files of this module,
-    /// e.g. [`super::asymmetric`]).
+    /// Runs `f` with a work session from the pool (for the operation files of this
+    /// module).
     pub(super) fn session<R>(
         &self,
         f: impl FnOnce(&Session) -> Result<R, HsmError>,
@@ -186,13 +181,6 @@ impl RegionToken {
             .ok_or_else(|| HsmError::MissingObject(label.to_string()))
     }
 
-    /// The mechanisms the token's slot supports (C_GetMechanismList; startup probes only).
-    pub(super) fn mechanisms(&self) -> Result<Vec<cryptoki::mechanism::MechanismType>, HsmError> {
-        self.pkcs11
-            .get_mechanism_list(self.slot)
-            .map_err(self.p11("C_GetMechanismList"))
-    }
-
     /// True when the token holds an object with this label.
     pub fn has_object(&self, label: &str) -> bool {
         self.handles.read().contains_key(label)
@@ -201,39 +189,6 @@ impl RegionToken {
     /// Every object label in the token (for startup reconciliation).
     pub fn labels(&self) -> Vec<String> {
         self.handles.read().keys().cloned().collect()
-    }
-
-    /// Generates an AES-256 key inside the token as a token object labelled `label`.
-    pub fn generate_aes256(&self, label: &str, extract: Extractability) -> Result<(), HsmError> {
-        let extractable = extract == Extractability::WrappedUnderTrustedKey;
-        let mut template = vec![
-            Attribute::Class(ObjectClass::SECRET_KEY),
-            Attribute::KeyType(KeyType::AES),
-            Attribute::ValueLen(32.into()),
-            Attribute::Token(true),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Extractable(extractable),
-            Attribute::Encrypt(true),
-            Attribute::Decrypt(true),
-            Attribute::Wrap(false),
-            Attribute::Unwrap(false),
-            Attribute::Sign(false),
-            Attribute::Verify(false),
-            Attribute::Derive(false),
-            Attribute::Label(label.as_bytes().to_vec()),
-            Attribute::Id(label.as_bytes().to_vec()),
-        ];
-        if extractable {
-            template.push(Attribute::WrapWithTrusted(true));
-        }
-        let _guard = self.create_lock.lock();
-        let handle = self.with_session(|s| {
-            s.generate_key(&Mechanism::AesKeyGen, &template)
-                .map_err(self.p11("C_GenerateKey"))
-        })?;
-        self.handles.write().insert(label.to_string(), handle);
-        Ok(())
     }
 
     /// Destroys the object labelled `label` (no error when it is already gone).
@@ -257,17 +212,18 @@ impl RegionToken {
         Ok(())
     }
 
-    /// The session object of the public key `spki` (created from `template` on first use
-    /// by the long-lived login session, so it lasts as long as the process). Public keys
-    /// are public data; keeping one object per key verified costs a few hundred bytes.
+    /// The session object of the public key `spki` (created from `template()` on first
+    /// use by the long-lived login session, so it lasts as long as the process). Public
+    /// keys are public data; keeping one object per key verified costs a few hundred bytes.
     pub(super) fn public_object(
         &self,
         spki: &[u8],
-        template: &[Attribute],
+        template: impl FnOnce() -> Result<Vec<Attribute>, HsmError>,
     ) -> Result<ObjectHandle, HsmError> {
         if let Some(h) = self.public_objects.read().get(spki) {
             return Ok(*h);
         }
+        let template = template()?;
         let _guard = self.create_lock.lock();
         if let Some(h) = self.public_objects.read().get(spki) {
             return Ok(*h);
@@ -275,7 +231,7 @@ impl RegionToken {
         let handle = self
             .login
             .lock()
-            .create_object(template)
+            .create_object(&template)
             .map_err(self.p11("C_CreateObject"))?;
         self.public_objects.write().insert(spki.to_vec(), handle);
         Ok(handle)
@@ -288,7 +244,7 @@ impl RegionToken {
 
     /// The object to run crypto with for `label`: a session-object copy of the token
     /// object, made on first use (falls back to the token object if the copy fails).
-    fn crypto_handle(&self, label: &str) -> Result<ObjectHandle, HsmError> {
+    pub(super) fn crypto_handle(&self, label: &str) -> Result<ObjectHandle, HsmError> {
         if let Some(h) = self.hot.read().get(label) {
             return Ok(*h);
         }
@@ -310,57 +266,6 @@ impl RegionToken {
         };
         self.hot.write().insert(label.to_string(), handle);
         Ok(handle)
-    }
-
-    /// AES-GCM encryption inside the token: returns ciphertext followed by the 16-byte tag.
-    pub fn aes_gcm_encrypt(
-        &self,
-        label: &str,
-        iv: &[u8; 12],
-        aad: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, HsmError> {
-        let key = self.crypto_handle(label)?;
-        let mut iv = *iv;
-        self.with_session(|s| {
-            let params = GcmParams::new(&mut iv, aad, GCM_TAG_BITS.into())
-                .map_err(|e| HsmError::Module(format!("GCM parameters: {e}")))?;
-            s.encrypt(&Mechanism::AesGcm(params), key, plaintext)
-                .map_err(self.p11("C_Encrypt"))
-        })
-    }
-
-    /// AES-GCM decryption inside the token. A failed tag check (SoftHSM2 reports it as
-    /// CKR_GENERAL_ERROR or CKR_ENCRYPTED_DATA_INVALID) is [`HsmError::AuthenticationFailed`].
-    pub fn aes_gcm_decrypt(
-        &self,
-        label: &str,
-        iv: &[u8; 12],
-        aad: &[u8],
-        ciphertext_and_tag: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HsmError> {
-        let key = self.crypto_handle(label)?;
-        let mut iv = *iv;
-        self.with_session(|s| {
-            let params = GcmParams::new(&mut iv, aad, GCM_TAG_BITS.into())
-                .map_err(|e| HsmError::Module(format!("GCM parameters: {e}")))?;
-            match s.decrypt(&Mechanism::AesGcm(params), key, ciphertext_and_tag) {
-                Ok(pt) => Ok(Zeroizing::new(pt)),
-                Err(cryptoki::error::Error::Pkcs11(rv, _)) => {
-                    use cryptoki::error::RvError;
-                    match rv {
-                        RvError::GeneralError
-                        | RvError::EncryptedDataInvalid
-                        | RvError::EncryptedDataLenRange => Err(HsmError::AuthenticationFailed),
-                        other => Err(self.p11("C_Decrypt")(cryptoki::error::Error::Pkcs11(
-                            other,
-                            cryptoki::context::Function::Decrypt,
-                        ))),
-                    }
-                }
-                Err(e) => Err(self.p11("C_Decrypt")(e)),
-            }
-        })
     }
 
     /// `len` random bytes from the token's RNG.
@@ -415,14 +320,14 @@ impl RegionToken {
     /// CKR_KEY_UNEXTRACTABLE; `Ok(())` means the token let the material out.
     pub fn try_wrap_under_untrusted_key(&self, label: &str) -> Result<(), HsmError> {
         let key = self.handle(label)?;
-        let template = throwaway_wrapping_key_template();
+        let template = templates::throwaway_wrapping_key();
         let _guard = self.create_lock.lock();
         self.with_session(|s| {
             let untrusted = s
                 .generate_key(&Mechanism::AesKeyGen, &template)
                 .map_err(self.p11("C_GenerateKey"))?;
             let wrapped = s
-                .wrap_key(&Mechanism::AesKeyWrapPad, untrusted, key)
+                .wrap_key(&mechanisms::AES_KEY_WRAP_PAD, untrusted, key)
                 .map(Zeroizing::new)
                 .map_err(self.p11("C_WrapKey"));
             let destroyed = s
@@ -568,7 +473,7 @@ fn scan_labels(
     let err = |call: &'static str| {
         move |error| HsmError::Pkcs11 {
             call,
-            region: region.to_string(),
+            region,
             error,
         }
     };
@@ -587,25 +492,4 @@ fn scan_labels(
         }
     }
     Ok(handles)
-}
-
-/// A session-only AES key that can only wrap, generated by the user (so never trusted),
-/// used once and destroyed: for probing what the token lets out of it.
-pub(super) fn throwaway_wrapping_key_template() -> [Attribute; 14] {
-    [
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::AES),
-        Attribute::ValueLen(32.into()),
-        Attribute::Token(false),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Wrap(true),
-        Attribute::Unwrap(false),
-        Attribute::Encrypt(false),
-        Attribute::Decrypt(false),
-        Attribute::Sign(false),
-        Attribute::Verify(false),
-        Attribute::Derive(false),
-    ]
 }

@@ -26,17 +26,19 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
-use cryptoki::mechanism::{Mechanism, MechanismType};
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType};
 
-use super::{HsmError, RegionToken};
+use super::algorithms::OaepHash;
+use super::errors::HsmError;
+use super::mechanisms;
+use super::readers::{self, RsaPublicValues};
+use super::templates;
+use super::token::RegionToken;
 use crate::kms::region::Region;
 
 /// Modulus size of the transport key pairs.
 const TRANSPORT_KEY_BITS: u64 = 3072;
-/// Public exponent of the transport key pairs (65537).
-const PUBLIC_EXPONENT: [u8; 3] = [0x01, 0x00, 0x01];
 
 /// Label of `region`'s private transport key (held in `region`'s token only).
 pub fn transport_private_label(region: Region) -> String {
@@ -78,11 +80,7 @@ fn peers(regions: &[Region], region: Region) -> impl Iterator<Item = Region> + '
 
 /// RSA-OAEP as SoftHSM 2.6.1 implements it: SHA-1, MGF1-SHA1, empty label.
 fn oaep() -> Mechanism<'static> {
-    Mechanism::RsaPkcsOaep(PkcsOaepParams::new(
-        MechanismType::SHA1,
-        PkcsMgfType::MGF1_SHA1,
-        PkcsOaepSource::empty(),
-    ))
+    mechanisms::oaep(OaepHash::Sha1)
 }
 
 fn token(
@@ -92,46 +90,25 @@ fn token(
     tokens
         .get(&region)
         .map(|t| t.as_ref())
-        .ok_or_else(|| HsmError::Token(format!("no token is open for Region {region}")))
+        .ok_or(HsmError::NotServed(region))
 }
 
 /// The public values of an RSA key object, and whether the SO marked it trusted.
 #[derive(PartialEq, Eq)]
 struct RsaPublic {
-    modulus: Vec<u8>,
-    exponent: Vec<u8>,
+    values: RsaPublicValues,
     trusted: bool,
 }
 
 fn read_rsa_public(token: &RegionToken, label: &str) -> Result<RsaPublic, HsmError> {
-    let mut public = RsaPublic {
-        modulus: Vec::new(),
-        exponent: Vec::new(),
-        trusted: false,
-    };
-    let attrs = token.attributes(
-        label,
-        &[
-            AttributeType::Modulus,
-            AttributeType::PublicExponent,
-            AttributeType::Trusted,
-        ],
-    )?;
-    for attr in attrs {
-        match attr {
-            Attribute::Modulus(m) => public.modulus = m,
-            Attribute::PublicExponent(e) => public.exponent = e,
-            Attribute::Trusted(t) => public.trusted = t,
-            _ => {}
-        }
-    }
-    if public.modulus.is_empty() || public.exponent.is_empty() {
-        return Err(HsmError::Token(format!(
-            "{label} in the {} token is not an RSA public key",
-            token.region()
-        )));
-    }
-    Ok(public)
+    let handle = token.handle(label)?;
+    token.session(|s| {
+        let values = readers::rsa_public(token, s, handle, label)?;
+        let trusted = readers::read(token, s, handle, &[AttributeType::Trusted])?
+            .into_iter()
+            .any(|a| matches!(a, Attribute::Trusted(true)));
+        Ok(RsaPublic { values, trusted })
+    })
 }
 
 /// Creates the transport key pair of `token` (after removing a half-present one).
@@ -141,37 +118,7 @@ fn generate_transport_pair(token: &RegionToken) -> Result<(), HsmError> {
     let public_label = transport_public_label(region);
     token.destroy(&private_label)?;
     token.destroy(&public_label)?;
-    let id = private_label.as_bytes().to_vec();
-    let public = vec![
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::ModulusBits(TRANSPORT_KEY_BITS.into()),
-        Attribute::PublicExponent(PUBLIC_EXPONENT.to_vec()),
-        // Only a carrier of the public values: the trusted copies in peer tokens wrap.
-        Attribute::Encrypt(false),
-        Attribute::Verify(false),
-        Attribute::VerifyRecover(false),
-        Attribute::Wrap(false),
-        Attribute::Derive(false),
-        Attribute::Modifiable(false),
-        Attribute::Copyable(false),
-        Attribute::Id(id.clone()),
-    ];
-    let private = vec![
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Unwrap(true),
-        Attribute::Decrypt(false),
-        Attribute::Sign(false),
-        Attribute::SignRecover(false),
-        Attribute::Derive(false),
-        // Never to become a decryption key: OAEP blobs it unwraps must stay in the token.
-        Attribute::Modifiable(false),
-        Attribute::Copyable(false),
-        Attribute::Id(id),
-    ];
+    let (public, private) = templates::transport_pair(&private_label, TRANSPORT_KEY_BITS);
     let started = std::time::Instant::now();
     token.generate_key_pair(
         &Mechanism::RsaPkcsKeyPairGen,
@@ -188,77 +135,11 @@ fn generate_transport_pair(token: &RegionToken) -> Result<(), HsmError> {
 
 /// `peer`'s public transport key as a trusted object in another token (SO only).
 fn trusted_public_template(peer: Region, public: &RsaPublic) -> Vec<Attribute> {
-    let label = transport_public_label(peer);
-    vec![
-        Attribute::Class(ObjectClass::PUBLIC_KEY),
-        Attribute::KeyType(KeyType::RSA),
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::Trusted(true),
-        Attribute::Wrap(true),
-        Attribute::Encrypt(false),
-        Attribute::Verify(false),
-        Attribute::VerifyRecover(false),
-        Attribute::Derive(false),
-        Attribute::Modifiable(false),
-        Attribute::Copyable(false),
-        Attribute::Modulus(public.modulus.clone()),
-        Attribute::PublicExponent(public.exponent.clone()),
-        Attribute::Id(label.as_bytes().to_vec()),
-        Attribute::Label(label.into_bytes()),
-    ]
-}
-
-/// `kek/<from>-><to>` in the sending token (generated by the SO).
-fn sending_kek_template(from: Region, to: Region) -> Vec<Attribute> {
-    let label = kek_label(from, to);
-    vec![
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::AES),
-        Attribute::ValueLen(32.into()),
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::Sensitive(true),
-        // Extractable so it can be wrapped once for its receiver; only under a trusted key.
-        Attribute::Extractable(true),
-        Attribute::WrapWithTrusted(true),
-        Attribute::Trusted(true),
-        Attribute::Wrap(true),
-        Attribute::Unwrap(false),
-        Attribute::Encrypt(false),
-        Attribute::Decrypt(false),
-        Attribute::Sign(false),
-        Attribute::Verify(false),
-        Attribute::Derive(false),
-        // A public object: without this, any session could make it an unwrapping key.
-        Attribute::Modifiable(false),
-        Attribute::Copyable(false),
-        Attribute::Id(label.as_bytes().to_vec()),
-        Attribute::Label(label.into_bytes()),
-    ]
-}
-
-/// `kek/<from>-><to>` in the receiving token (unwrapped by the user; the label is added by
-/// [`RegionToken::unwrap_unless_present`]).
-fn receiving_kek_template(from: Region, to: Region) -> Vec<Attribute> {
-    vec![
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::AES),
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Unwrap(true),
-        Attribute::Wrap(false),
-        Attribute::Encrypt(false),
-        Attribute::Decrypt(false),
-        Attribute::Sign(false),
-        Attribute::Verify(false),
-        Attribute::Derive(false),
-        // No CKA_MODIFIABLE/CKA_COPYABLE here: SoftHSM 2.6.1 answers C_UnwrapKey with
-        // CKR_ATTRIBUTE_READ_ONLY when the template sets them.
-        Attribute::Id(kek_label(from, to).into_bytes()),
-    ]
+    templates::trusted_public_key(
+        &transport_public_label(peer),
+        &public.values.modulus,
+        &public.values.exponent,
+    )
 }
 
 /// Runs `f` for every item, each in its own thread (RSA work dominates a first start and
@@ -278,11 +159,7 @@ fn in_parallel<T: Sync, R: Send>(
             .collect();
         workers
             .into_iter()
-            .map(|worker| {
-                worker.join().map_err(|_| {
-                    HsmError::Module("a key transport setup thread panicked".to_string())
-                })?
-            })
+            .map(|worker| worker.join().map_err(|_| HsmError::SetupThreadPanicked)?)
             .collect()
     })
 }
@@ -360,11 +237,7 @@ fn sender_setup(
     so_pin: &str,
 ) -> Result<(usize, Vec<Region>), HsmError> {
     let from = t.region();
-    let public_of = |to: Region| {
-        publics
-            .get(&to)
-            .ok_or_else(|| HsmError::Token(format!("no transport public key read for {to}")))
-    };
+    let public_of = |to: Region| publics.get(&to).ok_or(HsmError::NotServed(to));
     let mut stale = Vec::new();
     let mut import = Vec::new();
     let mut generate = Vec::new();
@@ -373,7 +246,7 @@ fn sender_setup(
         let label = transport_public_label(to);
         if t.has_object(&label) {
             let held = read_rsa_public(t, &label)?;
-            if held.modulus != wanted.modulus || held.exponent != wanted.exponent || !held.trusted {
+            if held.values != wanted.values || !held.trusted {
                 tracing::warn!(region = %from, %label, "replacing a stale trusted transport key");
                 stale.push(t.handle(&label)?);
                 import.push(to);
@@ -398,8 +271,11 @@ fn sender_setup(
                 .map_err(t.p11("C_CreateObject(SO)"))?;
         }
         for to in &generate {
-            s.generate_key(&Mechanism::AesKeyGen, &sending_kek_template(from, *to))
-                .map_err(t.p11("C_GenerateKey(SO)"))?;
+            s.generate_key(
+                &Mechanism::AesKeyGen,
+                &templates::sending_kek(&kek_label(from, *to)),
+            )
+            .map_err(t.p11("C_GenerateKey(SO)"))?;
         }
         Ok(())
     })?;
@@ -433,7 +309,7 @@ fn deliver_to(
             &transport_private_label(to),
             &wrapped,
             &label,
-            receiving_kek_template(from, to),
+            templates::receiving_kek(&label),
         )? {
             delivered += 1;
         }
@@ -485,47 +361,26 @@ pub fn replicate(from: &RegionToken, to: &RegionToken, label: &str) -> Result<()
         return Err(not_replicable());
     }
     // The usage attributes this class has; the copy gets the source's values.
-    let usage: &[AttributeType] = if class == ObjectClass::SECRET_KEY {
-        &[
-            AttributeType::Encrypt,
-            AttributeType::Decrypt,
-            AttributeType::Sign,
-            AttributeType::Verify,
-            AttributeType::Wrap,
-            AttributeType::Unwrap,
-            AttributeType::Derive,
-        ]
-    } else if class == ObjectClass::PRIVATE_KEY {
-        &[
-            AttributeType::Decrypt,
-            AttributeType::Sign,
-            AttributeType::SignRecover,
-            AttributeType::Unwrap,
-            AttributeType::Derive,
-        ]
-    } else {
-        return Err(not_replicable());
-    };
-    let mut template = vec![
-        Attribute::Class(class),
-        Attribute::KeyType(key_type),
-        Attribute::Id(id.unwrap_or_else(|| label.as_bytes().to_vec())),
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(true),
-        Attribute::WrapWithTrusted(true),
-    ];
+    let usage = templates::replicated_usage(class).ok_or_else(not_replicable)?;
     let usage_values = from.attributes(label, usage)?;
-    if usage_values.len() != usage.len() {
-        return Err(HsmError::Token(format!(
-            "the {} token did not reveal every usage attribute of {label}",
-            from.region()
-        )));
+    let revealed = |t: &AttributeType| usage_values.iter().any(|a| a.attribute_type() == *t);
+    if let Some(attribute) = usage.iter().find(|t| !revealed(t)) {
+        return Err(HsmError::MissingAttribute {
+            region: from.region(),
+            object: label.to_string(),
+            attribute: *attribute,
+        });
     }
-    template.extend(usage_values);
+    let id = id.unwrap_or_else(|| label.as_bytes().to_vec());
+    let template = templates::replica(class, key_type, id, usage_values);
     let kek = kek_label(from.region(), to.region());
-    let wrapped = from.wrap(&Mechanism::AesKeyWrapPad, &kek, label)?;
-    to.unwrap_unless_present(&Mechanism::AesKeyWrapPad, &kek, &wrapped, label, template)?;
+    let wrapped = from.wrap(&mechanisms::AES_KEY_WRAP_PAD, &kek, label)?;
+    to.unwrap_unless_present(
+        &mechanisms::AES_KEY_WRAP_PAD,
+        &kek,
+        &wrapped,
+        label,
+        template,
+    )?;
     Ok(())
 }

@@ -16,8 +16,8 @@ use super::model::{KeyRecord, KeySpec, KeyUsage};
 use super::region::Region;
 use super::wire::EncryptionContext;
 use super::Kms;
-use crate::hsm::asymmetric::{self as hsm, Curve, Hash, OaepHash, PairKind, PairUsage, SignScheme};
-use crate::hsm::token::Extractability;
+use crate::hsm::Extractability;
+use crate::hsm::{self, Curve, Hash, OaepHash, PairKind, PairUsage, SignScheme};
 use crate::hsm::{HsmError, RegionToken};
 
 /// The longest message Sign, Verify, GenerateMac and VerifyMac take (the model enforces it

@@ -26,9 +26,9 @@ use super::ids::KeyId;
 use super::model::{ImportedMaterial, KeyRecord, KeySpec, KeyState, KeyUsage};
 use super::region::Region;
 use super::Kms;
-use crate::hsm::asymmetric::{Curve, PairKind, PairUsage};
 use crate::hsm::import::{MaterialKind, WrappingAlgorithm, IMPORT_TOKEN_KEY_LABEL};
 use crate::hsm::HsmError;
+use crate::hsm::{Curve, PairKind, PairUsage};
 use crate::store::{JobKind, JobRecord, Write};
 
 /// How long a public key and import token stay valid (AWS: 24 hours).

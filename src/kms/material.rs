@@ -7,7 +7,7 @@ use super::ids::KeyId;
 use super::model::{new_material_id, KeySpec, KeyUsage, MaterialRecord};
 use super::region::Region;
 use super::Kms;
-use crate::hsm::token::Extractability;
+use crate::hsm::Extractability;
 
 /// Generates new material of `spec` for `key_id` in `region`'s token, for the spec's
 /// default key usage (ENCRYPT_DECRYPT for symmetric keys, GENERATE_VERIFY_MAC for HMAC).

@@ -14,7 +14,7 @@ use super::ids::KeyId;
 use super::model::{new_material_id, KeyRecord, KeySpec, KeyState, MaterialRecord, Origin};
 use super::region::Region;
 use super::{multi_region, Kms};
-use crate::hsm::token::Extractability;
+use crate::hsm::Extractability;
 use crate::store::{JobKind, JobRecord, Write};
 
 pub const DAY: f64 = 86_400.0;

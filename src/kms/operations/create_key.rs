@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::hsm::token::Extractability;
+use crate::hsm::Extractability;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::ids::KeyId;
 use crate::kms::model::{KeyRecord, KeySpec, KeyState, KeyUsage, MultiRegionRole, Origin};

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::hsm::asymmetric::PairKind;
+use crate::hsm::PairKind;
 use crate::kms::asymmetric::{self, material_label, pair_kind, peer_point, require_usage};
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::key_state::{self, Op};

@@ -1,0 +1,63 @@
+//! Imported key material (bring your own key) at the PKCS#11 level.
+//!
+//! - [`wrapping_key`]: the RSA wrapping key pair of one GetParametersForImport call,
+//!   generated inside the Region's token. The private half is a sensitive,
+//!   never-extractable token object (`import-wrapping/<key id>/<nonce>`) that can only
+//!   unwrap (or, where the token has no OAEP with SHA-256, only decrypt raw RSA); the
+//!   public half is a session object that is read once (DER SubjectPublicKeyInfo) and
+//!   destroyed.
+//! - [`unwrap`]: unwraps the caller's wrapped material into the token as a sensitive,
+//!   never-extractable object:
+//!   - `RSAES_OAEP_SHA_1`: C_UnwrapKey with CKM_RSA_PKCS_OAEP (SHA-1) straight into the
+//!     token;
+//!   - `RSA_AES_KEY_WRAP_SHA_1`: C_UnwrapKey (OAEP SHA-1) of the ephemeral AES key into a
+//!     session object, then C_UnwrapKey with CKM_AES_KEY_WRAP_PAD (RFC 5649) of the
+//!     material under it;
+//!   - the SHA-256 variants: SoftHSM 2.6.1 implements OAEP only with SHA-1, so unless the
+//!     token's capabilities include OAEP-SHA-256, the RSA step is a raw RSA decryption
+//!     (CKM_RSA_X_509) in the token and the OAEP decoding (SHA-256, MGF1-SHA-256, empty
+//!     label) runs on the host ([`super::oaep`]); the recovered secret (the material, or
+//!     the ephemeral AES key) lives only in zeroising buffers until C_CreateObject puts it
+//!     into the token.
+//! - [`check`]: key check values run inside the token and tell whether two tokens (or two
+//!   imports) hold the same material without reading it: the AES-GCM tag of nothing
+//!   (AES), the HMAC-SHA-1 of a fixed message (HMAC keys), a hash of the public key
+//!   (private keys). A private key is unwrapped only with CKM_AES_KEY_WRAP_PAD, straight
+//!   into a private key object: the token parses the PKCS#8, so the private key is never
+//!   in host memory. Its public key is then derived from what the token reveals anyway
+//!   (RSA: modulus and public exponent; EC: x(d·G) by ECDH with the base point, y by one
+//!   signature that only one of the two candidate points verifies) and must verify a
+//!   signature the token makes with the imported key.
+//!
+//! What kind of object the material becomes is a [`MaterialKind`], chosen by the service
+//! from the key spec.
+
+pub mod check;
+pub mod unwrap;
+pub mod wrapping_key;
+
+pub use super::algorithms::{MaterialKind, WrappingAlgorithm};
+pub use super::errors::ImportError;
+pub use check::public_key_check_value;
+pub use unwrap::Unwrapped;
+
+use super::errors::HsmError;
+use super::templates::Extractability;
+use super::token::RegionToken;
+
+/// Label of the per-Region AES-256 key that seals import tokens (created at startup).
+pub const IMPORT_TOKEN_KEY_LABEL: &str = "import-token-key";
+
+/// Prefix of the labels of import wrapping keys.
+pub const WRAPPING_LABEL_PREFIX: &str = "import-wrapping/";
+
+impl RegionToken {
+    /// Startup: creates the Region's import-token sealing key if it is missing.
+    pub fn prepare_import(&self) -> Result<(), HsmError> {
+        if !self.has_object(IMPORT_TOKEN_KEY_LABEL) {
+            self.generate_aes256(IMPORT_TOKEN_KEY_LABEL, Extractability::Never)?;
+            tracing::debug!(region = %self.region(), "created the import-token key");
+        }
+        Ok(())
+    }
+}
