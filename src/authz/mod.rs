@@ -9,3 +9,4 @@ pub mod arn;
 pub mod context;
 pub mod glob;
 pub mod policy;
+pub mod principals;
