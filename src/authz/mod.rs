@@ -6,7 +6,10 @@
 //! request path calls it through [`Authorizer`].
 
 pub mod arn;
+pub mod caller;
 pub mod context;
 pub mod glob;
 pub mod policy;
 pub mod principals;
+pub mod sessions;
+pub mod sigv4;
