@@ -8,8 +8,11 @@
 pub mod arn;
 pub mod caller;
 pub mod context;
+pub mod decide;
 pub mod glob;
+pub mod grants;
 pub mod policy;
 pub mod principals;
+pub mod rules;
 pub mod sessions;
 pub mod sigv4;

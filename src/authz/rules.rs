@@ -1,0 +1,205 @@
+//! KMS's authorization rules as data: for every KMS action, the resource it is
+//! authorized on, whether a principal of another account may call it, whether it comes
+//! from IAM policies only, and whether a grant may allow it (kms-api-permissions-
+//! reference.md, grants.md, key-policy-default.md).
+
+/// What an action is authorized on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceType {
+    /// A KMS key: its key policy decides, IAM policies count where it allows.
+    Key,
+    /// An alias (CreateAlias, UpdateAlias, DeleteAlias also need the key).
+    Alias,
+    /// No particular resource (`*`): IAM policies only.
+    None,
+}
+
+/// Where permission for an action may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The key policy, and IAM policies where the key policy enables them.
+    KeyPolicy,
+    /// IAM policies only; the action is ineffective in a key policy.
+    IamOnly,
+    /// Not controlled by policies: who may call it is written in the grant (RetireGrant).
+    Grant,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionRule {
+    /// `kms:<Operation>`.
+    pub action: &'static str,
+    /// What it is authorized on, in the order they are checked.
+    pub resources: &'static [ResourceType],
+    pub source: Source,
+    /// Whether a principal of another account may perform it on a key here.
+    pub cross_account: bool,
+    /// Whether a grant may allow it (a "grant operation").
+    pub grant_operation: bool,
+}
+
+use ResourceType::{Alias, Key, None as NoResource};
+use Source::{Grant, IamOnly, KeyPolicy};
+
+const fn r(
+    action: &'static str,
+    resources: &'static [ResourceType],
+    source: Source,
+    cross_account: bool,
+    grant_operation: bool,
+) -> ActionRule {
+    ActionRule {
+        action,
+        resources,
+        source,
+        cross_account,
+        grant_operation,
+    }
+}
+
+/// Every KMS action hsm-kms knows.
+pub const KMS_ACTIONS: &[ActionRule] = &[
+    //  action                                      resources        source     x-acct grant
+    r("kms:CancelKeyDeletion", &[Key], KeyPolicy, false, false),
+    r("kms:ConnectCustomKeyStore", &[NoResource], IamOnly, false, false),
+    r("kms:CreateAlias", &[Alias, Key], KeyPolicy, false, false),
+    r("kms:CreateCustomKeyStore", &[NoResource], IamOnly, false, false),
+    r("kms:CreateGrant", &[Key], KeyPolicy, true, true),
+    r("kms:CreateKey", &[NoResource], IamOnly, false, false),
+    r("kms:Decrypt", &[Key], KeyPolicy, true, true),
+    r("kms:DeleteAlias", &[Alias, Key], KeyPolicy, false, false),
+    r("kms:DeleteCustomKeyStore", &[NoResource], IamOnly, false, false),
+    r("kms:DeleteImportedKeyMaterial", &[Key], KeyPolicy, false, false),
+    r("kms:DeriveSharedSecret", &[Key], KeyPolicy, true, true),
+    r("kms:DescribeCustomKeyStores", &[NoResource], IamOnly, false, false),
+    r("kms:DescribeKey", &[Key], KeyPolicy, true, true),
+    r("kms:DisableKey", &[Key], KeyPolicy, false, false),
+    r("kms:DisableKeyRotation", &[Key], KeyPolicy, false, false),
+    r("kms:DisconnectCustomKeyStore", &[NoResource], IamOnly, false, false),
+    r("kms:EnableKey", &[Key], KeyPolicy, false, false),
+    r("kms:EnableKeyRotation", &[Key], KeyPolicy, false, false),
+    r("kms:Encrypt", &[Key], KeyPolicy, true, true),
+    r("kms:GenerateDataKey", &[Key], KeyPolicy, true, true),
+    r("kms:GenerateDataKeyPair", &[Key], KeyPolicy, true, true),
+    r("kms:GenerateDataKeyPairWithoutPlaintext", &[Key], KeyPolicy, true, true),
+    r("kms:GenerateDataKeyWithoutPlaintext", &[Key], KeyPolicy, true, true),
+    r("kms:GenerateMac", &[Key], KeyPolicy, true, true),
+    r("kms:GenerateRandom", &[NoResource], IamOnly, false, false),
+    r("kms:GetKeyPolicy", &[Key], KeyPolicy, false, false),
+    r("kms:GetKeyRotationStatus", &[Key], KeyPolicy, true, false),
+    r("kms:GetParametersForImport", &[Key], KeyPolicy, false, false),
+    r("kms:GetPublicKey", &[Key], KeyPolicy, true, true),
+    r("kms:ImportKeyMaterial", &[Key], KeyPolicy, false, false),
+    r("kms:ListAliases", &[NoResource], IamOnly, false, false),
+    r("kms:ListGrants", &[Key], KeyPolicy, true, false),
+    r("kms:ListKeyPolicies", &[Key], KeyPolicy, false, false),
+    r("kms:ListKeyRotations", &[Key], KeyPolicy, false, false),
+    r("kms:ListKeys", &[NoResource], IamOnly, false, false),
+    r("kms:ListResourceTags", &[Key], KeyPolicy, false, false),
+    r("kms:ListRetirableGrants", &[NoResource], IamOnly, false, false),
+    r("kms:PutKeyPolicy", &[Key], KeyPolicy, false, false),
+    r("kms:ReEncryptFrom", &[Key], KeyPolicy, true, true),
+    r("kms:ReEncryptTo", &[Key], KeyPolicy, true, true),
+    r("kms:ReplicateKey", &[Key], KeyPolicy, false, false),
+    r("kms:RetireGrant", &[Key], Grant, true, true),
+    r("kms:RevokeGrant", &[Key], KeyPolicy, true, false),
+    r("kms:RotateKeyOnDemand", &[Key], KeyPolicy, false, false),
+    r("kms:ScheduleKeyDeletion", &[Key], KeyPolicy, false, false),
+    r("kms:Sign", &[Key], KeyPolicy, true, true),
+    r("kms:TagResource", &[Key], KeyPolicy, false, false),
+    r("kms:UntagResource", &[Key], KeyPolicy, false, false),
+    r("kms:UpdateAlias", &[Alias, Key], KeyPolicy, false, false),
+    r("kms:UpdateCustomKeyStore", &[NoResource], IamOnly, false, false),
+    r("kms:UpdateKeyDescription", &[Key], KeyPolicy, false, false),
+    r("kms:UpdatePrimaryRegion", &[Key], KeyPolicy, false, false),
+    r("kms:Verify", &[Key], KeyPolicy, true, true),
+    r("kms:VerifyMac", &[Key], KeyPolicy, true, true),
+];
+
+/// The row for an action (`kms:Encrypt`; case-insensitive as IAM matches actions).
+pub fn rule(action: &str) -> Option<&'static ActionRule> {
+    KMS_ACTIONS
+        .iter()
+        .find(|r| r.action.eq_ignore_ascii_case(action))
+}
+
+/// The grant operation names (`Encrypt`, `ReEncryptFrom`, …) a grant may list.
+pub fn grant_operations() -> impl Iterator<Item = &'static str> {
+    KMS_ACTIONS
+        .iter()
+        .filter(|r| r.grant_operation)
+        .map(|r| &r.action[4..])
+}
+
+/// Grant operations that take an encryption context, so that grant constraints apply to
+/// them (create-grant-overview.md); a constrained grant may list only these.
+pub const CONSTRAINABLE_GRANT_OPERATIONS: &[&str] = &[
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "CreateGrant",
+    "RetireGrant",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_unique_and_named_kms_colon_operation() {
+        for (i, a) in KMS_ACTIONS.iter().enumerate() {
+            assert!(a.action.starts_with("kms:"), "{}", a.action);
+            assert!(!a.resources.is_empty());
+            for b in &KMS_ACTIONS[i + 1..] {
+                assert_ne!(a.action, b.action);
+            }
+        }
+    }
+
+    #[test]
+    fn create_key_list_keys_list_aliases_and_generate_random_come_from_iam_only() {
+        for a in ["kms:CreateKey", "kms:ListKeys", "kms:ListAliases", "kms:GenerateRandom"] {
+            let r = rule(a).expect(a);
+            assert_eq!(r.source, Source::IamOnly, "{a}");
+            assert_eq!(r.resources, &[ResourceType::None], "{a}");
+        }
+    }
+
+    #[test]
+    fn replicate_key_and_update_primary_region_are_never_cross_account() {
+        for a in ["kms:ReplicateKey", "kms:UpdatePrimaryRegion", "kms:TagResource", "kms:PutKeyPolicy"] {
+            assert!(!rule(a).expect(a).cross_account, "{a}");
+        }
+        for a in ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncryptTo"] {
+            assert!(rule(a).expect(a).cross_account, "{a}");
+        }
+    }
+
+    #[test]
+    fn alias_actions_need_the_alias_and_the_key() {
+        for a in ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"] {
+            assert_eq!(rule(a).expect(a).resources, &[ResourceType::Alias, ResourceType::Key]);
+        }
+    }
+
+    #[test]
+    fn grant_operations_are_the_documented_ones() {
+        let ops: Vec<&str> = grant_operations().collect();
+        for op in [
+            "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+            "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "ReEncryptFrom",
+            "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant",
+            "DescribeKey", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+        ] {
+            assert!(ops.contains(&op), "{op}");
+        }
+        assert_eq!(ops.len(), 17);
+        assert!(rule("KMS:encrypt").is_some());
+    }
+}
