@@ -267,9 +267,18 @@ mod tests {
         let arn = Arn::parse("arn:aws:logs:us-east-1:111122223333:log-group:x:*").expect("arn");
         assert_eq!(arn.service, "logs");
         assert_eq!(arn.resource, "log-group:x:*");
-        assert_eq!(arn.to_string(), "arn:aws:logs:us-east-1:111122223333:log-group:x:*");
-        assert!(matches!(Arn::parse("arn:aws:kms"), Err(ArnError::TooFewFields(_))));
-        assert!(matches!(Arn::parse("kms:Encrypt"), Err(ArnError::NoPrefix(_))));
+        assert_eq!(
+            arn.to_string(),
+            "arn:aws:logs:us-east-1:111122223333:log-group:x:*"
+        );
+        assert!(matches!(
+            Arn::parse("arn:aws:kms"),
+            Err(ArnError::TooFewFields(_))
+        ));
+        assert!(matches!(
+            Arn::parse("kms:Encrypt"),
+            Err(ArnError::NoPrefix(_))
+        ));
         assert!(matches!(
             Arn::parse("arn:mars:kms:r:1:key/x"),
             Err(ArnError::BadPartition(_))
@@ -298,8 +307,14 @@ mod tests {
     #[test]
     fn wildcards_in_any_field() {
         assert!(arn_matches("arn:aws:kms:us-*:*:key/*", KEY));
-        assert!(arn_matches("arn:*:kms:us-west-?:111122223333:key/1234*", KEY));
-        assert!(!arn_matches("arn:aws:kms:us-west-2:111122223333:alias/*", KEY));
+        assert!(arn_matches(
+            "arn:*:kms:us-west-?:111122223333:key/1234*",
+            KEY
+        ));
+        assert!(!arn_matches(
+            "arn:aws:kms:us-west-2:111122223333:alias/*",
+            KEY
+        ));
         // A pattern of fewer fields never matches.
         assert!(!arn_matches("arn:aws:kms:us-west-2", KEY));
     }
@@ -326,8 +341,8 @@ mod tests {
             PrincipalArn::parse("111122223333").map(|p| p.to_arn()),
             Some("arn:aws:iam::111122223333:root".to_string())
         );
-        let user = PrincipalArn::parse("arn:aws:iam::111122223333:user/division/alice")
-            .expect("user");
+        let user =
+            PrincipalArn::parse("arn:aws:iam::111122223333:user/division/alice").expect("user");
         assert_eq!(
             user,
             PrincipalArn::User {
@@ -337,7 +352,10 @@ mod tests {
                 name: "alice".into()
             }
         );
-        assert_eq!(user.to_arn(), "arn:aws:iam::111122223333:user/division/alice");
+        assert_eq!(
+            user.to_arn(),
+            "arn:aws:iam::111122223333:user/division/alice"
+        );
         let session =
             PrincipalArn::parse("arn:aws:sts::111122223333:assumed-role/App/s1").expect("session");
         assert_eq!(session.account(), "111122223333");

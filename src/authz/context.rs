@@ -157,7 +157,10 @@ mod tests {
     fn encryption_context_fills_both_keys() {
         let mut c = ConditionValues::new();
         c.set_encryption_context([("purpose", "payments"), ("Dept", "IT")]);
-        assert_eq!(c.get("kms:EncryptionContext:purpose").map(|v| v.len()), Some(1));
+        assert_eq!(
+            c.get("kms:EncryptionContext:purpose").map(|v| v.len()),
+            Some(1)
+        );
         let keys = c.get("kms:EncryptionContextKeys").expect("keys");
         assert_eq!(keys, &["purpose".to_string(), "Dept".to_string()][..]);
     }
@@ -166,7 +169,10 @@ mod tests {
     fn request_tags_fill_tag_keys() {
         let mut c = ConditionValues::new();
         c.set_request_tags([("Project", "Alpha")]);
-        assert_eq!(c.get("aws:RequestTag/project"), Some(&["Alpha".to_string()][..]));
+        assert_eq!(
+            c.get("aws:RequestTag/project"),
+            Some(&["Alpha".to_string()][..])
+        );
         assert_eq!(c.get("aws:TagKeys"), Some(&["Project".to_string()][..]));
     }
 

@@ -36,10 +36,7 @@ pub enum Resource<'a> {
     /// An alias (IAM policies only).
     Alias { arn: &'a str, account: &'a str },
     /// No particular resource: `kms:CreateKey`, `kms:ListKeys`, … in a Region.
-    Nothing {
-        partition: &'a str,
-        region: &'a str,
-    },
+    Nothing { partition: &'a str, region: &'a str },
 }
 
 /// One authorization question.
@@ -177,8 +174,8 @@ pub fn authorize(caller: &Caller, req: &Request) -> Result<Allowed, Denial> {
             let same_account = account == caller.account();
             let source = rule.map_or(Source::KeyPolicy, |r| r.source);
             let cross_ok = rule.is_some_and(|r| r.cross_account);
-            let policies_allow = source == Source::KeyPolicy
-                && combine(kp.allow, iam, same_account, cross_ok);
+            let policies_allow =
+                source == Source::KeyPolicy && combine(kp.allow, iam, same_account, cross_ok);
             if policies_allow {
                 return Ok(Allowed::Policy);
             }
@@ -196,9 +193,14 @@ pub fn authorize(caller: &Caller, req: &Request) -> Result<Allowed, Denial> {
                     }
                 }
             }
-            let reason = if same_account && kp.allow == PrincipalMatch::ViaAccount {
-                DenyReason::NoIdentityPolicyAllows
-            } else if !same_account && cross_ok && kp.allow != PrincipalMatch::No {
+            // The key policy named the caller's account (or, across accounts, the caller) and
+            // left the rest to IAM: the IAM side is what is missing.
+            let left_to_iam = if same_account {
+                kp.allow == PrincipalMatch::ViaAccount
+            } else {
+                cross_ok && kp.allow != PrincipalMatch::No
+            };
+            let reason = if left_to_iam {
                 DenyReason::NoIdentityPolicyAllows
             } else {
                 DenyReason::NoResourcePolicyAllows
@@ -294,7 +296,11 @@ pub fn lockout_check(
 /// Whether the caller may assume `role` (`sts:AssumeRole`): the role's trust policy and,
 /// where it names only the caller's account or the caller is in another account, the
 /// caller's IAM policies. Root users cannot assume roles.
-pub fn may_assume(caller: &Caller, role: &Identity, context: &ConditionValues) -> Result<(), Denial> {
+pub fn may_assume(
+    caller: &Caller,
+    role: &Identity,
+    context: &ConditionValues,
+) -> Result<(), Denial> {
     let deny = |reason| Denial {
         reason,
         principal: caller.arn().to_string(),

@@ -96,7 +96,10 @@ impl World {
     }
 
     fn root(&self, account: &str) -> Caller {
-        Caller::new(self.p.root(account).expect("root").clone(), "AKIAROOT000000000001")
+        Caller::new(
+            self.p.root(account).expect("root").clone(),
+            "AKIAROOT000000000001",
+        )
     }
 
     fn session(&self, role: &str) -> Caller {
@@ -164,8 +167,14 @@ fn the_default_key_policy_lets_iam_policies_decide_for_the_account() {
     let p = default_policy();
     let alice = w.user(A, "alice");
     let c = ctx(&alice, "us-east-1");
-    assert_eq!(authorize(&alice, &on_key("kms:Encrypt", KEY, &p, &c)), Ok(Allowed::Policy));
-    let d = denied(authorize(&alice, &on_key("kms:ScheduleKeyDeletion", KEY, &p, &c)));
+    assert_eq!(
+        authorize(&alice, &on_key("kms:Encrypt", KEY, &p, &c)),
+        Ok(Allowed::Policy)
+    );
+    let d = denied(authorize(
+        &alice,
+        &on_key("kms:ScheduleKeyDeletion", KEY, &p, &c),
+    ));
     assert_eq!(d.reason, DenyReason::NoIdentityPolicyAllows);
     assert_eq!(
         d.message(),
@@ -180,7 +189,10 @@ fn the_root_user_is_allowed_by_the_account_statement() {
     let root = w.root(A);
     let c = ctx(&root, "us-east-1");
     assert_eq!(
-        authorize(&root, &on_key("kms:ScheduleKeyDeletion", KEY, &default_policy(), &c)),
+        authorize(
+            &root,
+            &on_key("kms:ScheduleKeyDeletion", KEY, &default_policy(), &c)
+        ),
         Ok(Allowed::Policy)
     );
 }
@@ -188,24 +200,37 @@ fn the_root_user_is_allowed_by_the_account_statement() {
 #[test]
 fn without_the_account_statement_iam_policies_are_ineffective_even_for_root() {
     let w = World::new();
-    let p = key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/nobody"},"Action":"kms:Encrypt","Resource":"*"}"#);
+    let p = key_policy(
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/nobody"},"Action":"kms:Encrypt","Resource":"*"}"#,
+    );
     let admin = w.user(A, "admin");
     let c = ctx(&admin, "us-east-1");
     let d = denied(authorize(&admin, &on_key("kms:Encrypt", KEY, &p, &c)));
     assert_eq!(d.reason, DenyReason::NoResourcePolicyAllows);
-    assert!(d.message().ends_with("because no resource-based policy allows the kms:Encrypt action"));
+    assert!(d
+        .message()
+        .ends_with("because no resource-based policy allows the kms:Encrypt action"));
     let root = w.root(A);
-    assert!(authorize(&root, &on_key("kms:Encrypt", KEY, &p, &ctx(&root, "us-east-1"))).is_err());
+    assert!(authorize(
+        &root,
+        &on_key("kms:Encrypt", KEY, &p, &ctx(&root, "us-east-1"))
+    )
+    .is_err());
     // The user named in the key policy needs no IAM policy at all.
     let nobody = w.user(A, "nobody");
     let c = ctx(&nobody, "us-east-1");
-    assert_eq!(authorize(&nobody, &on_key("kms:Encrypt", KEY, &p, &c)), Ok(Allowed::Policy));
+    assert_eq!(
+        authorize(&nobody, &on_key("kms:Encrypt", KEY, &p, &c)),
+        Ok(Allowed::Policy)
+    );
 }
 
 #[test]
 fn an_explicit_deny_in_an_iam_policy_wins_over_any_allow() {
     let w = World::new();
-    let p = key_policy(&format!(r#"{ENABLE_IAM},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:user/denied"}},"Action":"kms:*","Resource":"*"}}"#));
+    let p = key_policy(&format!(
+        r#"{ENABLE_IAM},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:user/denied"}},"Action":"kms:*","Resource":"*"}}"#
+    ));
     let denied_user = w.user(A, "denied");
     let c = ctx(&denied_user, "us-east-1");
     let d = denied(authorize(&denied_user, &on_key("kms:Decrypt", KEY, &p, &c)));
@@ -220,12 +245,16 @@ fn an_explicit_deny_in_an_iam_policy_wins_over_any_allow() {
 #[test]
 fn an_explicit_deny_in_the_key_policy_wins_over_any_allow() {
     let w = World::new();
-    let p = key_policy(&format!(r#"{ENABLE_IAM},{{"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{{"StringNotEquals":{{"kms:EncryptionContext:purpose":"payments"}}}}}}"#));
+    let p = key_policy(&format!(
+        r#"{ENABLE_IAM},{{"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{{"StringNotEquals":{{"kms:EncryptionContext:purpose":"payments"}}}}}}"#
+    ));
     let admin = w.user(A, "admin");
     let mut c = ctx(&admin, "us-east-1");
     let d = denied(authorize(&admin, &on_key("kms:Decrypt", KEY, &p, &c)));
     assert_eq!(d.reason, DenyReason::ExplicitDenyResource);
-    assert!(d.message().ends_with("with an explicit deny in a resource-based policy"));
+    assert!(d
+        .message()
+        .ends_with("with an explicit deny in a resource-based policy"));
     c.set_encryption_context([("purpose", "payments")]);
     assert!(authorize(&admin, &on_key("kms:Decrypt", KEY, &p, &c)).is_ok());
 }
@@ -233,7 +262,9 @@ fn an_explicit_deny_in_the_key_policy_wins_over_any_allow() {
 #[test]
 fn a_role_may_encrypt_only_with_the_encryption_context_its_statement_requires() {
     let w = World::new();
-    let p = key_policy(&format!(r#"{ENABLE_IAM},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:role/app"}},"Action":"kms:Encrypt","Resource":"*","Condition":{{"StringEquals":{{"kms:EncryptionContext:purpose":"payments"}}}}}}"#));
+    let p = key_policy(&format!(
+        r#"{ENABLE_IAM},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:role/app"}},"Action":"kms:Encrypt","Resource":"*","Condition":{{"StringEquals":{{"kms:EncryptionContext:purpose":"payments"}}}}}}"#
+    ));
     let app = w.session("app");
     let mut c = ctx(&app, "us-east-1");
     let d = denied(authorize(&app, &on_key("kms:Encrypt", KEY, &p, &c)));
@@ -243,22 +274,36 @@ fn a_role_may_encrypt_only_with_the_encryption_context_its_statement_requires() 
     c.set_encryption_context([("purpose", "reports")]);
     assert!(authorize(&app, &on_key("kms:Encrypt", KEY, &p, &c)).is_err());
     c.set_encryption_context([("PURPOSE", "payments")]);
-    assert_eq!(authorize(&app, &on_key("kms:Encrypt", KEY, &p, &c)), Ok(Allowed::Policy));
+    assert_eq!(
+        authorize(&app, &on_key("kms:Encrypt", KEY, &p, &c)),
+        Ok(Allowed::Policy)
+    );
 }
 
 #[test]
 fn cross_account_use_needs_the_key_policy_and_the_callers_iam_policy() {
     let w = World::new();
-    let p = key_policy(&format!(r#"{ENABLE_IAM},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::444455556666:root"}},"Action":["kms:Encrypt","kms:TagResource"],"Resource":"*"}}"#));
+    let p = key_policy(&format!(
+        r#"{ENABLE_IAM},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::444455556666:root"}},"Action":["kms:Encrypt","kms:TagResource"],"Resource":"*"}}"#
+    ));
     let bob = w.user(B, "bob");
     let c = ctx(&bob, "us-east-1");
-    assert_eq!(authorize(&bob, &on_key("kms:Encrypt", KEY, &p, &c)), Ok(Allowed::Policy));
+    assert_eq!(
+        authorize(&bob, &on_key("kms:Encrypt", KEY, &p, &c)),
+        Ok(Allowed::Policy)
+    );
     // carol's account is allowed by the key policy but her IAM policies allow nothing.
     let carol = w.user(B, "carol");
-    let d = denied(authorize(&carol, &on_key("kms:Encrypt", KEY, &p, &ctx(&carol, "us-east-1"))));
+    let d = denied(authorize(
+        &carol,
+        &on_key("kms:Encrypt", KEY, &p, &ctx(&carol, "us-east-1")),
+    ));
     assert_eq!(d.reason, DenyReason::NoIdentityPolicyAllows);
     // Without the key policy statement, bob's IAM policy alone is not enough.
-    let d = denied(authorize(&bob, &on_key("kms:Encrypt", KEY, &default_policy(), &c)));
+    let d = denied(authorize(
+        &bob,
+        &on_key("kms:Encrypt", KEY, &default_policy(), &c),
+    ));
     assert_eq!(d.reason, DenyReason::NoResourcePolicyAllows);
 }
 
@@ -268,7 +313,12 @@ fn operations_aws_keeps_in_the_account_are_refused_across_accounts() {
     let p = key_policy(r#"{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}"#);
     let bob = w.user(B, "bob");
     let c = ctx(&bob, "us-east-1");
-    for action in ["kms:TagResource", "kms:ReplicateKey", "kms:UpdatePrimaryRegion", "kms:PutKeyPolicy"] {
+    for action in [
+        "kms:TagResource",
+        "kms:ReplicateKey",
+        "kms:UpdatePrimaryRegion",
+        "kms:PutKeyPolicy",
+    ] {
         let d = denied(authorize(&bob, &on_key(action, KEY, &p, &c)));
         assert_eq!(d.reason, DenyReason::NoResourcePolicyAllows, "{action}");
     }
@@ -280,7 +330,10 @@ fn iam_only_actions_ignore_key_policies_and_name_resource_star() {
     fn req(c: &ConditionValues) -> Request<'_> {
         Request {
             action: "kms:CreateKey",
-            resource: Resource::Nothing { partition: "aws", region: "us-east-1" },
+            resource: Resource::Nothing {
+                partition: "aws",
+                region: "us-east-1",
+            },
             context: c,
             grants: &[],
             encryption_context: None,
@@ -316,13 +369,18 @@ document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:
     .expect("principals");
     let _ = w;
     let lister = Caller::new(
-        p.by_arn("arn:aws:iam::111122223333:user/lister").expect("lister").clone(),
+        p.by_arn("arn:aws:iam::111122223333:user/lister")
+            .expect("lister")
+            .clone(),
         "AKIAEXAMPLE000000001",
     );
     let c = ctx(&lister, "us-east-1");
     let list = |region| Request {
         action: "kms:ListKeys",
-        resource: Resource::Nothing { partition: "aws", region },
+        resource: Resource::Nothing {
+            partition: "aws",
+            region,
+        },
         context: &c,
         grants: &[],
         encryption_context: None,
@@ -341,7 +399,9 @@ fn abac_resource_tags_count_in_iam_policies_only() {
     c.set_resource_tags([("team", "reports")]);
     assert!(authorize(&tagged, &on_key("kms:Encrypt", KEY, &default_policy(), &c)).is_err());
     // In a key policy the same condition finds no aws:ResourceTag value.
-    let p = key_policy(r#"{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"payments"}}}"#);
+    let p = key_policy(
+        r#"{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"payments"}}}"#,
+    );
     let nobody = w.user(A, "nobody");
     let mut c = ctx(&nobody, "us-east-1");
     c.set_resource_tags([("team", "payments")]);
@@ -351,7 +411,9 @@ fn abac_resource_tags_count_in_iam_policies_only() {
 #[test]
 fn alias_conditions_request_alias_and_resource_aliases() {
     let w = World::new();
-    let p = key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/nobody"},"Action":"kms:Encrypt","Resource":"*","Condition":{"StringLike":{"kms:RequestAlias":"alias/*pay*"}}}"#);
+    let p = key_policy(
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/nobody"},"Action":"kms:Encrypt","Resource":"*","Condition":{"StringLike":{"kms:RequestAlias":"alias/*pay*"}}}"#,
+    );
     let nobody = w.user(A, "nobody");
     let mut c = ctx(&nobody, "us-east-1");
     assert!(authorize(&nobody, &on_key("kms:Encrypt", KEY, &p, &c)).is_err());
@@ -362,7 +424,9 @@ fn alias_conditions_request_alias_and_resource_aliases() {
 #[test]
 fn replicate_key_checks_the_primary_key_policy_and_create_key_in_the_replica_region() {
     let w = World::new();
-    let primary = key_policy(&format!(r#"{ENABLE_IAM},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:user/replicator"}},"Action":"kms:ReplicateKey","Resource":"*","Condition":{{"StringEquals":{{"kms:ReplicaRegion":"eu-west-1"}}}}}}"#));
+    let primary = key_policy(&format!(
+        r#"{ENABLE_IAM},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:user/replicator"}},"Action":"kms:ReplicateKey","Resource":"*","Condition":{{"StringEquals":{{"kms:ReplicaRegion":"eu-west-1"}}}}}}"#
+    ));
     let rep = w.user(A, "replicator");
     let replicate = |replica: &str| {
         let mut c = ctx(&rep, "us-east-1");
@@ -370,7 +434,10 @@ fn replicate_key_checks_the_primary_key_policy_and_create_key_in_the_replica_reg
         authorize(&rep, &on_key("kms:ReplicateKey", MRK, &primary, &c))
     };
     assert!(replicate("eu-west-1").is_ok());
-    assert_eq!(denied(replicate("ap-southeast-2")).reason, DenyReason::NoIdentityPolicyAllows);
+    assert_eq!(
+        denied(replicate("ap-southeast-2")).reason,
+        DenyReason::NoIdentityPolicyAllows
+    );
     // kms:CreateKey in an IAM policy effective in the replica's Region.
     let create = |region: &str, key_type: &str| {
         let mut c = ctx(&rep, region);
@@ -379,7 +446,10 @@ fn replicate_key_checks_the_primary_key_policy_and_create_key_in_the_replica_reg
             &rep,
             &Request {
                 action: "kms:CreateKey",
-                resource: Resource::Nothing { partition: "aws", region },
+                resource: Resource::Nothing {
+                    partition: "aws",
+                    region,
+                },
                 context: &c,
                 grants: &[],
                 encryption_context: None,
@@ -400,7 +470,10 @@ fn alias_actions_are_authorized_on_the_alias_by_iam() {
             caller,
             &Request {
                 action: "kms:CreateAlias",
-                resource: Resource::Alias { arn: ALIAS, account: A },
+                resource: Resource::Alias {
+                    arn: ALIAS,
+                    account: A,
+                },
                 context: &c,
                 grants: &[],
                 encryption_context: None,
@@ -413,7 +486,11 @@ fn alias_actions_are_authorized_on_the_alias_by_iam() {
     assert!(alias(&w.user(B, "bob")).is_err());
 }
 
-fn grant<'a>(ops: &'a [String], grantee: &'a str, constraints: Option<&'a GrantConstraints>) -> GrantView<'a> {
+fn grant<'a>(
+    ops: &'a [String],
+    grantee: &'a str,
+    constraints: Option<&'a GrantConstraints>,
+) -> GrantView<'a> {
     GrantView {
         grant_id: "g1",
         grantee_principal: grantee,
@@ -426,7 +503,9 @@ fn grant<'a>(ops: &'a [String], grantee: &'a str, constraints: Option<&'a GrantC
 #[test]
 fn a_grant_allows_its_grantee_its_operations_after_the_policies() {
     let w = World::new();
-    let p = key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/admin"},"Action":"kms:*","Resource":"*"}"#);
+    let p = key_policy(
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/admin"},"Action":"kms:*","Resource":"*"}"#,
+    );
     let nobody = w.user(A, "nobody");
     let c = ctx(&nobody, "us-east-1");
     let ops = vec!["Encrypt".to_string()];
@@ -440,7 +519,11 @@ fn a_grant_allows_its_grantee_its_operations_after_the_policies() {
     assert!(authorize(&nobody, &decrypt).is_err());
     // Another caller is not the grantee.
     let alice = w.user(A, "alice");
-    assert!(authorize(&alice, &on_key("kms:Encrypt", KEY, &p, &ctx(&alice, "us-east-1"))).is_err());
+    assert!(authorize(
+        &alice,
+        &on_key("kms:Encrypt", KEY, &p, &ctx(&alice, "us-east-1"))
+    )
+    .is_err());
 }
 
 #[test]
@@ -453,14 +536,19 @@ fn a_grant_never_overrides_an_explicit_deny() {
     let p = default_policy();
     let mut req = on_key("kms:Decrypt", KEY, &p, &c);
     req.grants = &grants;
-    assert_eq!(denied(authorize(&denied_user, &req)).reason, DenyReason::ExplicitDenyIdentity);
+    assert_eq!(
+        denied(authorize(&denied_user, &req)).reason,
+        DenyReason::ExplicitDenyIdentity
+    );
 }
 
 #[test]
 fn grant_constraints_compare_the_encryption_context_exactly() {
     let w = World::new();
     let nobody = w.user(A, "nobody");
-    let p = key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/admin"},"Action":"kms:*","Resource":"*"}"#);
+    let p = key_policy(
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/admin"},"Action":"kms:*","Resource":"*"}"#,
+    );
     let c = ctx(&nobody, "us-east-1");
     let ops = vec!["Decrypt".to_string()];
     let it: BTreeMap<String, String> = [("Department".to_string(), "IT".to_string())].into();
@@ -470,10 +558,20 @@ fn grant_constraints_compare_the_encryption_context_exactly() {
     ]
     .into();
     let lower: BTreeMap<String, String> = [("Department".to_string(), "it".to_string())].into();
-    let equals = GrantConstraints { encryption_context_equals: Some(it.clone()), ..Default::default() };
-    let subset = GrantConstraints { encryption_context_subset: Some(it.clone()), ..Default::default() };
+    let equals = GrantConstraints {
+        encryption_context_equals: Some(it.clone()),
+        ..Default::default()
+    };
+    let subset = GrantConstraints {
+        encryption_context_subset: Some(it.clone()),
+        ..Default::default()
+    };
     let allows = |constraints: &GrantConstraints, ec: Option<&BTreeMap<String, String>>| {
-        let grants = [grant(&ops, "arn:aws:iam::111122223333:user/nobody", Some(constraints))];
+        let grants = [grant(
+            &ops,
+            "arn:aws:iam::111122223333:user/nobody",
+            Some(constraints),
+        )];
         let mut req = on_key("kms:Decrypt", KEY, &p, &c);
         req.grants = &grants;
         req.encryption_context = ec;
@@ -491,7 +589,9 @@ fn grant_constraints_compare_the_encryption_context_exactly() {
 #[test]
 fn a_grant_to_a_role_serves_its_sessions_and_a_grant_to_an_account_needs_iam() {
     let w = World::new();
-    let p = key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/admin"},"Action":"kms:*","Resource":"*"}"#);
+    let p = key_policy(
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/admin"},"Action":"kms:*","Resource":"*"}"#,
+    );
     let ops = vec!["Encrypt".to_string()];
     let app = w.session("app");
     let c = ctx(&app, "us-east-1");
@@ -506,7 +606,10 @@ fn a_grant_to_a_role_serves_its_sessions_and_a_grant_to_an_account_needs_iam() {
     let ca = ctx(&alice, "us-east-1");
     let mut req = on_key("kms:Encrypt", KEY, &p, &ca);
     req.grants = &to_account;
-    assert!(authorize(&alice, &req).is_ok(), "alice's IAM policy allows Encrypt");
+    assert!(
+        authorize(&alice, &req).is_ok(),
+        "alice's IAM policy allows Encrypt"
+    );
     let cn = ctx(&nobody, "us-east-1");
     let mut req = on_key("kms:Encrypt", KEY, &p, &cn);
     req.grants = &to_account;
@@ -534,10 +637,16 @@ fn the_lockout_check_refuses_a_policy_the_caller_could_not_change_again() {
     let w = World::new();
     let admin = w.user(A, "admin");
     let c = ctx(&admin, "us-east-1");
-    lockout_check(&default_policy(), &admin, KEY, A, &c).expect("admin keeps PutKeyPolicy through IAM");
-    let only_alice = key_policy(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:*","Resource":"*"}"#);
+    lockout_check(&default_policy(), &admin, KEY, A, &c)
+        .expect("admin keeps PutKeyPolicy through IAM");
+    let only_alice = key_policy(
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"kms:*","Resource":"*"}"#,
+    );
     let e = lockout_check(&only_alice, &admin, KEY, A, &c).expect_err("locked out");
-    assert_eq!(e.message(), "The new key policy will not allow you to update the key policy in the future.");
+    assert_eq!(
+        e.message(),
+        "The new key policy will not allow you to update the key policy in the future."
+    );
     assert_eq!(e.aws_code(), "MalformedPolicyDocumentException");
     // A caller whose IAM policies do not allow PutKeyPolicy is locked out by the default policy.
     let alice = w.user(A, "alice");
@@ -547,8 +656,14 @@ fn the_lockout_check_refuses_a_policy_the_caller_could_not_change_again() {
 #[test]
 fn assuming_a_role_follows_its_trust_policy() {
     let w = World::new();
-    let app = w.p.by_arn("arn:aws:iam::111122223333:role/app").expect("app").clone();
-    let ops = w.p.by_arn("arn:aws:iam::111122223333:role/ops").expect("ops").clone();
+    let app =
+        w.p.by_arn("arn:aws:iam::111122223333:role/app")
+            .expect("app")
+            .clone();
+    let ops =
+        w.p.by_arn("arn:aws:iam::111122223333:role/ops")
+            .expect("ops")
+            .clone();
     let alice = w.user(A, "alice");
     let nobody = w.user(A, "nobody");
     let admin = w.user(A, "admin");
@@ -561,9 +676,15 @@ fn assuming_a_role_follows_its_trust_policy() {
     );
     // Trusting the account: the caller's IAM policies must allow sts:AssumeRole.
     assert!(may_assume(&nobody, &ops, &ctx(&nobody, "us-east-1")).is_err());
-    assert!(may_assume(&admin, &ops, &ctx(&admin, "us-east-1")).is_err(), "kms:* does not cover sts:AssumeRole");
+    assert!(
+        may_assume(&admin, &ops, &ctx(&admin, "us-east-1")).is_err(),
+        "kms:* does not cover sts:AssumeRole"
+    );
     let root = w.root(A);
-    assert!(may_assume(&root, &ops, &ctx(&root, "us-east-1")).is_err(), "root users cannot assume roles");
+    assert!(
+        may_assume(&root, &ops, &ctx(&root, "us-east-1")).is_err(),
+        "root users cannot assume roles"
+    );
 }
 
 #[test]
@@ -571,8 +692,16 @@ fn global_condition_keys_describe_the_caller_and_request() {
     let w = World::new();
     let tagged = w.user(A, "tagged");
     let c = ctx(&tagged, "eu-west-1");
-    let one = |k: &str| c.get(k).and_then(|v| v.first()).cloned().unwrap_or_default();
-    assert_eq!(one("aws:PrincipalArn"), "arn:aws:iam::111122223333:user/tagged");
+    let one = |k: &str| {
+        c.get(k)
+            .and_then(|v| v.first())
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        one("aws:PrincipalArn"),
+        "arn:aws:iam::111122223333:user/tagged"
+    );
     assert_eq!(one("aws:PrincipalAccount"), A);
     assert_eq!(one("aws:PrincipalType"), "User");
     assert_eq!(one("aws:username"), "tagged");
@@ -585,8 +714,17 @@ fn global_condition_keys_describe_the_caller_and_request() {
     assert_eq!(one("kms:CallerAccount"), A);
     let app = w.session("app");
     let c = ctx(&app, "us-east-1");
-    assert_eq!(c.get("aws:PrincipalArn").map(|v| v[0].clone()), Some("arn:aws:iam::111122223333:role/app".into()));
-    assert_eq!(c.get("aws:PrincipalType").map(|v| v[0].clone()), Some("AssumedRole".into()));
+    assert_eq!(
+        c.get("aws:PrincipalArn").map(|v| v[0].clone()),
+        Some("arn:aws:iam::111122223333:role/app".into())
+    );
+    assert_eq!(
+        c.get("aws:PrincipalType").map(|v| v[0].clone()),
+        Some("AssumedRole".into())
+    );
     assert!(c.get("aws:username").is_none());
-    assert!(c.get("aws:userid").map(|v| v[0].ends_with(":s1")).unwrap_or(false));
+    assert!(c
+        .get("aws:userid")
+        .map(|v| v[0].ends_with(":s1"))
+        .unwrap_or(false));
 }

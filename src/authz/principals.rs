@@ -213,9 +213,8 @@ impl Principals {
             entry: entry.to_string(),
             problem,
         };
-        let mut value: toml::Table = toml::from_str(text).map_err(|e| {
-            err("(file)", format!("not valid TOML: {}", e.message()))
-        })?;
+        let mut value: toml::Table = toml::from_str(text)
+            .map_err(|e| err("(file)", format!("not valid TOML: {}", e.message())))?;
         let raw: Result<RawFile, _> = toml::Value::Table(value.clone()).try_into();
         wipe_table(&mut value);
         let raw = raw.map_err(|e| err("(top level)", e.message().to_string()))?;
@@ -254,7 +253,8 @@ impl Principals {
             out.by_arn.insert(root.arn.clone(), root.clone());
             for (i, k) in acc.access_keys.into_iter().enumerate() {
                 let e = format!("{entry}.access_keys[{i}]");
-                out.add_key(&root, k, &e, &mut key_owner).map_err(|m| err(&e, m))?;
+                out.add_key(&root, k, &e, &mut key_owner)
+                    .map_err(|m| err(&e, m))?;
             }
         }
 
@@ -310,7 +310,11 @@ impl Principals {
                 format!("bad path '{path}': it starts and ends with '/' (e.g. /division/)"),
             ));
         }
-        let word = if kind == IdentityKind::User { "user" } else { "role" };
+        let word = if kind == IdentityKind::User {
+            "user"
+        } else {
+            "role"
+        };
         let derived = format!("arn:{partition}:iam::{}:{word}{path}{name}", r.account);
         if let Some(given) = &r.arn {
             if given != &derived {
@@ -324,7 +328,10 @@ impl Principals {
             return Err(err(entry, format!("{derived} is declared twice")));
         }
         if r.tags.len() > MAX_TAGS {
-            return Err(err(&format!("{entry}.tags"), format!("at most {MAX_TAGS} tags")));
+            return Err(err(
+                &format!("{entry}.tags"),
+                format!("at most {MAX_TAGS} tags"),
+            ));
         }
         for (k, v) in &r.tags {
             if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
@@ -381,7 +388,11 @@ impl Principals {
                 (None, 0)
             }
         };
-        let prefix = if kind == IdentityKind::User { "AIDA" } else { "AROA" };
+        let prefix = if kind == IdentityKind::User {
+            "AIDA"
+        } else {
+            "AROA"
+        };
         let identity = Arc::new(Identity {
             kind,
             partition,
@@ -449,7 +460,8 @@ impl Principals {
     /// The root user of a declared account.
     pub fn root(&self, account: &str) -> Option<&Arc<Identity>> {
         let partition = self.accounts.get(account)?;
-        self.by_arn.get(&format!("arn:{partition}:iam::{account}:root"))
+        self.by_arn
+            .get(&format!("arn:{partition}:iam::{account}:root"))
     }
 
     /// Declared account ids.
@@ -459,8 +471,16 @@ impl Principals {
 
     /// How many users and roles (for the startup line).
     pub fn counts(&self) -> (usize, usize, usize) {
-        let users = self.by_arn.values().filter(|i| i.kind == IdentityKind::User).count();
-        let roles = self.by_arn.values().filter(|i| i.kind == IdentityKind::Role).count();
+        let users = self
+            .by_arn
+            .values()
+            .filter(|i| i.kind == IdentityKind::User)
+            .count();
+        let roles = self
+            .by_arn
+            .values()
+            .filter(|i| i.kind == IdentityKind::Role)
+            .count();
         (self.accounts.len(), users, roles)
     }
 
@@ -484,7 +504,10 @@ impl Principals {
 
 /// Deserialises one entry, turning serde's message into the problem text.
 fn take<T: for<'de> Deserialize<'de>>(mut v: toml::Value) -> Result<T, String> {
-    let out = v.clone().try_into::<T>().map_err(|e| e.message().to_string());
+    let out = v
+        .clone()
+        .try_into::<T>()
+        .map_err(|e| e.message().to_string());
     wipe(&mut v);
     out
 }
@@ -524,8 +547,7 @@ fn policy_text(
 
 fn valid_name(s: &str) -> bool {
     (1..=64).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
@@ -539,7 +561,8 @@ fn valid_path(s: &str) -> bool {
 
 fn valid_access_key_id(s: &str) -> bool {
     (16..=128).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// A stable unique id (`AIDA` / `AROA` + 17 characters) derived from the ARN, so it is
@@ -609,7 +632,10 @@ max_session_duration = 7200
         let p = parse(&good()).expect("parses");
         assert_eq!(p.counts(), (2, 2, 1));
         let (alice, secret) = p.by_access_key("AKIAALICE00000000001").expect("key");
-        assert_eq!(alice.arn, "arn:aws:iam::111122223333:user/engineering/alice");
+        assert_eq!(
+            alice.arn,
+            "arn:aws:iam::111122223333:user/engineering/alice"
+        );
         assert_eq!(secret.expose(), "alice-secret");
         assert_eq!(alice.tags.get("team").map(String::as_str), Some("payments"));
         assert_eq!(alice.policies.len(), 1);
@@ -617,9 +643,13 @@ max_session_duration = 7200
         let (root, _) = p.by_access_key("AKIAROOT000000000001").expect("root key");
         assert_eq!(root.kind, IdentityKind::Root);
         assert_eq!(root.arn, "arn:aws:iam::111122223333:root");
-        let other = p.by_arn("arn:aws:iam::444455556666:user/alice").expect("same name, other account");
+        let other = p
+            .by_arn("arn:aws:iam::444455556666:user/alice")
+            .expect("same name, other account");
         assert_eq!(other.account, "444455556666");
-        let app = p.by_arn("arn:aws:iam::111122223333:role/app").expect("role");
+        let app = p
+            .by_arn("arn:aws:iam::111122223333:role/app")
+            .expect("role");
         assert_eq!(app.max_session_duration, 7200);
         assert!(app.trust_policy.is_some());
         assert!(app.unique_id.starts_with("AROA"));
@@ -640,7 +670,9 @@ max_session_duration = 7200
         let exists = |s: &str| p.exists(&PrincipalArn::parse(s).expect("principal"));
         assert!(exists("111122223333"));
         assert!(exists("arn:aws:iam::111122223333:user/engineering/alice"));
-        assert!(exists("arn:aws:sts::111122223333:assumed-role/app/any-session"));
+        assert!(exists(
+            "arn:aws:sts::111122223333:assumed-role/app/any-session"
+        ));
         assert!(!exists("arn:aws:iam::111122223333:user/alice"));
         assert!(!exists("999988887777"));
     }
@@ -650,8 +682,14 @@ max_session_duration = 7200
         let text = good().replace("AKIAALICE00000000001", "AKIAROOT000000000001");
         let (entry, problem) = problem(&text);
         assert_eq!(entry, "users.alice.access_keys[0]");
-        assert!(problem.contains("duplicate access key id AKIAROOT000000000001"), "{problem}");
-        assert!(problem.contains("accounts.111122223333.access_keys[0]"), "{problem}");
+        assert!(
+            problem.contains("duplicate access key id AKIAROOT000000000001"),
+            "{problem}"
+        );
+        assert!(
+            problem.contains("accounts.111122223333.access_keys[0]"),
+            "{problem}"
+        );
     }
 
     #[test]
@@ -662,21 +700,33 @@ max_session_duration = 7200
         );
         let (entry, problem) = problem(&text);
         assert_eq!(entry, "users.alice.arn");
-        assert!(problem.contains("arn:aws:iam::111122223333:user/engineering/alice"), "{problem}");
+        assert!(
+            problem.contains("arn:aws:iam::111122223333:user/engineering/alice"),
+            "{problem}"
+        );
     }
 
     #[test]
     fn an_unparsable_policy_carries_the_policy_error() {
-        let text = good().replace(r#""Action":"kms:*","Resource":"*"}}"#, r#""Resource":"*"}}"#);
+        let text = good().replace(
+            r#""Action":"kms:*","Resource":"*"}}"#,
+            r#""Resource":"*"}}"#,
+        );
         let (entry, problem) = problem(&text);
         assert_eq!(entry, "users.alice.policies[0]");
         assert!(problem.contains("unparsable policy 'all'"), "{problem}");
-        assert!(problem.contains("Policy statement must contain actions."), "{problem}");
+        assert!(
+            problem.contains("Policy statement must contain actions."),
+            "{problem}"
+        );
     }
 
     #[test]
     fn an_unknown_field_is_named() {
-        let text = good().replace("secret = \"alice-secret\"", "secret = \"alice-secret\"\nsekret = 1");
+        let text = good().replace(
+            "secret = \"alice-secret\"",
+            "secret = \"alice-secret\"\nsekret = 1",
+        );
         let (entry, what) = problem(&text);
         assert_eq!(entry, "users.alice.access_keys[0]");
         assert!(what.contains("unknown field `sekret`"), "{what}");
@@ -688,12 +738,42 @@ max_session_duration = 7200
     #[test]
     fn other_faults_name_their_entry() {
         let cases: &[(&str, &str, &str, &str)] = &[
-            ("account = \"111122223333\"\npath", "account = \"999999999999\"\npath", "users.alice.account", "not declared"),
-            ("[accounts.444455556666]", "[accounts.4444]", "accounts.4444", "12 digits"),
-            ("id = \"AKIAALICE00000000001\"", "id = \"akia-short\"", "users.alice.access_keys[0]", "bad access key id"),
-            ("secret = \"alice-secret\"", "secret = \"\"", "users.alice.access_keys[0]", "empty"),
-            ("max_session_duration = 7200", "max_session_duration = 60", "roles.app.max_session_duration", "outside"),
-            ("path = \"/engineering/\"", "path = \"engineering\"", "users.alice.path", "bad path"),
+            (
+                "account = \"111122223333\"\npath",
+                "account = \"999999999999\"\npath",
+                "users.alice.account",
+                "not declared",
+            ),
+            (
+                "[accounts.444455556666]",
+                "[accounts.4444]",
+                "accounts.4444",
+                "12 digits",
+            ),
+            (
+                "id = \"AKIAALICE00000000001\"",
+                "id = \"akia-short\"",
+                "users.alice.access_keys[0]",
+                "bad access key id",
+            ),
+            (
+                "secret = \"alice-secret\"",
+                "secret = \"\"",
+                "users.alice.access_keys[0]",
+                "empty",
+            ),
+            (
+                "max_session_duration = 7200",
+                "max_session_duration = 60",
+                "roles.app.max_session_duration",
+                "outside",
+            ),
+            (
+                "path = \"/engineering/\"",
+                "path = \"engineering\"",
+                "users.alice.path",
+                "bad path",
+            ),
         ];
         for (from, to, entry, words) in cases {
             let (e, p) = problem(&good().replacen(from, to, 1));
@@ -711,12 +791,17 @@ max_session_duration = 7200
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("policies")).expect("mkdir");
         std::fs::write(dir.path().join("policies/all.json"), POLICY).expect("write");
-        let text = good().replace(&format!("document = '{POLICY}'"), "file = \"policies/all.json\"");
+        let text = good().replace(
+            &format!("document = '{POLICY}'"),
+            "file = \"policies/all.json\"",
+        );
         let path = dir.path().join("principals.toml");
         std::fs::write(&path, text).expect("write");
         let p = Principals::load(&path).expect("loads");
         assert_eq!(p.source.as_deref(), Some(path.as_path()));
-        let alice = p.by_arn("arn:aws:iam::111122223333:user/engineering/alice").expect("alice");
+        let alice = p
+            .by_arn("arn:aws:iam::111122223333:user/engineering/alice")
+            .expect("alice");
         assert_eq!(alice.policies[0].name, "all");
         std::fs::remove_file(dir.path().join("policies/all.json")).expect("rm");
         let e = Principals::load(&path).expect_err("missing policy file");

@@ -62,33 +62,87 @@ const fn r(
 pub const KMS_ACTIONS: &[ActionRule] = &[
     //  action                                      resources        source     x-acct grant
     r("kms:CancelKeyDeletion", &[Key], KeyPolicy, false, false),
-    r("kms:ConnectCustomKeyStore", &[NoResource], IamOnly, false, false),
+    r(
+        "kms:ConnectCustomKeyStore",
+        &[NoResource],
+        IamOnly,
+        false,
+        false,
+    ),
     r("kms:CreateAlias", &[Alias, Key], KeyPolicy, false, false),
-    r("kms:CreateCustomKeyStore", &[NoResource], IamOnly, false, false),
+    r(
+        "kms:CreateCustomKeyStore",
+        &[NoResource],
+        IamOnly,
+        false,
+        false,
+    ),
     r("kms:CreateGrant", &[Key], KeyPolicy, true, true),
     r("kms:CreateKey", &[NoResource], IamOnly, false, false),
     r("kms:Decrypt", &[Key], KeyPolicy, true, true),
     r("kms:DeleteAlias", &[Alias, Key], KeyPolicy, false, false),
-    r("kms:DeleteCustomKeyStore", &[NoResource], IamOnly, false, false),
-    r("kms:DeleteImportedKeyMaterial", &[Key], KeyPolicy, false, false),
+    r(
+        "kms:DeleteCustomKeyStore",
+        &[NoResource],
+        IamOnly,
+        false,
+        false,
+    ),
+    r(
+        "kms:DeleteImportedKeyMaterial",
+        &[Key],
+        KeyPolicy,
+        false,
+        false,
+    ),
     r("kms:DeriveSharedSecret", &[Key], KeyPolicy, true, true),
-    r("kms:DescribeCustomKeyStores", &[NoResource], IamOnly, false, false),
+    r(
+        "kms:DescribeCustomKeyStores",
+        &[NoResource],
+        IamOnly,
+        false,
+        false,
+    ),
     r("kms:DescribeKey", &[Key], KeyPolicy, true, true),
     r("kms:DisableKey", &[Key], KeyPolicy, false, false),
     r("kms:DisableKeyRotation", &[Key], KeyPolicy, false, false),
-    r("kms:DisconnectCustomKeyStore", &[NoResource], IamOnly, false, false),
+    r(
+        "kms:DisconnectCustomKeyStore",
+        &[NoResource],
+        IamOnly,
+        false,
+        false,
+    ),
     r("kms:EnableKey", &[Key], KeyPolicy, false, false),
     r("kms:EnableKeyRotation", &[Key], KeyPolicy, false, false),
     r("kms:Encrypt", &[Key], KeyPolicy, true, true),
     r("kms:GenerateDataKey", &[Key], KeyPolicy, true, true),
     r("kms:GenerateDataKeyPair", &[Key], KeyPolicy, true, true),
-    r("kms:GenerateDataKeyPairWithoutPlaintext", &[Key], KeyPolicy, true, true),
-    r("kms:GenerateDataKeyWithoutPlaintext", &[Key], KeyPolicy, true, true),
+    r(
+        "kms:GenerateDataKeyPairWithoutPlaintext",
+        &[Key],
+        KeyPolicy,
+        true,
+        true,
+    ),
+    r(
+        "kms:GenerateDataKeyWithoutPlaintext",
+        &[Key],
+        KeyPolicy,
+        true,
+        true,
+    ),
     r("kms:GenerateMac", &[Key], KeyPolicy, true, true),
     r("kms:GenerateRandom", &[NoResource], IamOnly, false, false),
     r("kms:GetKeyPolicy", &[Key], KeyPolicy, false, false),
     r("kms:GetKeyRotationStatus", &[Key], KeyPolicy, true, false),
-    r("kms:GetParametersForImport", &[Key], KeyPolicy, false, false),
+    r(
+        "kms:GetParametersForImport",
+        &[Key],
+        KeyPolicy,
+        false,
+        false,
+    ),
     r("kms:GetPublicKey", &[Key], KeyPolicy, true, true),
     r("kms:ImportKeyMaterial", &[Key], KeyPolicy, false, false),
     r("kms:ListAliases", &[NoResource], IamOnly, false, false),
@@ -97,7 +151,13 @@ pub const KMS_ACTIONS: &[ActionRule] = &[
     r("kms:ListKeyRotations", &[Key], KeyPolicy, false, false),
     r("kms:ListKeys", &[NoResource], IamOnly, false, false),
     r("kms:ListResourceTags", &[Key], KeyPolicy, false, false),
-    r("kms:ListRetirableGrants", &[NoResource], IamOnly, false, false),
+    r(
+        "kms:ListRetirableGrants",
+        &[NoResource],
+        IamOnly,
+        false,
+        false,
+    ),
     r("kms:PutKeyPolicy", &[Key], KeyPolicy, false, false),
     r("kms:ReEncryptFrom", &[Key], KeyPolicy, true, true),
     r("kms:ReEncryptTo", &[Key], KeyPolicy, true, true),
@@ -110,7 +170,13 @@ pub const KMS_ACTIONS: &[ActionRule] = &[
     r("kms:TagResource", &[Key], KeyPolicy, false, false),
     r("kms:UntagResource", &[Key], KeyPolicy, false, false),
     r("kms:UpdateAlias", &[Alias, Key], KeyPolicy, false, false),
-    r("kms:UpdateCustomKeyStore", &[NoResource], IamOnly, false, false),
+    r(
+        "kms:UpdateCustomKeyStore",
+        &[NoResource],
+        IamOnly,
+        false,
+        false,
+    ),
     r("kms:UpdateKeyDescription", &[Key], KeyPolicy, false, false),
     r("kms:UpdatePrimaryRegion", &[Key], KeyPolicy, false, false),
     r("kms:Verify", &[Key], KeyPolicy, true, true),
@@ -164,7 +230,12 @@ mod tests {
 
     #[test]
     fn create_key_list_keys_list_aliases_and_generate_random_come_from_iam_only() {
-        for a in ["kms:CreateKey", "kms:ListKeys", "kms:ListAliases", "kms:GenerateRandom"] {
+        for a in [
+            "kms:CreateKey",
+            "kms:ListKeys",
+            "kms:ListAliases",
+            "kms:GenerateRandom",
+        ] {
             let r = rule(a).expect(a);
             assert_eq!(r.source, Source::IamOnly, "{a}");
             assert_eq!(r.resources, &[ResourceType::None], "{a}");
@@ -173,10 +244,21 @@ mod tests {
 
     #[test]
     fn replicate_key_and_update_primary_region_are_never_cross_account() {
-        for a in ["kms:ReplicateKey", "kms:UpdatePrimaryRegion", "kms:TagResource", "kms:PutKeyPolicy"] {
+        for a in [
+            "kms:ReplicateKey",
+            "kms:UpdatePrimaryRegion",
+            "kms:TagResource",
+            "kms:PutKeyPolicy",
+        ] {
             assert!(!rule(a).expect(a).cross_account, "{a}");
         }
-        for a in ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncryptTo"] {
+        for a in [
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:CreateGrant",
+            "kms:ReEncryptTo",
+        ] {
             assert!(rule(a).expect(a).cross_account, "{a}");
         }
     }
@@ -184,7 +266,10 @@ mod tests {
     #[test]
     fn alias_actions_need_the_alias_and_the_key() {
         for a in ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"] {
-            assert_eq!(rule(a).expect(a).resources, &[ResourceType::Alias, ResourceType::Key]);
+            assert_eq!(
+                rule(a).expect(a).resources,
+                &[ResourceType::Alias, ResourceType::Key]
+            );
         }
     }
 
@@ -192,10 +277,23 @@ mod tests {
     fn grant_operations_are_the_documented_ones() {
         let ops: Vec<&str> = grant_operations().collect();
         for op in [
-            "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-            "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "ReEncryptFrom",
-            "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant",
-            "DescribeKey", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+            "Decrypt",
+            "Encrypt",
+            "GenerateDataKey",
+            "GenerateDataKeyWithoutPlaintext",
+            "GenerateDataKeyPair",
+            "GenerateDataKeyPairWithoutPlaintext",
+            "ReEncryptFrom",
+            "ReEncryptTo",
+            "Sign",
+            "Verify",
+            "GetPublicKey",
+            "CreateGrant",
+            "RetireGrant",
+            "DescribeKey",
+            "GenerateMac",
+            "VerifyMac",
+            "DeriveSharedSecret",
         ] {
             assert!(ops.contains(&op), "{op}");
         }

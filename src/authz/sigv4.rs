@@ -145,12 +145,15 @@ pub struct Verified {
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// (access key id, date, Region, service): what a signing key is derived for.
+type ScopeKey = (String, String, String, String);
+
 /// Checks signatures against the principals file and the issued sessions.
 #[derive(Debug)]
 pub struct Verifier {
     principals: Arc<Principals>,
     sessions: Arc<Sessions>,
-    keys: Mutex<HashMap<(String, String, String, String), Zeroizing<[u8; 32]>>>,
+    keys: Mutex<HashMap<ScopeKey, Zeroizing<[u8; 32]>>>,
 }
 
 /// At most this many cached signing keys (one per key, day, Region and service in use).
@@ -184,8 +187,8 @@ impl Verifier {
         real_now: DateTime<Utc>,
         server_now: f64,
     ) -> Result<Verified, SigError> {
-        let authorization = header(req.headers, "authorization")
-            .ok_or(SigError::MissingAuthenticationToken)?;
+        let authorization =
+            header(req.headers, "authorization").ok_or(SigError::MissingAuthenticationToken)?;
         let amz_date = header(req.headers, "x-amz-date");
         let auth = parse_authorization(authorization, amz_date.is_some())?;
         let amz_date = amz_date.unwrap_or_default();
@@ -206,8 +209,7 @@ impl Verifier {
         let signed: Vec<&str> = auth.signed_headers.split(';').collect();
         if !signed.contains(&"host") {
             return Err(SigError::Incomplete(
-                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
-                    .into(),
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
             ));
         }
         if !signed.contains(&"x-amz-date") {
@@ -607,9 +609,7 @@ account = "111122223333"
 trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"111122223333"}},"Action":"sts:AssumeRole"}}}}'
 "#
         );
-        Arc::new(
-            Principals::parse(&text, std::path::Path::new("."), "p.toml").expect("principals"),
-        )
+        Arc::new(Principals::parse(&text, std::path::Path::new("."), "p.toml").expect("principals"))
     }
 
     fn verifier() -> (Verifier, Arc<Principals>, Arc<Sessions>) {
@@ -663,14 +663,8 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
     /// Signs with the aws-sigv4 crate (what every AWS SDK for Rust does) and returns the
     /// headers as they reach the server.
     fn sign_headers(s: &Signing) -> HeaderMap {
-        let identity = Credentials::new(
-            s.key,
-            s.secret,
-            s.token.map(str::to_string),
-            None,
-            "test",
-        )
-        .into();
+        let identity =
+            Credentials::new(s.key, s.secret, s.token.map(str::to_string), None, "test").into();
         let mut settings = SigningSettings::default();
         if s.sha256_header {
             settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
@@ -744,7 +738,10 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         s.service = "sts";
         s.headers = vec![
             ("host", "localhost:4599"),
-            ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
+            (
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            ),
         ];
         let headers = sign_headers(&s);
         let uri: http::Uri = s.uri.parse().expect("uri");
@@ -760,7 +757,10 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         let e = v
             .verify(&req, "kms", &served, utc(s.time), T0 as f64)
             .expect_err("not for kms");
-        assert_eq!(e.to_string(), "Credential should be scoped to correct service: 'kms'.");
+        assert_eq!(
+            e.to_string(),
+            "Credential should be scoped to correct service: 'kms'."
+        );
         assert_eq!(e.code(Protocol::Query), "SignatureDoesNotMatch");
     }
 
@@ -781,7 +781,10 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         let (v, _, _) = verifier();
         let s = kms(KMS_BODY);
         let mut headers = sign_headers(&s);
-        headers.insert("x-amz-target", "TrentService.Decrypt".parse().expect("value"));
+        headers.insert(
+            "x-amz-target",
+            "TrentService.Decrypt".parse().expect("value"),
+        );
         let e = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect_err("refused");
         assert_eq!(e, SigError::SignatureMismatch);
     }
@@ -791,7 +794,10 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         let (v, _, _) = verifier();
         let mut s = kms(KMS_BODY);
         s.secret = "not-the-secret";
-        assert_eq!(verify(&v, &s).expect_err("refused"), SigError::SignatureMismatch);
+        assert_eq!(
+            verify(&v, &s).expect_err("refused"),
+            SigError::SignatureMismatch
+        );
     }
 
     #[test]
@@ -803,7 +809,10 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         assert_eq!(e, SigError::UnknownAccessKey);
         assert_eq!(e.code(Protocol::Json), "UnrecognizedClientException");
         assert_eq!(e.code(Protocol::Query), "InvalidClientTokenId");
-        assert_eq!(e.to_string(), "The security token included in the request is invalid.");
+        assert_eq!(
+            e.to_string(),
+            "The security token included in the request is invalid."
+        );
     }
 
     #[test]
@@ -812,7 +821,8 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         let s = kms(KMS_BODY);
         let headers = sign_headers(&s);
         check(&v, &s, &headers, s.body, at(T0 + 299), T0 as f64).expect("within the window");
-        let e = check(&v, &s, &headers, s.body, at(T0 + 301), T0 as f64).expect_err("replayed late");
+        let e =
+            check(&v, &s, &headers, s.body, at(T0 + 301), T0 as f64).expect_err("replayed late");
         assert_eq!(
             e.to_string(),
             "Signature expired: 20260921T141320Z is now earlier than 20260921T141321Z (20260921T141821Z - 5 min.)"
@@ -838,7 +848,10 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         let mut s = kms(KMS_BODY);
         s.region = "mars-north-1";
         let e = verify(&v, &s).expect_err("refused");
-        assert_eq!(e.to_string(), "Credential should be scoped to a valid region, not 'mars-north-1'.");
+        assert_eq!(
+            e.to_string(),
+            "Credential should be scoped to a valid region, not 'mars-north-1'."
+        );
         // Signed just before midnight, sent with a date after it: the scope's date is stale.
         let mut s = kms(KMS_BODY);
         s.time = at(1_790_035_190); // 2026-09-21T23:59:50Z
@@ -858,9 +871,17 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         headers.remove("authorization");
         let e = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect_err("refused");
         assert_eq!(e, SigError::MissingAuthenticationToken);
-        assert_eq!(e.code(Protocol::Json), "MissingAuthenticationTokenException");
+        assert_eq!(
+            e.code(Protocol::Json),
+            "MissingAuthenticationTokenException"
+        );
 
-        headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAALICE00000000001/20260921/us-east-1/kms/aws4_request".parse().expect("value"));
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAALICE00000000001/20260921/us-east-1/kms/aws4_request"
+                .parse()
+                .expect("value"),
+        );
         let e = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect_err("refused");
         assert_eq!(e.code(Protocol::Json), "IncompleteSignatureException");
         assert!(e.to_string().starts_with("Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization="), "{e}");
@@ -872,23 +893,43 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         headers.insert("x-amz-date", "20260921T141320Z".parse().expect("value"));
         headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAALICE00000000001/20260921/us-east-1/kms/aws4_request, SignedHeaders=x-amz-date, Signature=00".parse().expect("value"));
         let e = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect_err("refused");
-        assert_eq!(e.to_string(), "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+        assert_eq!(
+            e.to_string(),
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+        );
 
         headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAALICE00000000001/20260921/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00".parse().expect("value"));
         let e = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect_err("refused");
-        assert!(e.to_string().contains("'X-Amz-Date' must be a 'SignedHeader'"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("'X-Amz-Date' must be a 'SignedHeader'"),
+            "{e}"
+        );
 
         headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAALICE00000000001/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=00".parse().expect("value"));
         let e = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect_err("refused");
-        assert!(e.to_string().starts_with("Credential must have exactly 5 slash-delimited elements"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("Credential must have exactly 5 slash-delimited elements"),
+            "{e}"
+        );
 
         headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAALICE00000000001/20260921/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date;x-missing, Signature=00".parse().expect("value"));
         let e = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect_err("refused");
-        assert_eq!(e.to_string(), "'x-missing' is named as a SignedHeader, but it does not exist in the HTTP request.");
+        assert_eq!(
+            e.to_string(),
+            "'x-missing' is named as a SignedHeader, but it does not exist in the HTTP request."
+        );
 
-        headers.insert("authorization", "AWS4-HMAC-SHA512 Credential=x".parse().expect("value"));
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA512 Credential=x".parse().expect("value"),
+        );
         let e = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect_err("refused");
-        assert_eq!(e.to_string(), "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'");
+        assert_eq!(
+            e.to_string(),
+            "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'"
+        );
     }
 
     #[test]
@@ -900,7 +941,10 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         assert!(headers.contains_key("x-amz-content-sha256"));
         check(&v, &s, &headers, s.body, s.time, T0 as f64).expect("verifies");
         let mut unsigned = headers.clone();
-        unsigned.insert("x-amz-content-sha256", "UNSIGNED-PAYLOAD".parse().expect("value"));
+        unsigned.insert(
+            "x-amz-content-sha256",
+            "UNSIGNED-PAYLOAD".parse().expect("value"),
+        );
         let e = check(&v, &s, &unsigned, s.body, s.time, T0 as f64).expect_err("refused");
         assert_eq!(e, SigError::ContentSha256Mismatch);
     }
@@ -908,20 +952,35 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
     #[test]
     fn session_credentials_need_their_token_and_expire_on_the_server_clock() {
         let (v, p, sessions) = verifier();
-        let role = p.by_arn("arn:aws:iam::111122223333:role/app").expect("role").clone();
-        let session = sessions.issue(role, "s1", "arn:aws:iam::111122223333:user/alice", 900, T0 as f64);
+        let role = p
+            .by_arn("arn:aws:iam::111122223333:role/app")
+            .expect("role")
+            .clone();
+        let session = sessions.issue(
+            role,
+            "s1",
+            "arn:aws:iam::111122223333:user/alice",
+            900,
+            T0 as f64,
+        );
         let mut s = kms(KMS_BODY);
         s.key = &session.access_key_id;
         s.secret = session.secret.expose();
         s.token = Some(session.token.expose());
         let headers = sign_headers(&s);
         let ok = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect("verifies");
-        assert_eq!(ok.caller.arn(), "arn:aws:sts::111122223333:assumed-role/app/s1");
+        assert_eq!(
+            ok.caller.arn(),
+            "arn:aws:sts::111122223333:assumed-role/app/s1"
+        );
         assert_eq!(ok.caller.principal_type(), "AssumedRole");
 
         let e = check(&v, &s, &headers, s.body, s.time, T0 as f64 + 900.0).expect_err("expired");
         assert_eq!(e, SigError::ExpiredToken);
-        assert_eq!(e.to_string(), "The security token included in the request is expired");
+        assert_eq!(
+            e.to_string(),
+            "The security token included in the request is expired"
+        );
 
         let mut no_token = headers.clone();
         no_token.remove("x-amz-security-token");
@@ -938,7 +997,10 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         // A permanent key used with a session token is refused too.
         let mut s3 = kms(KMS_BODY);
         s3.token = Some("some-token");
-        assert_eq!(verify(&v, &s3).expect_err("refused"), SigError::UnknownAccessKey);
+        assert_eq!(
+            verify(&v, &s3).expect_err("refused"),
+            SigError::UnknownAccessKey
+        );
     }
 
     #[test]

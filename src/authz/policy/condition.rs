@@ -132,11 +132,7 @@ pub fn parse_operator(name: &str) -> Option<(BaseOp, bool, bool, SetOp)> {
 
 impl Condition {
     /// Builds one condition; `values` are already read as strings.
-    pub fn new(
-        operator: &str,
-        key: &str,
-        values: Vec<Template>,
-    ) -> Result<Condition, PolicyError> {
+    pub fn new(operator: &str, key: &str, values: Vec<Template>) -> Result<Condition, PolicyError> {
         let (base, negated, if_exists, set) = parse_operator(operator)
             .ok_or_else(|| PolicyError::UnknownConditionOperator(operator.to_string()))?;
         if key.split(':').count() < 2 || key.starts_with(':') {
@@ -227,14 +223,22 @@ fn compare(base: BaseOp, request: &str, policy: &str) -> bool {
             request.to_lowercase() == policy.to_lowercase()
         }
         Bool => request.eq_ignore_ascii_case(policy),
-        NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals
-        | NumericGreaterThan | NumericGreaterThanEquals => {
+        NumericEquals
+        | NumericNotEquals
+        | NumericLessThan
+        | NumericLessThanEquals
+        | NumericGreaterThan
+        | NumericGreaterThanEquals => {
             match (request.trim().parse::<f64>(), policy.trim().parse::<f64>()) {
                 (Ok(r), Ok(p)) => order(base, r, p),
                 _ => false,
             }
         }
-        DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+        DateEquals
+        | DateNotEquals
+        | DateLessThan
+        | DateLessThanEquals
+        | DateGreaterThan
         | DateGreaterThanEquals => match (parse_date(request), parse_date(policy)) {
             (Some(r), Some(p)) => order(base, r, p),
             _ => false,
@@ -276,7 +280,11 @@ pub fn parse_date(s: &str) -> Option<f64> {
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(d.timestamp() as f64 + f64::from(d.timestamp_subsec_millis()) / 1000.0);
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%MZ"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%SZ",
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+        "%Y-%m-%dT%H:%MZ",
+    ] {
         if let Ok(d) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
             return Some(d.and_utc().timestamp() as f64);
         }
@@ -351,14 +359,22 @@ mod tests {
 
     #[test]
     fn any_of_the_policy_values_may_match() {
-        let c = cond("StringEquals", "kms:ReplicaRegion", &["us-east-1", "eu-west-3"]);
+        let c = cond(
+            "StringEquals",
+            "kms:ReplicaRegion",
+            &["us-east-1", "eu-west-3"],
+        );
         assert!(c.holds(&ctx(&[("kms:ReplicaRegion", &["eu-west-3"])])));
         assert!(!c.holds(&ctx(&[("kms:ReplicaRegion", &["eu-west-1"])])));
     }
 
     #[test]
     fn negated_operators_hold_when_no_value_matches() {
-        let c = cond("StringNotEquals", "kms:ReplicaRegion", &["us-east-1", "eu-west-3"]);
+        let c = cond(
+            "StringNotEquals",
+            "kms:ReplicaRegion",
+            &["us-east-1", "eu-west-3"],
+        );
         assert!(c.holds(&ctx(&[("kms:ReplicaRegion", &["eu-west-1"])])));
         assert!(!c.holds(&ctx(&[("kms:ReplicaRegion", &["us-east-1"])])));
     }
@@ -372,7 +388,11 @@ mod tests {
 
     #[test]
     fn if_exists_holds_when_the_key_is_absent_and_tests_it_when_present() {
-        let c = cond("StringEqualsIfExists", "kms:EncryptionContext:purpose", &["payments"]);
+        let c = cond(
+            "StringEqualsIfExists",
+            "kms:EncryptionContext:purpose",
+            &["payments"],
+        );
         assert!(c.holds(&ConditionValues::new()));
         assert!(c.holds(&ctx(&[("kms:EncryptionContext:purpose", &["payments"])])));
         assert!(!c.holds(&ctx(&[("kms:EncryptionContext:purpose", &["other"])])));
@@ -380,8 +400,15 @@ mod tests {
 
     #[test]
     fn for_any_value_needs_one_matching_request_value() {
-        let c = cond("ForAnyValue:StringLike", "kms:ResourceAliases", &["alias/restricted*"]);
-        assert!(c.holds(&ctx(&[("kms:ResourceAliases", &["alias/x", "alias/restricted-1"])])));
+        let c = cond(
+            "ForAnyValue:StringLike",
+            "kms:ResourceAliases",
+            &["alias/restricted*"],
+        );
+        assert!(c.holds(&ctx(&[(
+            "kms:ResourceAliases",
+            &["alias/x", "alias/restricted-1"]
+        )])));
         assert!(!c.holds(&ctx(&[("kms:ResourceAliases", &["alias/x"])])));
         assert!(!c.holds(&ConditionValues::new()));
         assert!(!c.holds(&ctx(&[("kms:ResourceAliases", &[])])));
@@ -389,7 +416,11 @@ mod tests {
 
     #[test]
     fn for_all_values_needs_every_request_value_to_match_and_holds_on_none() {
-        let c = cond("ForAllValues:StringEquals", "aws:TagKeys", &["Project", "Owner"]);
+        let c = cond(
+            "ForAllValues:StringEquals",
+            "aws:TagKeys",
+            &["Project", "Owner"],
+        );
         assert!(c.holds(&ctx(&[("aws:TagKeys", &["Project"])])));
         assert!(c.holds(&ctx(&[("aws:TagKeys", &["Project", "Owner"])])));
         assert!(!c.holds(&ctx(&[("aws:TagKeys", &["Project", "Cost"])])));
@@ -446,7 +477,10 @@ mod tests {
             ("aws:SecureTransport", &["false"]),
             ("aws:SourceIp", &["203.0.113.9"]),
             ("k:bin", &["AQID"]),
-            ("aws:PrincipalArn", &["arn:aws:iam::111122223333:role/Admin"]),
+            (
+                "aws:PrincipalArn",
+                &["arn:aws:iam::111122223333:role/Admin"],
+            ),
         ]);
         assert!(cond("Bool", "aws:SecureTransport", &["FALSE"]).holds(&v));
         assert!(cond("IpAddress", "aws:SourceIp", &["203.0.113.0/24"]).holds(&v));
@@ -454,7 +488,12 @@ mod tests {
         assert!(cond("NotIpAddress", "aws:SourceIp", &["198.51.100.7"]).holds(&v));
         assert!(cond("BinaryEquals", "k:bin", &["AQID"]).holds(&v));
         assert!(cond("ArnLike", "aws:PrincipalArn", &["arn:aws:iam::*:role/Adm*"]).holds(&v));
-        assert!(cond("ArnNotEquals", "aws:PrincipalArn", &["arn:aws:iam::*:role/Other"]).holds(&v));
+        assert!(cond(
+            "ArnNotEquals",
+            "aws:PrincipalArn",
+            &["arn:aws:iam::*:role/Other"]
+        )
+        .holds(&v));
     }
 
     #[test]
@@ -469,7 +508,11 @@ mod tests {
 
     #[test]
     fn policy_variables_in_condition_values() {
-        let c = cond("StringEquals", "kms:EncryptionContext:user", &["${aws:username}"]);
+        let c = cond(
+            "StringEquals",
+            "kms:EncryptionContext:user",
+            &["${aws:username}"],
+        );
         let mut v = ctx(&[("kms:EncryptionContext:user", &["bob"])]);
         v.set("aws:username", "bob");
         assert!(c.holds(&v));

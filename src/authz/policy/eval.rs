@@ -43,7 +43,10 @@ pub enum WhoKind<'a> {
     /// An IAM user.
     User { arn: &'a str },
     /// A session of an assumed role.
-    RoleSession { role_arn: &'a str, session_arn: &'a str },
+    RoleSession {
+        role_arn: &'a str,
+        session_arn: &'a str,
+    },
 }
 
 /// How a `Principal` element matched the caller.
@@ -154,9 +157,9 @@ pub fn principal_matches(p: &PrincipalElement, who: &Who) -> PrincipalMatch {
             return PrincipalMatch::No;
         }
         let listed = |arn: &str| p.aws_arns.iter().any(|a| a == arn);
-        let account_listed = p.aws.iter().any(|a| {
-            matches!(a, arn::PrincipalArn::Account { account, .. } if account == who.account)
-        });
+        let account_listed = p.aws.iter().any(
+            |a| matches!(a, arn::PrincipalArn::Account { account, .. } if account == who.account),
+        );
         let all_listed = account_listed
             && match who.kind {
                 WhoKind::Root => true,
@@ -267,76 +270,149 @@ mod tests {
     #[test]
     fn explicit_deny_wins_then_allow_else_implicit_deny() {
         let ctx = ConditionValues::new();
-        let allow = identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"*"}}"#);
-        let deny = identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}}"#);
-        assert_eq!(evaluate([&allow], &req("kms:decrypt", &ctx)), Decision::Allow);
-        assert_eq!(evaluate([&allow, &deny], &req("kms:decrypt", &ctx)), Decision::ExplicitDeny);
-        assert_eq!(evaluate([&deny, &allow], &req("kms:encrypt", &ctx)), Decision::Allow);
-        assert_eq!(evaluate([&deny], &req("kms:encrypt", &ctx)), Decision::ImplicitDeny);
-        assert_eq!(evaluate([], &req("kms:encrypt", &ctx)), Decision::ImplicitDeny);
+        let allow = identity(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"*"}}"#,
+        );
+        let deny = identity(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}}"#,
+        );
+        assert_eq!(
+            evaluate([&allow], &req("kms:decrypt", &ctx)),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate([&allow, &deny], &req("kms:decrypt", &ctx)),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            evaluate([&deny, &allow], &req("kms:encrypt", &ctx)),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate([&deny], &req("kms:encrypt", &ctx)),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            evaluate([], &req("kms:encrypt", &ctx)),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
     fn actions_match_case_insensitively_with_wildcards() {
         let ctx = ConditionValues::new();
-        let p = identity(r#"{"Statement":{"Effect":"Allow","Action":["KMS:Generate*","kms:?ecrypt"],"Resource":"*"}}"#);
-        assert_eq!(evaluate([&p], &req("kms:generatedatakey", &ctx)), Decision::Allow);
+        let p = identity(
+            r#"{"Statement":{"Effect":"Allow","Action":["KMS:Generate*","kms:?ecrypt"],"Resource":"*"}}"#,
+        );
+        assert_eq!(
+            evaluate([&p], &req("kms:generatedatakey", &ctx)),
+            Decision::Allow
+        );
         assert_eq!(evaluate([&p], &req("kms:decrypt", &ctx)), Decision::Allow);
-        assert_eq!(evaluate([&p], &req("kms:encrypt", &ctx)), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate([&p], &req("kms:encrypt", &ctx)),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
     fn not_action_applies_to_every_other_action() {
         let ctx = ConditionValues::new();
-        let p = identity(r#"{"Statement":{"Effect":"Allow","NotAction":"kms:ScheduleKeyDeletion","Resource":"*"}}"#);
+        let p = identity(
+            r#"{"Statement":{"Effect":"Allow","NotAction":"kms:ScheduleKeyDeletion","Resource":"*"}}"#,
+        );
         assert_eq!(evaluate([&p], &req("kms:encrypt", &ctx)), Decision::Allow);
-        assert_eq!(evaluate([&p], &req("kms:schedulekeydeletion", &ctx)), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate([&p], &req("kms:schedulekeydeletion", &ctx)),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
     fn resources_match_arn_patterns_and_not_resource_inverts() {
         let ctx = ConditionValues::new();
-        let p = identity(r#"{"Statement":{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:111122223333:key/*"}}"#);
+        let p = identity(
+            r#"{"Statement":{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:111122223333:key/*"}}"#,
+        );
         assert_eq!(evaluate([&p], &req("kms:encrypt", &ctx)), Decision::Allow);
-        let other = identity(r#"{"Statement":{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:444455556666:key/*"}}"#);
-        assert_eq!(evaluate([&other], &req("kms:encrypt", &ctx)), Decision::ImplicitDeny);
-        let not = identity(r#"{"Statement":{"Effect":"Allow","Action":"kms:*","NotResource":"arn:aws:kms:*:444455556666:key/*"}}"#);
+        let other = identity(
+            r#"{"Statement":{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:444455556666:key/*"}}"#,
+        );
+        assert_eq!(
+            evaluate([&other], &req("kms:encrypt", &ctx)),
+            Decision::ImplicitDeny
+        );
+        let not = identity(
+            r#"{"Statement":{"Effect":"Allow","Action":"kms:*","NotResource":"arn:aws:kms:*:444455556666:key/*"}}"#,
+        );
         assert_eq!(evaluate([&not], &req("kms:encrypt", &ctx)), Decision::Allow);
     }
 
     #[test]
     fn resource_variables_are_resolved_from_the_request() {
         let mut ctx = ConditionValues::new();
-        ctx.set("aws:PrincipalTag/keyid", "1234abcd-12ab-34cd-56ef-1234567890ab");
-        let p = identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:111122223333:key/${aws:PrincipalTag/keyid}"}}"#);
+        ctx.set(
+            "aws:PrincipalTag/keyid",
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+        );
+        let p = identity(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:111122223333:key/${aws:PrincipalTag/keyid}"}}"#,
+        );
         assert_eq!(evaluate([&p], &req("kms:encrypt", &ctx)), Decision::Allow);
         let empty = ConditionValues::new();
-        assert_eq!(evaluate([&p], &req("kms:encrypt", &empty)), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate([&p], &req("kms:encrypt", &empty)),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
     fn every_condition_must_hold() {
-        let p = identity(r#"{"Statement":{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:purpose":"payments","aws:RequestedRegion":"us-west-2"}}}}"#);
+        let p = identity(
+            r#"{"Statement":{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:purpose":"payments","aws:RequestedRegion":"us-west-2"}}}}"#,
+        );
         let mut ctx = ConditionValues::new();
         ctx.set("kms:EncryptionContext:purpose", "payments");
-        assert_eq!(evaluate([&p], &req("kms:encrypt", &ctx)), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate([&p], &req("kms:encrypt", &ctx)),
+            Decision::ImplicitDeny
+        );
         ctx.set("aws:RequestedRegion", "us-west-2");
         assert_eq!(evaluate([&p], &req("kms:encrypt", &ctx)), Decision::Allow);
     }
 
     #[test]
     fn the_account_principal_enables_iam_for_users_and_allows_the_root_user() {
-        let p = key(r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}}"#);
+        let p = key(
+            r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}}"#,
+        );
         let ctx = ConditionValues::new();
         let r = evaluate_resource(&p, &req("kms:encrypt", &ctx), &alice());
-        assert_eq!(r, ResourceDecision { deny: false, allow: PrincipalMatch::ViaAccount });
-        let root = Who { account: ACCOUNT, kind: WhoKind::Root };
-        assert_eq!(evaluate_resource(&p, &req("kms:encrypt", &ctx), &root).allow, PrincipalMatch::Direct);
+        assert_eq!(
+            r,
+            ResourceDecision {
+                deny: false,
+                allow: PrincipalMatch::ViaAccount
+            }
+        );
+        let root = Who {
+            account: ACCOUNT,
+            kind: WhoKind::Root,
+        };
+        assert_eq!(
+            evaluate_resource(&p, &req("kms:encrypt", &ctx), &root).allow,
+            PrincipalMatch::Direct
+        );
         let stranger = Who {
             account: "444455556666",
-            kind: WhoKind::User { arn: "arn:aws:iam::444455556666:user/alice" },
+            kind: WhoKind::User {
+                arn: "arn:aws:iam::444455556666:user/alice",
+            },
         };
-        assert_eq!(evaluate_resource(&p, &req("kms:encrypt", &ctx), &stranger).allow, PrincipalMatch::No);
+        assert_eq!(
+            evaluate_resource(&p, &req("kms:encrypt", &ctx), &stranger).allow,
+            PrincipalMatch::No
+        );
     }
 
     #[test]
@@ -344,18 +420,36 @@ mod tests {
         let ctx = ConditionValues::new();
         let session = Who {
             account: ACCOUNT,
-            kind: WhoKind::RoleSession { role_arn: APP_ROLE, session_arn: APP_SESSION },
+            kind: WhoKind::RoleSession {
+                role_arn: APP_ROLE,
+                session_arn: APP_SESSION,
+            },
         };
-        let by_role = key(&format!(r#"{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"{APP_ROLE}"}},"Action":"kms:Encrypt","Resource":"*"}}}}"#));
-        assert_eq!(evaluate_resource(&by_role, &req("kms:encrypt", &ctx), &session).allow, PrincipalMatch::Direct);
-        let other_session = key(r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:sts::111122223333:assumed-role/App/s2"},"Action":"kms:Encrypt","Resource":"*"}}"#);
-        assert_eq!(evaluate_resource(&other_session, &req("kms:encrypt", &ctx), &session).allow, PrincipalMatch::No);
-        assert_eq!(evaluate_resource(&by_role, &req("kms:encrypt", &ctx), &alice()).allow, PrincipalMatch::No);
+        let by_role = key(&format!(
+            r#"{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"{APP_ROLE}"}},"Action":"kms:Encrypt","Resource":"*"}}}}"#
+        ));
+        assert_eq!(
+            evaluate_resource(&by_role, &req("kms:encrypt", &ctx), &session).allow,
+            PrincipalMatch::Direct
+        );
+        let other_session = key(
+            r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:sts::111122223333:assumed-role/App/s2"},"Action":"kms:Encrypt","Resource":"*"}}"#,
+        );
+        assert_eq!(
+            evaluate_resource(&other_session, &req("kms:encrypt", &ctx), &session).allow,
+            PrincipalMatch::No
+        );
+        assert_eq!(
+            evaluate_resource(&by_role, &req("kms:encrypt", &ctx), &alice()).allow,
+            PrincipalMatch::No
+        );
     }
 
     #[test]
     fn a_deny_in_a_resource_policy_is_reported() {
-        let p = key(&format!(r#"{{"Statement":[{{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}},{{"Effect":"Deny","Principal":{{"AWS":"{ALICE}"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#));
+        let p = key(&format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}},{{"Effect":"Deny","Principal":{{"AWS":"{ALICE}"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
+        ));
         let ctx = ConditionValues::new();
         assert!(evaluate_resource(&p, &req("kms:decrypt", &ctx), &alice()).deny);
         assert!(!evaluate_resource(&p, &req("kms:encrypt", &ctx), &alice()).deny);
@@ -364,12 +458,21 @@ mod tests {
     #[test]
     fn not_principal_with_deny_spares_only_fully_listed_callers() {
         let ctx = ConditionValues::new();
-        let deny_all_but_alice = key(&format!(r#"{{"Statement":{{"Effect":"Deny","NotPrincipal":{{"AWS":["{ALICE}","arn:aws:iam::111122223333:root"]}},"Action":"kms:*","Resource":"*"}}}}"#));
+        let deny_all_but_alice = key(&format!(
+            r#"{{"Statement":{{"Effect":"Deny","NotPrincipal":{{"AWS":["{ALICE}","arn:aws:iam::111122223333:root"]}},"Action":"kms:*","Resource":"*"}}}}"#
+        ));
         assert!(!evaluate_resource(&deny_all_but_alice, &req("kms:encrypt", &ctx), &alice()).deny);
-        let bob = Who { account: ACCOUNT, kind: WhoKind::User { arn: "arn:aws:iam::111122223333:user/bob" } };
+        let bob = Who {
+            account: ACCOUNT,
+            kind: WhoKind::User {
+                arn: "arn:aws:iam::111122223333:user/bob",
+            },
+        };
         assert!(evaluate_resource(&deny_all_but_alice, &req("kms:encrypt", &ctx), &bob).deny);
         // Listing the user without the account does not spare them (IAM checks the account too).
-        let without_account = key(&format!(r#"{{"Statement":{{"Effect":"Deny","NotPrincipal":{{"AWS":"{ALICE}"}},"Action":"kms:*","Resource":"*"}}}}"#));
+        let without_account = key(&format!(
+            r#"{{"Statement":{{"Effect":"Deny","NotPrincipal":{{"AWS":"{ALICE}"}},"Action":"kms:*","Resource":"*"}}}}"#
+        ));
         assert!(evaluate_resource(&without_account, &req("kms:encrypt", &ctx), &alice()).deny);
     }
 }

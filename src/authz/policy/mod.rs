@@ -43,7 +43,10 @@ pub enum PolicyError {
     #[error("The policy must contain a Statement.")]
     NoStatement,
     #[error("{at}: {problem}")]
-    InStatement { at: String, problem: Box<PolicyError> },
+    InStatement {
+        at: String,
+        problem: Box<PolicyError>,
+    },
     #[error("Policy statement must contain an Effect of Allow or Deny, not {0}.")]
     BadEffect(String),
     #[error("Policy statement must contain an Effect.")]
@@ -70,7 +73,9 @@ pub enum PolicyError {
     InvalidPrincipal(String),
     #[error("Invalid Condition type : {0}")]
     UnknownConditionOperator(String),
-    #[error("Condition key {0} must be prefaced by a vendor, e.g. aws:SourceIp or kms:CallerAccount.")]
+    #[error(
+        "Condition key {0} must be prefaced by a vendor, e.g. aws:SourceIp or kms:CallerAccount."
+    )]
     BadConditionKey(String),
     #[error("Condition value {value} is not valid for {operator}.")]
     BadConditionValue { operator: String, value: String },
@@ -230,11 +235,7 @@ impl PolicyDoc {
     }
 }
 
-fn parse_statement(
-    v: &Value,
-    kind: PolicyKind,
-    variables: bool,
-) -> Result<Statement, PolicyError> {
+fn parse_statement(v: &Value, kind: PolicyKind, variables: bool) -> Result<Statement, PolicyError> {
     let obj = v.as_object().ok_or(PolicyError::NotAnObject)?;
     const KNOWN: &[&str] = &[
         "Sid",
@@ -312,9 +313,9 @@ fn parse_statement(
         None => {}
         Some(Value::Object(blocks)) => {
             for (operator, keys) in blocks {
-                let keys = keys.as_object().ok_or_else(|| {
-                    PolicyError::NotStrings(format!("Condition {operator}"))
-                })?;
+                let keys = keys
+                    .as_object()
+                    .ok_or_else(|| PolicyError::NotStrings(format!("Condition {operator}")))?;
                 for (key, values) in keys {
                     let values = condition_values(values, key)?
                         .iter()
@@ -418,7 +419,9 @@ fn parse_principal(v: &Value, negated: bool) -> Result<PrincipalElement, PolicyE
                 for e in entries {
                     match kind.as_str() {
                         "AWS" if e == "*" => p.everyone = true,
-                        "AWS" => p.aws.push(PrincipalArn::parse(&e).ok_or_else(|| invalid(&e))?),
+                        "AWS" => p
+                            .aws
+                            .push(PrincipalArn::parse(&e).ok_or_else(|| invalid(&e))?),
                         "Service" if e.contains('.') && !e.contains(char::is_whitespace) => {
                             p.services.push(e)
                         }
@@ -488,23 +491,59 @@ mod tests {
     fn actions_are_kept_lowercased_for_case_insensitive_matching() {
         let p = identity(r#"{"Effect":"Allow","Action":["KMS:Encrypt"],"Resource":"*"}"#)
             .expect("parses");
-        assert_eq!(p.statements[0].action.entries, vec!["kms:encrypt".to_string()]);
+        assert_eq!(
+            p.statements[0].action.entries,
+            vec!["kms:encrypt".to_string()]
+        );
     }
 
     #[test]
     fn malformed_documents_are_refused_with_what_is_wrong() {
         let cases: &[(&str, PolicyError)] = &[
-            (r#"{"Effect":"Maybe","Action":"kms:*","Resource":"*"}"#, PolicyError::BadEffect("\"Maybe\"".into())),
-            (r#"{"Action":"kms:*","Resource":"*"}"#, PolicyError::MissingEffect),
-            (r#"{"Effect":"Allow","Resource":"*"}"#, PolicyError::MissingAction),
-            (r#"{"Effect":"Allow","Action":"kms:*"}"#, PolicyError::MissingResource),
-            (r#"{"Effect":"Allow","Action":"Encrypt","Resource":"*"}"#, PolicyError::ActionWithoutVendor("Encrypt".into())),
-            (r#"{"Effect":"Allow","Action":"kms:a:b","Resource":"*"}"#, PolicyError::ActionWithColons("kms:a:b".into())),
-            (r#"{"Effect":"Allow","Action":"kms:*","Resource":"key/1"}"#, PolicyError::BadResource("key/1".into())),
-            (r#"{"Effect":"Allow","Action":"kms:*","Resource":"*","Principal":"*"}"#, PolicyError::PrincipalNotAllowed),
-            (r#"{"Effect":"Allow","Action":"kms:*","NotAction":"kms:x","Resource":"*"}"#, PolicyError::Both("Action", "NotAction")),
-            (r#"{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEqualz":{"aws:x":"1"}}}"#, PolicyError::UnknownConditionOperator("StringEqualz".into())),
-            (r#"{"Effect":"Allow","Action":"kms:*","Resource":"*","Extra":1}"#, PolicyError::UnknownElement("Extra".into())),
+            (
+                r#"{"Effect":"Maybe","Action":"kms:*","Resource":"*"}"#,
+                PolicyError::BadEffect("\"Maybe\"".into()),
+            ),
+            (
+                r#"{"Action":"kms:*","Resource":"*"}"#,
+                PolicyError::MissingEffect,
+            ),
+            (
+                r#"{"Effect":"Allow","Resource":"*"}"#,
+                PolicyError::MissingAction,
+            ),
+            (
+                r#"{"Effect":"Allow","Action":"kms:*"}"#,
+                PolicyError::MissingResource,
+            ),
+            (
+                r#"{"Effect":"Allow","Action":"Encrypt","Resource":"*"}"#,
+                PolicyError::ActionWithoutVendor("Encrypt".into()),
+            ),
+            (
+                r#"{"Effect":"Allow","Action":"kms:a:b","Resource":"*"}"#,
+                PolicyError::ActionWithColons("kms:a:b".into()),
+            ),
+            (
+                r#"{"Effect":"Allow","Action":"kms:*","Resource":"key/1"}"#,
+                PolicyError::BadResource("key/1".into()),
+            ),
+            (
+                r#"{"Effect":"Allow","Action":"kms:*","Resource":"*","Principal":"*"}"#,
+                PolicyError::PrincipalNotAllowed,
+            ),
+            (
+                r#"{"Effect":"Allow","Action":"kms:*","NotAction":"kms:x","Resource":"*"}"#,
+                PolicyError::Both("Action", "NotAction"),
+            ),
+            (
+                r#"{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEqualz":{"aws:x":"1"}}}"#,
+                PolicyError::UnknownConditionOperator("StringEqualz".into()),
+            ),
+            (
+                r#"{"Effect":"Allow","Action":"kms:*","Resource":"*","Extra":1}"#,
+                PolicyError::UnknownElement("Extra".into()),
+            ),
         ];
         for (statement, want) in cases {
             let err = identity(statement).expect_err(statement);
@@ -522,15 +561,27 @@ mod tests {
 
     #[test]
     fn document_level_faults() {
-        assert!(matches!(PolicyDoc::parse("{", PolicyKind::Key), Err(PolicyError::InvalidJson(_))));
-        assert_eq!(PolicyDoc::parse("[]", PolicyKind::Key), Err(PolicyError::NotAnObject));
-        assert_eq!(PolicyDoc::parse("{}", PolicyKind::Key), Err(PolicyError::NoStatement));
+        assert!(matches!(
+            PolicyDoc::parse("{", PolicyKind::Key),
+            Err(PolicyError::InvalidJson(_))
+        ));
+        assert_eq!(
+            PolicyDoc::parse("[]", PolicyKind::Key),
+            Err(PolicyError::NotAnObject)
+        );
+        assert_eq!(
+            PolicyDoc::parse("{}", PolicyKind::Key),
+            Err(PolicyError::NoStatement)
+        );
         assert_eq!(
             PolicyDoc::parse(r#"{"Statement":[]}"#, PolicyKind::Key),
             Err(PolicyError::NoStatement)
         );
         assert!(matches!(
-            PolicyDoc::parse(r#"{"Version":"2020-01-01","Statement":[]}"#, PolicyKind::Key),
+            PolicyDoc::parse(
+                r#"{"Version":"2020-01-01","Statement":[]}"#,
+                PolicyKind::Key
+            ),
             Err(PolicyError::BadVersion(_))
         ));
     }
@@ -538,7 +589,10 @@ mod tests {
     #[test]
     fn key_policy_statements_need_valid_principals() {
         let e = key_policy(r#"{"Effect":"Allow","Action":"kms:*","Resource":"*"}"#).unwrap_err();
-        assert_eq!(e.message(), "Policy contains a statement with no principal.");
+        assert_eq!(
+            e.message(),
+            "Policy contains a statement with no principal."
+        );
         for bad in [
             r#""alice""#,
             r#"{"AWS":"arn:aws:iam::111122223333:group/x"}"#,

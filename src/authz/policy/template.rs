@@ -25,7 +25,10 @@ enum Part {
     /// `${*}`, `${?}`, `${$}`: that character, never a wildcard.
     Escaped(char),
     /// `${key}` or `${key, 'default'}`; the key lowercased.
-    Var { key: String, default: Option<String> },
+    Var {
+        key: String,
+        default: Option<String>,
+    },
 }
 
 impl Template {
@@ -101,11 +104,7 @@ impl Template {
     }
 }
 
-fn lookup<'a>(
-    ctx: &'a ConditionValues,
-    key: &str,
-    default: &'a Option<String>,
-) -> Option<&'a str> {
+fn lookup<'a>(ctx: &'a ConditionValues, key: &str, default: &'a Option<String>) -> Option<&'a str> {
     match ctx.get_lower(key).and_then(|v| v.first()) {
         Some(v) => Some(v.as_str()),
         None => default.as_deref(),
@@ -122,10 +121,7 @@ fn parse_variable(inner: &str, raw: &str) -> Result<Part, PolicyError> {
     let (key, default) = match inner.split_once(',') {
         Some((k, d)) => {
             let d = d.trim();
-            let Some(d) = d
-                .strip_prefix('\'')
-                .and_then(|d| d.strip_suffix('\''))
-            else {
+            let Some(d) = d.strip_prefix('\'').and_then(|d| d.strip_suffix('\'')) else {
                 return Err(PolicyError::BadVariable(raw.to_string()));
             };
             (k.trim(), Some(d.to_string()))
