@@ -15,7 +15,7 @@ const LIMIT: usize = 10_000;
 /// Policy text → parsed policy.
 #[derive(Debug, Default)]
 pub struct PolicyCache {
-    parsed: RwLock<HashMap<(PolicyKind, String), Arc<PolicyDoc>>>,
+    parsed: RwLock<HashMap<PolicyKind, HashMap<String, Arc<PolicyDoc>>>>,
 }
 
 impl PolicyCache {
@@ -25,20 +25,21 @@ impl PolicyCache {
 
     /// The parsed form of a policy, parsing it on first use. Faults are not cached.
     pub fn get(&self, text: &str, kind: PolicyKind) -> Result<Arc<PolicyDoc>, PolicyError> {
-        if let Some(p) = self.parsed.read().get(&(kind, text.to_string())) {
+        if let Some(p) = self.parsed.read().get(&kind).and_then(|m| m.get(text)) {
             return Ok(p.clone());
         }
         let doc = Arc::new(PolicyDoc::parse(text, kind)?);
-        let mut map = self.parsed.write();
+        let mut maps = self.parsed.write();
+        let map = maps.entry(kind).or_default();
         if map.len() >= LIMIT {
             map.clear();
         }
-        map.insert((kind, text.to_string()), doc.clone());
+        map.insert(text.to_string(), doc.clone());
         Ok(doc)
     }
 
     pub fn len(&self) -> usize {
-        self.parsed.read().len()
+        self.parsed.read().values().map(HashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {

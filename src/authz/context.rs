@@ -12,16 +12,30 @@
 //! `ForAnyValue:` / `ForAllValues:` are made for.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Condition keys and their values for one request.
+///
+/// What is the same for every request of a caller (principal ARN, account, tags, …) can
+/// sit in a shared `base`, computed once per caller; a request adds its own keys on top.
+/// A key set here hides the base's value of the same key.
 #[derive(Debug, Clone, Default)]
 pub struct ConditionValues {
+    base: Option<Arc<ConditionValues>>,
     values: HashMap<String, Vec<String>>,
 }
 
 impl ConditionValues {
     pub fn new() -> ConditionValues {
         ConditionValues::default()
+    }
+
+    /// An empty set of values on top of shared ones.
+    pub fn on(base: Arc<ConditionValues>) -> ConditionValues {
+        ConditionValues {
+            base: Some(base),
+            values: HashMap::new(),
+        }
     }
 
     /// Sets a single-valued key (replacing any earlier value).
@@ -54,15 +68,12 @@ impl ConditionValues {
         self
     }
 
-    /// Removes a key.
-    pub fn remove(&mut self, key: &str) -> &mut Self {
-        self.values.remove(&key.to_ascii_lowercase());
-        self
-    }
-
     /// The values of a key, looked up by its lowercased name.
     pub fn get_lower(&self, key_lower: &str) -> Option<&[String]> {
-        self.values.get(key_lower).map(Vec::as_slice)
+        match self.values.get(key_lower) {
+            Some(v) => Some(v.as_slice()),
+            None => self.base.as_ref().and_then(|b| b.get_lower(key_lower)),
+        }
     }
 
     /// The values of a key, any case.
@@ -70,12 +81,21 @@ impl ConditionValues {
         self.get_lower(&key.to_ascii_lowercase())
     }
 
+    /// Removes every key starting with `prefix` (any case).
+    fn remove_prefix(&mut self, prefix: &str) {
+        let prefix = prefix.to_ascii_lowercase();
+        self.values.retain(|k, _| !k.starts_with(&prefix));
+    }
+
     /// Sets `kms:EncryptionContext:<key>` for each pair and `kms:EncryptionContextKeys` to
-    /// the set of keys, as the cryptographic operations supply them.
+    /// the set of keys, as the cryptographic operations supply them (replacing any
+    /// context set before). Two context keys differing only in case share one condition
+    /// key, which then has both values.
     pub fn set_encryption_context<'a, I>(&mut self, pairs: I) -> &mut Self
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
+        self.remove_prefix("kms:EncryptionContext:");
         let mut keys = Vec::new();
         for (k, v) in pairs {
             self.add(&format!("kms:EncryptionContext:{k}"), v);
@@ -84,11 +104,12 @@ impl ConditionValues {
         self.set_all("kms:EncryptionContextKeys", keys)
     }
 
-    /// Sets `aws:ResourceTag/<key>` for each tag on the resource.
+    /// Sets `aws:ResourceTag/<key>` for each tag on the resource (replacing earlier ones).
     pub fn set_resource_tags<'a, I>(&mut self, tags: I) -> &mut Self
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
+        self.remove_prefix("aws:ResourceTag/");
         for (k, v) in tags {
             self.set(&format!("aws:ResourceTag/{k}"), v);
         }
@@ -102,6 +123,7 @@ impl ConditionValues {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
+        self.remove_prefix("aws:RequestTag/");
         let mut keys = Vec::new();
         for (k, v) in tags {
             self.set(&format!("aws:RequestTag/{k}"), v);
@@ -115,6 +137,7 @@ impl ConditionValues {
     /// alias-authorization.md), so in a key policy a condition on them finds no value.
     pub fn for_key_policy(&self) -> ConditionValues {
         ConditionValues {
+            base: self.base.as_ref().map(|b| Arc::new(b.for_key_policy())),
             values: self
                 .values
                 .iter()
@@ -127,6 +150,7 @@ impl ConditionValues {
     /// Whether any key here is one a key policy never sees.
     pub fn has_iam_only_keys(&self) -> bool {
         self.values.keys().any(|k| is_iam_only_key(k))
+            || self.base.as_ref().is_some_and(|b| b.has_iam_only_keys())
     }
 }
 
@@ -154,6 +178,20 @@ mod tests {
     }
 
     #[test]
+    fn request_values_sit_on_top_of_shared_ones() {
+        let mut base = ConditionValues::new();
+        base.set("aws:PrincipalArn", "arn:aws:iam::111122223333:user/alice");
+        base.set("aws:RequestedRegion", "us-east-1");
+        let mut c = ConditionValues::on(Arc::new(base));
+        c.set("aws:RequestedRegion", "eu-west-1");
+        assert_eq!(c.get("aws:principalarn").map(|v| v.len()), Some(1));
+        assert_eq!(
+            c.get("aws:RequestedRegion"),
+            Some(&["eu-west-1".to_string()][..])
+        );
+    }
+
+    #[test]
     fn encryption_context_fills_both_keys() {
         let mut c = ConditionValues::new();
         c.set_encryption_context([("purpose", "payments"), ("Dept", "IT")]);
@@ -163,6 +201,22 @@ mod tests {
         );
         let keys = c.get("kms:EncryptionContextKeys").expect("keys");
         assert_eq!(keys, &["purpose".to_string(), "Dept".to_string()][..]);
+    }
+
+    #[test]
+    fn setting_a_new_encryption_context_replaces_the_old_one() {
+        let mut c = ConditionValues::new();
+        c.set_encryption_context([("purpose", "reports"), ("dept", "IT")]);
+        c.set_encryption_context([("PURPOSE", "payments")]);
+        assert_eq!(
+            c.get("kms:EncryptionContext:purpose"),
+            Some(&["payments".to_string()][..])
+        );
+        assert!(c.get("kms:EncryptionContext:dept").is_none());
+        assert_eq!(
+            c.get("kms:EncryptionContextKeys"),
+            Some(&["PURPOSE".to_string()][..])
+        );
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl std::fmt::Display for Denial {
 /// Decides one request.
 pub fn authorize(caller: &Caller, req: &Request) -> Result<Allowed, Denial> {
     let action_lower = req.action.to_ascii_lowercase();
-    let rule = rules::rule(req.action);
+    let rule = rules::rule(&action_lower);
     let deny = |reason: DenyReason, resource: &str| Denial {
         reason,
         principal: caller.arn().to_string(),
@@ -353,29 +353,60 @@ pub struct RequestFacts<'a> {
     pub now: f64,
 }
 
-/// The global condition keys (and `kms:CallerAccount`) for a caller and request. The
-/// operation adds its own `kms:` keys and `aws:ResourceTag/…` / `aws:RequestTag/…`.
-pub fn global_context(caller: &Caller, facts: &RequestFacts) -> ConditionValues {
-    let mut c = ConditionValues::new();
-    c.set("aws:PrincipalArn", caller.principal_arn())
-        .set("aws:PrincipalAccount", caller.account())
-        .set("aws:PrincipalType", caller.principal_type())
-        .set("aws:userid", caller.user_id())
-        .set("aws:RequestedRegion", facts.region)
-        .set("aws:SecureTransport", facts.secure_transport.to_string())
-        .set("aws:CurrentTime", iso8601(facts.now))
-        .set("aws:EpochTime", format!("{}", facts.now.floor() as i64))
-        .set("kms:CallerAccount", caller.account());
-    if let Some(name) = caller.username() {
-        c.set("aws:username", name);
+/// The global condition keys and, where the action has it (operations on a key),
+/// `kms:CallerAccount`. The operation adds its other `kms:` keys
+/// ([`rules::condition_keys_for`]) and `aws:ResourceTag/…` / `aws:RequestTag/…`.
+pub fn context_for(caller: &Caller, facts: &RequestFacts, action: &str) -> ConditionValues {
+    let mut c = global_context(caller, facts);
+    if rules::condition_keys_for(action).any(|k| k.key == "kms:CallerAccount") {
+        c.set("kms:CallerAccount", caller.account());
     }
+    c
+}
+
+/// The global condition keys for a caller and request. What describes the caller is
+/// computed once per identity or session and shared.
+pub fn global_context(caller: &Caller, facts: &RequestFacts) -> ConditionValues {
+    let mut c = ConditionValues::on(caller_context(caller));
+    c.set("aws:RequestedRegion", facts.region)
+        .set(
+            "aws:SecureTransport",
+            if facts.secure_transport {
+                "true"
+            } else {
+                "false"
+            },
+        )
+        .set("aws:CurrentTime", iso8601(facts.now))
+        .set("aws:EpochTime", format!("{}", facts.now.floor() as i64));
     if let Some(ip) = facts.source_ip {
         c.set("aws:SourceIp", ip);
     }
-    for (k, v) in &caller.identity.tags {
-        c.set(&format!("aws:PrincipalTag/{k}"), v.as_str());
-    }
     c
+}
+
+/// `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:userid`,
+/// `aws:username`, `aws:PrincipalTag/*` of a caller.
+fn caller_context(caller: &Caller) -> std::sync::Arc<ConditionValues> {
+    let cell = match &caller.session {
+        Some(s) => &s.context_base,
+        None => &caller.identity.context_base,
+    };
+    cell.get_or_init(|| {
+        let mut c = ConditionValues::new();
+        c.set("aws:PrincipalArn", caller.principal_arn())
+            .set("aws:PrincipalAccount", caller.account())
+            .set("aws:PrincipalType", caller.principal_type())
+            .set("aws:userid", caller.user_id());
+        if let Some(name) = caller.username() {
+            c.set("aws:username", name);
+        }
+        for (k, v) in &caller.identity.tags {
+            c.set(&format!("aws:PrincipalTag/{k}"), v.as_str());
+        }
+        std::sync::Arc::new(c)
+    })
+    .clone()
 }
 
 fn iso8601(ts: f64) -> String {

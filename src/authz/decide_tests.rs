@@ -711,7 +711,24 @@ fn global_condition_keys_describe_the_caller_and_request() {
     assert_eq!(one("aws:SourceIp"), "127.0.0.1");
     assert_eq!(one("aws:SecureTransport"), "false");
     assert_eq!(one("aws:CurrentTime"), "2026-09-21T14:13:20Z");
-    assert_eq!(one("kms:CallerAccount"), A);
+    assert!(
+        c.get("kms:CallerAccount").is_none(),
+        "only operations on a key have it"
+    );
+    let f = RequestFacts {
+        region: "us-east-1",
+        source_ip: None,
+        secure_transport: true,
+        now: 0.0,
+    };
+    let on_key = context_for(&tagged, &f, "kms:Encrypt");
+    assert_eq!(
+        on_key.get("kms:CallerAccount").map(|v| v[0].clone()),
+        Some(A.to_string())
+    );
+    assert!(context_for(&tagged, &f, "kms:CreateKey")
+        .get("kms:CallerAccount")
+        .is_none());
     let app = w.session("app");
     let c = ctx(&app, "us-east-1");
     assert_eq!(

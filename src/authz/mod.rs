@@ -82,9 +82,11 @@ impl Authorizer {
             .verify(req, service, region_served, real_now, server_now)
     }
 
-    /// The global condition keys for a verified caller (the operation adds `kms:` keys).
-    pub fn context(&self, caller: &Caller, facts: &RequestFacts) -> ConditionValues {
-        decide::global_context(caller, facts)
+    /// The global condition keys for a verified caller and action (and
+    /// `kms:CallerAccount` on key operations); the operation adds its `kms:` keys
+    /// ([`rules::condition_keys_for`] lists them).
+    pub fn context(&self, caller: &Caller, facts: &RequestFacts, action: &str) -> ConditionValues {
+        decide::context_for(caller, facts, action)
     }
 
     /// Decides a request.
@@ -183,7 +185,7 @@ document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:
     fn a_new_key_policy_must_name_existing_principals() {
         let a = authorizer();
         let caller = admin(&a);
-        let ctx = a.context(&caller, &facts());
+        let ctx = a.context(&caller, &facts(), "kms:PutKeyPolicy");
         a.check_new_key_policy(DEFAULT, &caller, KEY, A, &ctx, false)
             .expect("default policy");
         let ghost = DEFAULT.replace(
@@ -203,7 +205,7 @@ document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:
     fn the_lockout_check_can_be_bypassed() {
         let a = authorizer();
         let caller = admin(&a);
-        let ctx = a.context(&caller, &facts());
+        let ctx = a.context(&caller, &facts(), "kms:PutKeyPolicy");
         let other = DEFAULT.replace("111122223333:root", "444455556666:root");
         let a2 = Authorizer::new(
             Principals::parse(
@@ -228,6 +230,152 @@ document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:
             .expect("bypassed");
     }
 
+    /// Signs like the SDKs do (the aws-sigv4 crate) and returns the headers sent.
+    fn signed(
+        akid: &str,
+        secret: &str,
+        token: Option<&str>,
+        body: &[u8],
+        at: u64,
+    ) -> http::HeaderMap {
+        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+        let identity = aws_credential_types::Credentials::new(
+            akid,
+            secret,
+            token.map(str::to_string),
+            None,
+            "test",
+        )
+        .into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("kms")
+            .time(std::time::UNIX_EPOCH + std::time::Duration::from_secs(at))
+            .settings(SigningSettings::default())
+            .build()
+            .expect("params")
+            .into();
+        let headers = [
+            ("host", "localhost:4599"),
+            ("x-amz-target", "TrentService.Encrypt"),
+        ];
+        let signable = SignableRequest::new(
+            "POST",
+            "http://localhost:4599/",
+            headers.iter().copied(),
+            SignableBody::Bytes(body),
+        )
+        .expect("signable");
+        let (instructions, _) = sign(signable, &params).expect("signs").into_parts();
+        let mut request = http::Request::builder()
+            .method("POST")
+            .uri("http://localhost:4599/")
+            .header("host", "localhost:4599")
+            .header("x-amz-target", "TrentService.Encrypt")
+            .body(())
+            .expect("request");
+        instructions.apply_to_request_http1x(&mut request);
+        request.headers().clone()
+    }
+
+    #[test]
+    fn from_signature_to_decision_for_a_user_and_an_assumed_role() {
+        let text = r#"
+[accounts.111122223333]
+[users.alice]
+account = "111122223333"
+[[users.alice.access_keys]]
+id = "AKIAALICE00000000001"
+secret = "alice-secret"
+[[users.alice.policies]]
+name = "assume-app"
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111122223333:role/app"}}'
+[roles.app]
+account = "111122223333"
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}}'
+"#;
+        let a =
+            Authorizer::new(Principals::parse(text, Path::new("."), "t.toml").expect("principals"));
+        let policy_text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:role/app"}},"Action":"kms:Encrypt","Resource":"*","Condition":{{"StringEquals":{{"kms:EncryptionContext:purpose":"payments"}}}}}}]}}"#
+        );
+        let policy = a.key_policy(&policy_text).expect("key policy");
+        let t = 1_790_000_000u64;
+        let body = br#"{"KeyId":"alias/pay","Plaintext":"aGk="}"#;
+        let served = |r: &str| r == "us-east-1";
+        let now = chrono::DateTime::from_timestamp(t as i64, 0).expect("time");
+        let verify = |headers: &http::HeaderMap| {
+            a.verify(
+                &SignedRequest {
+                    method: "POST",
+                    path: "/",
+                    query: "",
+                    headers,
+                    body,
+                },
+                "kms",
+                &served,
+                now,
+                t as f64,
+            )
+        };
+        let decide = |caller: &Caller, purpose: &str| {
+            let mut ctx = a.context(caller, &facts(), "kms:Encrypt");
+            ctx.set_encryption_context([("purpose", purpose)]);
+            a.authorize(
+                caller,
+                &Request {
+                    action: "kms:Encrypt",
+                    resource: Resource::Key {
+                        arn: KEY,
+                        account: A,
+                        policy: &policy,
+                    },
+                    context: &ctx,
+                    grants: &[],
+                    encryption_context: None,
+                },
+            )
+        };
+
+        let alice = verify(&signed(
+            "AKIAALICE00000000001",
+            "alice-secret",
+            None,
+            body,
+            t,
+        ))
+        .expect("alice verified")
+        .caller;
+        let d = decide(&alice, "payments").expect_err("alice may not encrypt");
+        assert_eq!(d.reason, DenyReason::NoIdentityPolicyAllows);
+
+        let ctx = a.context(&alice, &facts(), "sts:AssumeRole");
+        let role = a
+            .may_assume(&alice, "arn:aws:iam::111122223333:role/app", &ctx)
+            .expect("alice may assume app");
+        let session = a.sessions.issue(role, "batch", alice.arn(), 900, t as f64);
+        let app = verify(&signed(
+            &session.access_key_id,
+            session.secret.expose(),
+            Some(session.token.expose()),
+            body,
+            t,
+        ))
+        .expect("session verified")
+        .caller;
+        assert_eq!(
+            app.arn(),
+            "arn:aws:sts::111122223333:assumed-role/app/batch"
+        );
+        assert_eq!(decide(&app, "payments"), Ok(Allowed::Policy));
+        assert!(decide(&app, "reports").is_err());
+        assert!(a
+            .may_assume(&alice, "arn:aws:iam::111122223333:role/none", &ctx)
+            .is_err());
+    }
+
     /// Not a test of speed (timings are for scripts/bench): prints what one strict-mode
     /// authorization costs — global keys, the cached key policy, the decision.
     #[test]
@@ -238,7 +386,7 @@ document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:
         let n = 200_000;
         let start = std::time::Instant::now();
         for _ in 0..n {
-            let mut ctx = a.context(&caller, &facts());
+            let mut ctx = a.context(&caller, &facts(), "kms:Encrypt");
             ctx.set_encryption_context([("purpose", "payments")]);
             let policy = a.key_policy(DEFAULT).expect("policy");
             let req = Request {

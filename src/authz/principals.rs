@@ -101,6 +101,8 @@ pub struct Identity {
     pub trust_policy: Option<Arc<PolicyDoc>>,
     /// Roles: the longest session AssumeRole may grant, in seconds.
     pub max_session_duration: u32,
+    /// The condition keys that describe this identity, computed on first use.
+    pub(crate) context_base: std::sync::OnceLock<Arc<super::context::ConditionValues>>,
 }
 
 impl Identity {
@@ -249,6 +251,7 @@ impl Principals {
                 policies: Vec::new(),
                 trust_policy: None,
                 max_session_duration: 0,
+                context_base: Default::default(),
             });
             out.by_arn.insert(root.arn.clone(), root.clone());
             for (i, k) in acc.access_keys.into_iter().enumerate() {
@@ -405,6 +408,7 @@ impl Principals {
             policies,
             trust_policy,
             max_session_duration,
+            context_base: Default::default(),
         });
         if kind == IdentityKind::Role && !r.access_keys.is_empty() {
             return Err(err(

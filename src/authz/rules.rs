@@ -185,9 +185,18 @@ pub const KMS_ACTIONS: &[ActionRule] = &[
 
 /// The row for an action (`kms:Encrypt`; case-insensitive as IAM matches actions).
 pub fn rule(action: &str) -> Option<&'static ActionRule> {
-    KMS_ACTIONS
-        .iter()
-        .find(|r| r.action.eq_ignore_ascii_case(action))
+    static BY_NAME: std::sync::LazyLock<std::collections::HashMap<String, &'static ActionRule>> =
+        std::sync::LazyLock::new(|| {
+            KMS_ACTIONS
+                .iter()
+                .map(|r| (r.action.to_ascii_lowercase(), r))
+                .collect()
+        });
+    if action.bytes().any(|b| b.is_ascii_uppercase()) {
+        BY_NAME.get(&action.to_ascii_lowercase()).copied()
+    } else {
+        BY_NAME.get(action).copied()
+    }
 }
 
 /// The grant operation names (`Encrypt`, `ReEncryptFrom`, …) a grant may list.
@@ -212,6 +221,325 @@ pub const CONSTRAINABLE_GRANT_OPERATIONS: &[&str] = &[
     "CreateGrant",
     "RetireGrant",
 ];
+
+/// The value type of a condition key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    String,
+    Boolean,
+    Numeric,
+    Date,
+}
+
+/// Which requests a `kms:` condition key has a value in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    /// These operations (names without `kms:`).
+    Ops(&'static [&'static str]),
+    /// Every operation authorized on a KMS key.
+    KeyOperations,
+    /// CreateKey and every operation authorized on a KMS key.
+    CreateKeyAndKeyOperations,
+    /// The cryptographic operations, DescribeKey and GetPublicKey.
+    CryptoDescribeGetPublicKey,
+}
+
+/// One `kms:` condition key (conditions-kms.md) and the requests it has a value in; the
+/// operations fill these in the request context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConditionKey {
+    /// As conditions-kms.md spells it (`kms:EncryptionContext:` is a prefix).
+    pub key: &'static str,
+    pub value_type: KeyType,
+    pub multi_valued: bool,
+    pub applies: Applies,
+    /// Supported in IAM policies only (key policies never see a value).
+    pub iam_only: bool,
+}
+
+const fn k(
+    key: &'static str,
+    value_type: KeyType,
+    multi_valued: bool,
+    applies: Applies,
+    iam_only: bool,
+) -> ConditionKey {
+    ConditionKey {
+        key,
+        value_type,
+        multi_valued,
+        applies,
+        iam_only,
+    }
+}
+
+const ENCRYPTION_CONTEXT_OPS: &[&str] = &[
+    "CreateGrant",
+    "Encrypt",
+    "Decrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+];
+
+use Applies::{CreateKeyAndKeyOperations, CryptoDescribeGetPublicKey, KeyOperations, Ops};
+
+/// Every `kms:` condition key hsm-kms supplies.
+pub const KMS_CONDITION_KEYS: &[ConditionKey] = &[
+    k(
+        "kms:BypassPolicyLockoutSafetyCheck",
+        KeyType::Boolean,
+        false,
+        Ops(&["CreateKey", "PutKeyPolicy"]),
+        false,
+    ),
+    k(
+        "kms:CallerAccount",
+        KeyType::String,
+        false,
+        KeyOperations,
+        false,
+    ),
+    k(
+        "kms:DataKeyPairSpec",
+        KeyType::String,
+        false,
+        Ops(&["GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"]),
+        false,
+    ),
+    k(
+        "kms:EncryptionAlgorithm",
+        KeyType::String,
+        false,
+        Ops(&[
+            "Decrypt",
+            "Encrypt",
+            "GenerateDataKey",
+            "GenerateDataKeyPair",
+            "GenerateDataKeyPairWithoutPlaintext",
+            "GenerateDataKeyWithoutPlaintext",
+            "ReEncryptFrom",
+            "ReEncryptTo",
+        ]),
+        false,
+    ),
+    k(
+        "kms:EncryptionContext:",
+        KeyType::String,
+        false,
+        Ops(ENCRYPTION_CONTEXT_OPS),
+        false,
+    ),
+    k(
+        "kms:EncryptionContextKeys",
+        KeyType::String,
+        true,
+        Ops(ENCRYPTION_CONTEXT_OPS),
+        false,
+    ),
+    k(
+        "kms:ExpirationModel",
+        KeyType::String,
+        false,
+        Ops(&["ImportKeyMaterial"]),
+        false,
+    ),
+    k(
+        "kms:GrantConstraintType",
+        KeyType::String,
+        false,
+        Ops(&["CreateGrant"]),
+        false,
+    ),
+    k(
+        "kms:GrantIsForAWSResource",
+        KeyType::Boolean,
+        false,
+        Ops(&["CreateGrant", "ListGrants", "RevokeGrant"]),
+        false,
+    ),
+    k(
+        "kms:GrantOperations",
+        KeyType::String,
+        true,
+        Ops(&["CreateGrant"]),
+        false,
+    ),
+    k(
+        "kms:GranteePrincipal",
+        KeyType::String,
+        false,
+        Ops(&["CreateGrant"]),
+        false,
+    ),
+    k(
+        "kms:KeyAgreementAlgorithm",
+        KeyType::String,
+        false,
+        Ops(&["DeriveSharedSecret"]),
+        false,
+    ),
+    k(
+        "kms:KeyOrigin",
+        KeyType::String,
+        false,
+        CreateKeyAndKeyOperations,
+        false,
+    ),
+    k(
+        "kms:KeySpec",
+        KeyType::String,
+        false,
+        CreateKeyAndKeyOperations,
+        false,
+    ),
+    k(
+        "kms:KeyUsage",
+        KeyType::String,
+        false,
+        CreateKeyAndKeyOperations,
+        false,
+    ),
+    k(
+        "kms:MacAlgorithm",
+        KeyType::String,
+        false,
+        Ops(&["GenerateMac", "VerifyMac"]),
+        false,
+    ),
+    k(
+        "kms:MessageType",
+        KeyType::String,
+        false,
+        Ops(&["Sign", "Verify"]),
+        false,
+    ),
+    k(
+        "kms:MultiRegion",
+        KeyType::Boolean,
+        false,
+        CreateKeyAndKeyOperations,
+        false,
+    ),
+    k(
+        "kms:MultiRegionKeyType",
+        KeyType::String,
+        false,
+        CreateKeyAndKeyOperations,
+        false,
+    ),
+    k(
+        "kms:PrimaryRegion",
+        KeyType::String,
+        false,
+        Ops(&["UpdatePrimaryRegion"]),
+        false,
+    ),
+    k(
+        "kms:ReEncryptOnSameKey",
+        KeyType::Boolean,
+        false,
+        Ops(&["ReEncryptFrom", "ReEncryptTo"]),
+        false,
+    ),
+    k(
+        "kms:ReplicaRegion",
+        KeyType::String,
+        false,
+        Ops(&["ReplicateKey"]),
+        false,
+    ),
+    k(
+        "kms:RequestAlias",
+        KeyType::String,
+        false,
+        CryptoDescribeGetPublicKey,
+        false,
+    ),
+    k(
+        "kms:ResourceAliases",
+        KeyType::String,
+        true,
+        KeyOperations,
+        true,
+    ),
+    k(
+        "kms:RetiringPrincipal",
+        KeyType::String,
+        false,
+        Ops(&["CreateGrant"]),
+        false,
+    ),
+    k(
+        "kms:RotationPeriodInDays",
+        KeyType::Numeric,
+        false,
+        Ops(&["EnableKeyRotation"]),
+        false,
+    ),
+    k(
+        "kms:SigningAlgorithm",
+        KeyType::String,
+        false,
+        Ops(&["Sign", "Verify"]),
+        false,
+    ),
+    k(
+        "kms:ValidTo",
+        KeyType::Date,
+        false,
+        Ops(&["ImportKeyMaterial"]),
+        false,
+    ),
+    k(
+        "kms:WrappingAlgorithm",
+        KeyType::String,
+        false,
+        Ops(&["GetParametersForImport"]),
+        false,
+    ),
+    k(
+        "kms:WrappingKeySpec",
+        KeyType::String,
+        false,
+        Ops(&["GetParametersForImport"]),
+        false,
+    ),
+];
+
+/// The cryptographic operations (concepts.md), for `kms:RequestAlias`.
+pub const CRYPTOGRAPHIC_OPERATIONS: &[&str] = &[
+    "Decrypt",
+    "DeriveSharedSecret",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "Sign",
+    "Verify",
+    "VerifyMac",
+];
+
+/// The `kms:` condition keys that have a value in a request for `action` (`kms:Encrypt`).
+pub fn condition_keys_for(action: &str) -> impl Iterator<Item = &'static ConditionKey> + '_ {
+    let op = action.strip_prefix("kms:").unwrap_or(action);
+    let on_key = rule(action).is_some_and(|r| r.resources.contains(&ResourceType::Key));
+    KMS_CONDITION_KEYS.iter().filter(move |c| match c.applies {
+        Ops(ops) => ops.contains(&op),
+        KeyOperations => on_key,
+        CreateKeyAndKeyOperations => on_key || op == "CreateKey",
+        CryptoDescribeGetPublicKey => {
+            CRYPTOGRAPHIC_OPERATIONS.contains(&op) || op == "DescribeKey" || op == "GetPublicKey"
+        }
+    })
+}
 
 #[cfg(test)]
 mod tests {
@@ -271,6 +599,49 @@ mod tests {
                 &[ResourceType::Alias, ResourceType::Key]
             );
         }
+    }
+
+    #[test]
+    fn condition_keys_name_known_operations() {
+        for c in KMS_CONDITION_KEYS {
+            if let Applies::Ops(ops) = c.applies {
+                for op in ops {
+                    assert!(rule(&format!("kms:{op}")).is_some(), "{} names {op}", c.key);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_operation_gets_the_condition_keys_the_guide_lists() {
+        let keys = |a: &str| condition_keys_for(a).map(|c| c.key).collect::<Vec<_>>();
+        let encrypt = keys("kms:Encrypt");
+        for k in [
+            "kms:CallerAccount",
+            "kms:EncryptionContext:",
+            "kms:EncryptionContextKeys",
+            "kms:EncryptionAlgorithm",
+            "kms:KeySpec",
+            "kms:MultiRegion",
+            "kms:RequestAlias",
+            "kms:ResourceAliases",
+        ] {
+            assert!(encrypt.contains(&k), "Encrypt: {k}");
+        }
+        assert!(!encrypt.contains(&"kms:ReplicaRegion"));
+        let create = keys("kms:CreateKey");
+        assert!(
+            create.contains(&"kms:MultiRegionKeyType")
+                && create.contains(&"kms:BypassPolicyLockoutSafetyCheck")
+        );
+        assert!(!create.contains(&"kms:CallerAccount"));
+        assert_eq!(keys("kms:ListKeys"), Vec::<&str>::new());
+        assert!(keys("kms:ReplicateKey").contains(&"kms:ReplicaRegion"));
+        assert!(keys("kms:UpdatePrimaryRegion").contains(&"kms:PrimaryRegion"));
+        assert!(KMS_CONDITION_KEYS
+            .iter()
+            .filter(|c| c.iam_only)
+            .all(|c| c.key == "kms:ResourceAliases"));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct Session {
     pub expiration: f64,
     /// The ARN of whoever assumed the role (for the audit record's session context).
     pub source_arn: String,
+    /// The condition keys that describe this session, computed on first use.
+    pub(crate) context_base: std::sync::OnceLock<Arc<super::context::ConditionValues>>,
 }
 
 /// The sessions issued by this server.
@@ -63,6 +65,7 @@ impl Sessions {
             token: Secret::new(base64_random(96)),
             expiration: now + f64::from(duration_seconds),
             source_arn: source_arn.to_string(),
+            context_base: Default::default(),
         });
         let mut map = self.by_key.write();
         map.retain(|_, s| s.expiration > now);
