@@ -297,10 +297,8 @@ trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal
 "#;
         let a =
             Authorizer::new(Principals::parse(text, Path::new("."), "t.toml").expect("principals"));
-        let policy_text = format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:role/app"}},"Action":"kms:Encrypt","Resource":"*","Condition":{{"StringEquals":{{"kms:EncryptionContext:purpose":"payments"}}}}}}]}}"#
-        );
-        let policy = a.key_policy(&policy_text).expect("key policy");
+        let policy_text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/app"},"Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:purpose":"payments"}}}]}"#;
+        let policy = a.key_policy(policy_text).expect("key policy");
         let t = 1_790_000_000u64;
         let body = br#"{"KeyId":"alias/pay","Plaintext":"aGk="}"#;
         let served = |r: &str| r == "us-east-1";
