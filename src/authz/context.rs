@@ -23,6 +23,16 @@ use std::sync::Arc;
 pub struct ConditionValues {
     base: Option<Arc<ConditionValues>>,
     values: HashMap<String, Vec<String>>,
+    /// `aws:CurrentTime` / `aws:EpochTime`, formatted only if a policy asks.
+    time: Option<RequestTime>,
+}
+
+/// The request time, and its two condition-key forms made on first use.
+#[derive(Debug, Clone)]
+struct RequestTime {
+    epoch: f64,
+    iso: std::sync::OnceLock<Vec<String>>,
+    seconds: std::sync::OnceLock<Vec<String>>,
 }
 
 impl ConditionValues {
@@ -35,7 +45,19 @@ impl ConditionValues {
         ConditionValues {
             base: Some(base),
             values: HashMap::new(),
+            time: None,
         }
+    }
+
+    /// Sets `aws:CurrentTime` (ISO 8601) and `aws:EpochTime` from epoch seconds; the
+    /// strings are made only when a condition reads them.
+    pub fn set_time(&mut self, epoch_seconds: f64) -> &mut Self {
+        self.time = Some(RequestTime {
+            epoch: epoch_seconds,
+            iso: Default::default(),
+            seconds: Default::default(),
+        });
+        self
     }
 
     /// Sets a single-valued key (replacing any earlier value).
@@ -70,10 +92,25 @@ impl ConditionValues {
 
     /// The values of a key, looked up by its lowercased name.
     pub fn get_lower(&self, key_lower: &str) -> Option<&[String]> {
-        match self.values.get(key_lower) {
-            Some(v) => Some(v.as_slice()),
-            None => self.base.as_ref().and_then(|b| b.get_lower(key_lower)),
+        if let Some(v) = self.values.get(key_lower) {
+            return Some(v.as_slice());
         }
+        if let Some(t) = &self.time {
+            match key_lower {
+                "aws:currenttime" => {
+                    return Some(t.iso.get_or_init(|| vec![iso8601(t.epoch)]).as_slice())
+                }
+                "aws:epochtime" => {
+                    return Some(
+                        t.seconds
+                            .get_or_init(|| vec![format!("{}", t.epoch.floor() as i64)])
+                            .as_slice(),
+                    )
+                }
+                _ => {}
+            }
+        }
+        self.base.as_ref().and_then(|b| b.get_lower(key_lower))
     }
 
     /// The values of a key, any case.
@@ -138,6 +175,7 @@ impl ConditionValues {
     pub fn for_key_policy(&self) -> ConditionValues {
         ConditionValues {
             base: self.base.as_ref().map(|b| Arc::new(b.for_key_policy())),
+            time: self.time.clone(),
             values: self
                 .values
                 .iter()
@@ -152,6 +190,12 @@ impl ConditionValues {
         self.values.keys().any(|k| is_iam_only_key(k))
             || self.base.as_ref().is_some_and(|b| b.has_iam_only_keys())
     }
+}
+
+fn iso8601(ts: f64) -> String {
+    chrono::DateTime::from_timestamp(ts.floor() as i64, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 /// Condition keys that only IAM policies may use (lowercased).
@@ -188,6 +232,20 @@ mod tests {
         assert_eq!(
             c.get("aws:RequestedRegion"),
             Some(&["eu-west-1".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn the_request_time_reads_as_iso_8601_and_epoch_seconds() {
+        let mut c = ConditionValues::new();
+        c.set_time(1_790_000_000.5);
+        assert_eq!(
+            c.get("aws:CurrentTime"),
+            Some(&["2026-09-21T14:13:20Z".to_string()][..])
+        );
+        assert_eq!(
+            c.get("aws:EpochTime"),
+            Some(&["1790000000".to_string()][..])
         );
     }
 

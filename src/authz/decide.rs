@@ -74,6 +74,8 @@ pub enum DenyReason {
     /// The key policy leaves it to IAM, and no IAM policy allows (also every denial of an
     /// IAM-only action).
     NoIdentityPolicyAllows,
+    /// An account's root user asked to assume a role.
+    RootCannotAssumeRole,
 }
 
 /// An `AccessDeniedException`.
@@ -90,8 +92,25 @@ pub struct Denial {
 }
 
 impl Denial {
+    /// The error code for KMS and the other JSON services.
     pub fn aws_code(&self) -> &'static str {
         "AccessDeniedException"
+    }
+
+    /// The error code as the protocol spells it (`AccessDenied` for STS's awsQuery).
+    pub fn code(&self, protocol: super::sigv4::Protocol) -> &'static str {
+        match protocol {
+            super::sigv4::Protocol::Json => "AccessDeniedException",
+            super::sigv4::Protocol::Query => "AccessDenied",
+        }
+    }
+
+    /// The HTTP status: 400 for KMS (JSON), 403 for awsQuery services.
+    pub fn http_status(&self, protocol: super::sigv4::Protocol) -> u16 {
+        match protocol {
+            super::sigv4::Protocol::Json => 400,
+            super::sigv4::Protocol::Query => 403,
+        }
     }
 
     /// AWS's message.
@@ -119,6 +138,7 @@ impl Denial {
                 "{head} because no identity-based policy allows the {} action",
                 self.action
             ),
+            DenyReason::RootCannotAssumeRole => "Roles may not be assumed by root accounts.".into(),
         }
     }
 }
@@ -310,7 +330,10 @@ pub fn may_assume(
     let Some(trust) = role.trust_policy.as_deref() else {
         return Err(deny(DenyReason::NoResourcePolicyAllows));
     };
-    if role.kind != IdentityKind::Role || caller.is_root() {
+    if caller.is_root() {
+        return Err(deny(DenyReason::RootCannotAssumeRole));
+    }
+    if role.kind != IdentityKind::Role {
         return Err(deny(DenyReason::NoResourcePolicyAllows));
     }
     let iam = iam_decision(caller, "sts:assumerole", &role.arn, context);
@@ -377,8 +400,7 @@ pub fn global_context(caller: &Caller, facts: &RequestFacts) -> ConditionValues 
                 "false"
             },
         )
-        .set("aws:CurrentTime", iso8601(facts.now))
-        .set("aws:EpochTime", format!("{}", facts.now.floor() as i64));
+        .set_time(facts.now);
     if let Some(ip) = facts.source_ip {
         c.set("aws:SourceIp", ip);
     }
@@ -407,12 +429,6 @@ fn caller_context(caller: &Caller) -> std::sync::Arc<ConditionValues> {
         std::sync::Arc::new(c)
     })
     .clone()
-}
-
-fn iso8601(ts: f64) -> String {
-    chrono::DateTime::from_timestamp(ts.floor() as i64, 0)
-        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

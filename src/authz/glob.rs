@@ -67,9 +67,42 @@ fn matches_by(pattern: &str, text: &str, eq: impl Fn(char, char) -> bool) -> boo
             }
         }
     }
+    if pattern.is_ascii() && text.is_ascii() {
+        // Policies and ARNs are nearly always ASCII: match bytes, allocating nothing.
+        return run_bytes(pattern.as_bytes(), text.as_bytes(), |a, b| {
+            eq(char::from(a), char::from(b))
+        });
+    }
     let p: Vec<Tok> = tokens(pattern).collect();
     let t: Vec<char> = text.chars().collect();
     run(&p, &t, eq)
+}
+
+/// [`run`] over ASCII bytes, `*` and `?` being the wildcards.
+fn run_bytes(p: &[u8], t: &[u8], eq: impl Fn(u8, u8) -> bool) -> bool {
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        let here = p.get(pi).copied();
+        if here == Some(b'*') {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if match here {
+            Some(b'?') => true,
+            Some(c) => eq(c, t[ti]),
+            None => false,
+        } {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 fn run(p: &[Tok], t: &[char], eq: impl Fn(char, char) -> bool) -> bool {
@@ -142,6 +175,13 @@ mod tests {
         let p = [Tok::Lit('a'), Tok::Lit('*'), Tok::Any];
         assert!(matches_tokens(&p, "a*bc", false));
         assert!(!matches_tokens(&p, "abc", false));
+    }
+
+    #[test]
+    fn non_ascii_text_matches_by_characters() {
+        assert!(matches("caf?", "café"));
+        assert!(matches("*é", "café"));
+        assert!(matches_ignore_case("CAFÉ*", "café au lait"));
     }
 
     #[test]

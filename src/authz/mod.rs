@@ -374,19 +374,49 @@ trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal
             .is_err());
     }
 
-    /// Not a test of speed (timings are for scripts/bench): prints what one strict-mode
-    /// authorization costs — global keys, the cached key policy, the decision.
+    /// Not a test of speed (timings are for scripts/bench): prints what strict mode adds
+    /// to one Encrypt — SigV4 verification, the condition keys, the cached key policy,
+    /// the decision.
     #[test]
     #[ignore]
     fn time_one_authorization() {
         let a = authorizer();
+        let n: u32 = 200_000;
+        let t = 1_790_000_000u64;
+        let body = br#"{"KeyId":"alias/pay","Plaintext":"aGk="}"#;
+        let headers = signed("AKIAADMIN00000000001", "admin-secret", None, body, t);
+        let now = chrono::DateTime::from_timestamp(t as i64, 0).expect("time");
+        let served = |r: &str| r == "us-east-1";
+        let req = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body,
+        };
+        let time = |label: &str, f: &mut dyn FnMut()| {
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            println!("{label}: {:?}", start.elapsed() / n);
+        };
         let caller = admin(&a);
-        let n = 200_000;
-        let start = std::time::Instant::now();
-        for _ in 0..n {
+        time("SigV4 verification", &mut || {
+            assert!(a.verify(&req, "kms", &served, now, t as f64).is_ok());
+        });
+        time("condition keys", &mut || {
             let mut ctx = a.context(&caller, &facts(), "kms:Encrypt");
             ctx.set_encryption_context([("purpose", "payments")]);
-            let policy = a.key_policy(DEFAULT).expect("policy");
+            assert!(ctx.get("kms:CallerAccount").is_some());
+        });
+        time("cached key policy", &mut || {
+            assert!(a.key_policy(DEFAULT).is_ok());
+        });
+        let mut ctx = a.context(&caller, &facts(), "kms:Encrypt");
+        ctx.set_encryption_context([("purpose", "payments")]);
+        let policy = a.key_policy(DEFAULT).expect("policy");
+        time("decision", &mut || {
             let req = Request {
                 action: "kms:Encrypt",
                 resource: Resource::Key {
@@ -399,8 +429,6 @@ trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal
                 encryption_context: None,
             };
             assert!(a.authorize(&caller, &req).is_ok());
-        }
-        let per = start.elapsed() / n;
-        println!("one Encrypt authorization: {per:?}");
+        });
     }
 }

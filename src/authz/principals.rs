@@ -106,6 +106,24 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// An account's root user (what every caller is in open mode).
+    pub fn account_root(account: &str, partition: &str) -> Identity {
+        Identity {
+            kind: IdentityKind::Root,
+            partition: partition.to_string(),
+            account: account.to_string(),
+            name: "root".into(),
+            path: "/".into(),
+            arn: format!("arn:{partition}:iam::{account}:root"),
+            unique_id: account.to_string(),
+            tags: BTreeMap::new(),
+            policies: Vec::new(),
+            trust_policy: None,
+            max_session_duration: 0,
+            context_base: Default::default(),
+        }
+    }
+
     /// The principal as ARN components.
     pub fn principal_arn(&self) -> Option<PrincipalArn> {
         PrincipalArn::parse(&self.arn)
@@ -239,20 +257,7 @@ impl Principals {
                 ));
             }
             out.accounts.insert(id.clone(), partition.clone());
-            let root = Arc::new(Identity {
-                kind: IdentityKind::Root,
-                partition: partition.clone(),
-                account: id.clone(),
-                name: "root".into(),
-                path: "/".into(),
-                arn: format!("arn:{partition}:iam::{id}:root"),
-                unique_id: id.clone(),
-                tags: BTreeMap::new(),
-                policies: Vec::new(),
-                trust_policy: None,
-                max_session_duration: 0,
-                context_base: Default::default(),
-            });
+            let root = Arc::new(Identity::account_root(&id, &partition));
             out.by_arn.insert(root.arn.clone(), root.clone());
             for (i, k) in acc.access_keys.into_iter().enumerate() {
                 let e = format!("{entry}.access_keys[{i}]");
