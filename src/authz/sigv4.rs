@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use parking_lot::Mutex;
@@ -145,8 +145,8 @@ pub struct Verified {
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// (access key id, date, Region, service): what a signing key is derived for.
-type ScopeKey = (String, String, String, String);
+/// The credential scope text (`key/date/Region/service/aws4_request`).
+type ScopeKey = String;
 
 /// Checks signatures against the principals file and the issued sessions.
 #[derive(Debug)]
@@ -192,9 +192,7 @@ impl Verifier {
         let amz_date = header(req.headers, "x-amz-date");
         let auth = parse_authorization(authorization, amz_date.is_some())?;
         let amz_date = amz_date.unwrap_or_default();
-        let request_time = NaiveDateTime::parse_from_str(amz_date, ISO_BASIC)
-            .map(|t| t.and_utc())
-            .map_err(|_| {
+        let request_time = parse_amz_date(amz_date).ok_or_else(|| {
                 SigError::Incomplete(format!(
                     "Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
                 ))
@@ -238,7 +236,8 @@ impl Verifier {
                 "Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{terminator}'. "
             ));
         }
-        let expected_date = request_time.format("%Y%m%d").to_string();
+        // A parsed x-amz-date is ASCII, its first 8 characters the date.
+        let expected_date = &amz_date[..8];
         if date != expected_date {
             faults.push(format!(
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{date}' != '{expected_date}', from '{amz_date}'."
@@ -249,7 +248,7 @@ impl Verifier {
         }
 
         let token = header(req.headers, "x-amz-security-token");
-        let (caller, secret) = self.credentials(access_key_id, token, server_now)?;
+        let caller = self.credentials(access_key_id, token, server_now)?;
 
         let mut canonical = String::with_capacity(256);
         canonical.push_str(req.method);
@@ -295,7 +294,7 @@ impl Verifier {
             "{ALGORITHM}\n{amz_date}\n{date}/{region}/{scope_service}/{TERMINATOR}\n{}",
             hex::encode(Sha256::digest(canonical.as_bytes()))
         );
-        let key = self.signing_key(access_key_id, &secret, date, region, scope_service);
+        let key = self.signing_key(auth.credential, &caller, date, region, scope_service);
         let mut mac = <HmacSha256 as Mac>::new_from_slice(key.as_ref())
             .map_err(|_| SigError::SignatureMismatch)?;
         mac.update(string_to_sign.as_bytes());
@@ -317,13 +316,13 @@ impl Verifier {
         access_key_id: &str,
         token: Option<&str>,
         server_now: f64,
-    ) -> Result<(Caller, crate::authz::principals::Secret), SigError> {
-        if let Some((identity, secret)) = self.principals.by_access_key(access_key_id) {
+    ) -> Result<Caller, SigError> {
+        if let Some((identity, _)) = self.principals.by_access_key(access_key_id) {
             if token.is_some() {
                 // Permanent credentials carry no session token.
                 return Err(SigError::UnknownAccessKey);
             }
-            return Ok((Caller::new(identity.clone(), access_key_id), secret.clone()));
+            return Ok(Caller::new(identity.clone(), access_key_id));
         }
         let session = self
             .sessions
@@ -337,34 +336,37 @@ impl Verifier {
         if session.expiration <= server_now {
             return Err(SigError::ExpiredToken);
         }
-        let secret = session.secret.clone();
-        Ok((Caller::from_session(session), secret))
+        Ok(Caller::from_session(session))
     }
 
-    /// kSigning for (key, date, Region, service), derived once and cached.
+    /// kSigning for a credential scope (`key/date/Region/service/aws4_request`), derived
+    /// once and cached under the scope text. Access key ids are unique, and a key's
+    /// secret never changes while the server runs, so the scope names one signing key.
     fn signing_key(
         &self,
-        access_key_id: &str,
-        secret: &crate::authz::principals::Secret,
+        credential: &str,
+        caller: &Caller,
         date: &str,
         region: &str,
         service: &str,
     ) -> Zeroizing<[u8; 32]> {
-        let cache_key = (
-            access_key_id.to_string(),
-            date.to_string(),
-            region.to_string(),
-            service.to_string(),
-        );
-        if let Some(k) = self.keys.lock().get(&cache_key) {
+        if let Some(k) = self.keys.lock().get(credential) {
             return k.clone();
         }
-        let key = derive_signing_key(secret.expose(), date, region, service);
+        let secret = match &caller.session {
+            Some(s) => s.secret.expose(),
+            None => self
+                .principals
+                .by_access_key(&caller.access_key_id)
+                .map(|(_, s)| s.expose())
+                .unwrap_or_default(),
+        };
+        let key = derive_signing_key(secret, date, region, service);
         let mut keys = self.keys.lock();
         if keys.len() >= KEY_CACHE_LIMIT {
             keys.clear();
         }
-        keys.insert(cache_key, key.clone());
+        keys.insert(credential.to_string(), key.clone());
         key
     }
 
@@ -456,6 +458,22 @@ fn parse_authorization(h: &str, has_date: bool) -> Result<AuthHeader<'_>, SigErr
         }
         _ => Err(SigError::Incomplete(format!("{missing}Authorization={h}"))),
     }
+}
+
+/// `YYYYMMDDTHHMMSSZ`, exactly.
+fn parse_amz_date(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(4, 6)?, num(6, 8)?)?;
+    let time = date.and_hms_opt(num(9, 11)?, num(11, 13)?, num(13, 15)?)?;
+    Some(time.and_utc())
 }
 
 fn check_skew(request: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), SigError> {
@@ -889,6 +907,11 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
         headers.remove("x-amz-date");
         let e = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect_err("refused");
         assert!(e.to_string().contains("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."), "{e}");
+
+        headers.insert("x-amz-date", "2026-09-21T14:13:20Z".parse().expect("value"));
+        headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAALICE00000000001/20260921/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=00".parse().expect("value"));
+        let e = check(&v, &s, &headers, s.body, s.time, T0 as f64).expect_err("refused");
+        assert_eq!(e.to_string(), "Date must be in ISO-8601 'basic format'. Got '2026-09-21T14:13:20Z'. See http://en.wikipedia.org/wiki/ISO_8601");
 
         headers.insert("x-amz-date", "20260921T141320Z".parse().expect("value"));
         headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKIAALICE00000000001/20260921/us-east-1/kms/aws4_request, SignedHeaders=x-amz-date, Signature=00".parse().expect("value"));
