@@ -817,4 +817,26 @@ max_session_duration = 7200
         assert_eq!(e.entry, "users.alice.policies[0]");
         assert!(e.problem.contains("cannot read policy file"));
     }
+
+    #[test]
+    fn the_documented_example_file_loads() {
+        let doc = include_str!("../../docs/access-control.md");
+        let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let end = start + doc[start..].find("```").expect("its end");
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("policies")).expect("mkdir");
+        std::fs::write(dir.path().join("policies/admin.json"), POLICY).expect("write");
+        let path = dir.path().join("principals.toml");
+        std::fs::write(&path, &doc[start..end]).expect("write");
+        let p = Principals::load(&path).expect("the documented example loads");
+        assert_eq!(p.counts(), (2, 1, 1));
+        let (alice, _) = p
+            .by_access_key("AKIAALICE00000000001")
+            .expect("alice's key");
+        assert_eq!(
+            alice.arn,
+            "arn:aws:iam::111122223333:user/engineering/alice"
+        );
+        assert_eq!(alice.policies.len(), 2);
+    }
 }
