@@ -222,6 +222,55 @@ pub const CONSTRAINABLE_GRANT_OPERATIONS: &[&str] = &[
     "RetireGrant",
 ];
 
+/// Grant operations every key accepts.
+const COMMON_GRANT_OPERATIONS: &[&str] = &["CreateGrant", "DescribeKey", "RetireGrant"];
+
+/// The grant operations a key of a given usage accepts (besides CreateGrant, DescribeKey
+/// and RetireGrant): a grant may only allow what the key can do.
+pub const GRANT_OPERATIONS_BY_USAGE: &[(&str, bool, &[&str])] = &[
+    // (KeyUsage, symmetric, operations)
+    (
+        "ENCRYPT_DECRYPT",
+        true,
+        &[
+            "Decrypt",
+            "Encrypt",
+            "GenerateDataKey",
+            "GenerateDataKeyPair",
+            "GenerateDataKeyPairWithoutPlaintext",
+            "GenerateDataKeyWithoutPlaintext",
+            "ReEncryptFrom",
+            "ReEncryptTo",
+        ],
+    ),
+    (
+        "ENCRYPT_DECRYPT",
+        false,
+        &[
+            "Decrypt",
+            "Encrypt",
+            "ReEncryptFrom",
+            "ReEncryptTo",
+            "GetPublicKey",
+        ],
+    ),
+    ("SIGN_VERIFY", false, &["Sign", "Verify", "GetPublicKey"]),
+    ("GENERATE_VERIFY_MAC", true, &["GenerateMac", "VerifyMac"]),
+    (
+        "KEY_AGREEMENT",
+        false,
+        &["DeriveSharedSecret", "GetPublicKey"],
+    ),
+];
+
+/// Whether a grant on a key of this usage may list `operation`.
+pub fn grant_operation_valid_for(operation: &str, key_usage: &str, symmetric: bool) -> bool {
+    COMMON_GRANT_OPERATIONS.contains(&operation)
+        || GRANT_OPERATIONS_BY_USAGE
+            .iter()
+            .any(|(u, sym, ops)| *u == key_usage && *sym == symmetric && ops.contains(&operation))
+}
+
 /// The value type of a condition key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyType {
@@ -642,6 +691,53 @@ mod tests {
             .iter()
             .filter(|c| c.iam_only)
             .all(|c| c.key == "kms:ResourceAliases"));
+    }
+
+    #[test]
+    fn a_grant_may_only_allow_what_the_key_can_do() {
+        assert!(grant_operation_valid_for(
+            "GenerateDataKey",
+            "ENCRYPT_DECRYPT",
+            true
+        ));
+        assert!(!grant_operation_valid_for(
+            "GenerateDataKey",
+            "ENCRYPT_DECRYPT",
+            false
+        ));
+        assert!(grant_operation_valid_for(
+            "GetPublicKey",
+            "ENCRYPT_DECRYPT",
+            false
+        ));
+        assert!(!grant_operation_valid_for("Sign", "ENCRYPT_DECRYPT", true));
+        assert!(grant_operation_valid_for("Sign", "SIGN_VERIFY", false));
+        assert!(grant_operation_valid_for(
+            "VerifyMac",
+            "GENERATE_VERIFY_MAC",
+            true
+        ));
+        assert!(grant_operation_valid_for(
+            "DeriveSharedSecret",
+            "KEY_AGREEMENT",
+            false
+        ));
+        assert!(grant_operation_valid_for(
+            "DescribeKey",
+            "GENERATE_VERIFY_MAC",
+            true
+        ));
+        assert!(!grant_operation_valid_for(
+            "ScheduleKeyDeletion",
+            "ENCRYPT_DECRYPT",
+            true
+        ));
+        let all: Vec<&str> = grant_operations().collect();
+        for (_, _, ops) in GRANT_OPERATIONS_BY_USAGE {
+            for op in *ops {
+                assert!(all.contains(op), "{op} is a grant operation");
+            }
+        }
     }
 
     #[test]
