@@ -4,6 +4,8 @@
 //! The layers, from the wire inwards:
 //! - [`api`]: HTTP, the AWS JSON 1.1 protocol, SigV4 credential scope, request validation
 //!   against the service model, error → JSON mapping.
+//! - [`authz`]: principals, SigV4 verification, the IAM policy language and KMS's
+//!   authorization rules (key policies, IAM policies, grants).
 //! - [`kms`]: the service itself — one file per KMS operation under `kms/operations/`, the
 //!   key-state table, the ciphertext format, background jobs.
 //! - [`store`]: durable metadata (SQLite) behind a narrow trait.
@@ -11,6 +13,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod authz;
 pub mod clock;
 pub mod config;
 pub mod hsm;

@@ -1,0 +1,90 @@
+//! Grants as the authorization step sees them: whether a grant allows a caller an
+//! operation (grantee, operations, encryption-context constraints), and whether a caller
+//! may retire it. Grants only ever allow; they are considered after the policies.
+
+use std::collections::BTreeMap;
+
+use super::arn::PrincipalArn;
+use super::caller::Caller;
+
+/// `EncryptionContextEquals` / `EncryptionContextSubset`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrantConstraints {
+    pub encryption_context_equals: Option<BTreeMap<String, String>>,
+    pub encryption_context_subset: Option<BTreeMap<String, String>>,
+}
+
+/// What authorization needs to know of a grant.
+#[derive(Debug, Clone, Copy)]
+pub struct GrantView<'a> {
+    pub grant_id: &'a str,
+    pub grantee_principal: &'a str,
+    pub retiring_principal: Option<&'a str>,
+    /// Operation names: `Encrypt`, `ReEncryptFrom`, …
+    pub operations: &'a [String],
+    pub constraints: Option<&'a GrantConstraints>,
+}
+
+/// Whether `principal` (an ARN in a grant) names the caller. An account principal names
+/// the account's root user directly and its other principals only where their IAM
+/// policies allow the operation (`iam_allows`), as for a key policy's account principal.
+pub fn names_caller(principal: &str, caller: &Caller, iam_allows: bool) -> bool {
+    match PrincipalArn::parse(principal) {
+        Some(PrincipalArn::Account { account, .. }) => {
+            account == caller.account() && (caller.is_root() || iam_allows)
+        }
+        Some(PrincipalArn::User { .. }) => caller.session.is_none() && principal == caller.arn(),
+        Some(PrincipalArn::Role { .. }) => {
+            caller.session.is_some() && principal == caller.identity.arn
+        }
+        Some(PrincipalArn::AssumedRole { .. }) => principal == caller.arn(),
+        None => false,
+    }
+}
+
+/// Whether the encryption context of a request satisfies a grant's constraints (an absent
+/// context counts as empty). Keys and values compare exactly, case-sensitively.
+pub fn constraints_hold(
+    constraints: Option<&GrantConstraints>,
+    context: Option<&BTreeMap<String, String>>,
+) -> bool {
+    let Some(c) = constraints else {
+        return true;
+    };
+    let empty = BTreeMap::new();
+    let context = context.unwrap_or(&empty);
+    if let Some(eq) = &c.encryption_context_equals {
+        if eq != context {
+            return false;
+        }
+    }
+    if let Some(sub) = &c.encryption_context_subset {
+        if !sub.iter().all(|(k, v)| context.get(k) == Some(v)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether the grant allows the caller `operation` (`Encrypt`, not `kms:Encrypt`).
+pub fn grant_allows(
+    grant: &GrantView,
+    caller: &Caller,
+    operation: &str,
+    encryption_context: Option<&BTreeMap<String, String>>,
+    iam_allows: bool,
+) -> bool {
+    grant.operations.iter().any(|o| o == operation)
+        && names_caller(grant.grantee_principal, caller, iam_allows)
+        && constraints_hold(grant.constraints, encryption_context)
+}
+
+/// Whether the caller may retire the grant: its retiring principal, or its grantee when
+/// the grant includes the `RetireGrant` operation.
+pub fn may_retire(grant: &GrantView, caller: &Caller) -> bool {
+    grant
+        .retiring_principal
+        .is_some_and(|p| names_caller(p, caller, false))
+        || (grant.operations.iter().any(|o| o == "RetireGrant")
+            && names_caller(grant.grantee_principal, caller, false))
+}
