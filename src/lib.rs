@@ -13,6 +13,7 @@ pub mod api;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod data_dir;
 pub mod hsm;
 pub mod kms;
 pub mod server;
