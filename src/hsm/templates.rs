@@ -472,10 +472,12 @@ pub(crate) fn throwaway_wrapping_key() -> [Attribute; 15] {
 }
 
 /// The measuring key (made by the Security Officer at every start, a public session
-/// object of the login session): a trusted AES key that wraps session copies that may be
-/// wrapped only under a trusted key — the probe copies of imported material — so the
-/// wrapped length tells the material's length. It cannot unwrap or decrypt and never leaves
-/// the token, so what it wraps can never be recovered.
+/// object of the login session): a trusted AES key whose wrap template admits only
+/// session objects that may leave their token only under a trusted key — the probe
+/// copies of imported material (and, though never asked, the session copies of
+/// multi-Region material) — so the wrapped length tells the material's length. It cannot
+/// unwrap or decrypt, never leaves the token and no other process sees it, so what it
+/// wraps can never be recovered.
 pub(crate) fn measuring_key(label: &str) -> Template {
     Template {
         attrs: vec![
