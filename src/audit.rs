@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use parking_lot::Mutex;
@@ -105,9 +106,11 @@ impl Audit {
         std::fs::create_dir_all(dir)?;
         let mut files = HashMap::new();
         for region in regions {
+            // Owner only, whatever the umask (the data directory's modes: data_dir.rs).
             let f = OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(0o600)
                 .open(dir.join(format!("{region}.jsonl")))?;
             files.insert(*region, Mutex::new(BufWriter::with_capacity(1 << 16, f)));
         }

@@ -111,27 +111,25 @@ pub struct Settings {
     #[arg(long, env = "HSM_KMS_PKCS11_MODULE", value_name = "PATH")]
     pub pkcs11_module: Option<PathBuf>,
 
-    /// Token user PIN (set when a token is created)
+    /// Token user PIN; default: generated on the first start into DATA_DIR/pins (mode 0600)
     #[arg(
         long,
         hide = true,
         env = "HSM_KMS_USER_PIN",
         hide_env_values = true,
-        value_parser = parse_pin,
-        default_value = "1234"
+        value_parser = parse_pin
     )]
-    pub user_pin: Pin,
+    pub user_pin: Option<Pin>,
 
-    /// Token security officer (SO) PIN (set when a token is created)
+    /// Token security officer (SO) PIN; default: generated on the first start into DATA_DIR/pins (mode 0600)
     #[arg(
         long,
         hide = true,
         env = "HSM_KMS_SO_PIN",
         hide_env_values = true,
-        value_parser = parse_pin,
-        default_value = "12345678"
+        value_parser = parse_pin
     )]
-    pub so_pin: Pin,
+    pub so_pin: Option<Pin>,
 
     /// Extra delay before a new replica leaves the Creating state, in milliseconds
     #[arg(
@@ -191,8 +189,14 @@ pub struct Config {
     /// When true the server writes its own softhsm2.conf in the data directory and points
     /// SOFTHSM2_CONF at it (the default, for SoftHSM2).
     pub manage_softhsm_conf: bool,
-    pub user_pin: Pin,
-    pub so_pin: Pin,
+    /// The user PIN, when the configuration gives it (else hsm-kms keeps it in
+    /// `<data dir>/pins`, see [`crate::hsm::pins`]).
+    pub user_pin: Option<Pin>,
+    /// The SO PIN, when the configuration gives it (as for `user_pin`). Needed only at
+    /// startup: [`Config::without_pins`] is what the running service keeps.
+    pub so_pin: Option<Pin>,
+    /// The config file the settings were read from, if any.
+    pub config_file: Option<PathBuf>,
     /// Extra delay before a new replica leaves the `Creating` state.
     pub replica_creation_delay_ms: u64,
     /// Extra delay before an UpdatePrimaryRegion leaves the `Updating` state.
@@ -201,7 +205,8 @@ pub struct Config {
     pub admin_api: bool,
 }
 
-/// A token PIN: wiped from memory when dropped, never shown by `Debug`. Derefs to `&str`.
+/// A token PIN: wiped from memory when dropped, never shown by `Debug` or `Display`. Derefs
+/// to `&str`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Pin(Zeroizing<String>);
 
@@ -221,6 +226,12 @@ impl std::ops::Deref for Pin {
 impl fmt::Debug for Pin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Pin(<redacted>)")
+    }
+}
+
+impl fmt::Display for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
     }
 }
 
@@ -661,6 +672,7 @@ impl Settings {
             manage_softhsm_conf,
             user_pin: self.user_pin,
             so_pin: self.so_pin,
+            config_file: self.config,
             replica_creation_delay_ms: self.replica_creation_delay_ms,
             primary_update_delay_ms: self.primary_update_delay_ms,
             admin_api: self.admin_api,
@@ -680,6 +692,14 @@ impl Default for Settings {
 }
 
 impl Config {
+    /// The configuration without its PINs: what the running service keeps once the tokens
+    /// are open (the PINs are needed only to open them).
+    pub fn without_pins(mut self) -> Config {
+        self.user_pin = None;
+        self.so_pin = None;
+        self
+    }
+
     /// True when `region` is an opt-in Region the account has not enabled.
     pub fn region_disabled(&self, region: Region) -> bool {
         region.info().opt_in && !self.enabled_opt_in_regions.contains(&region)
@@ -728,8 +748,9 @@ mod tests {
         assert_eq!(c.account_id, "111122223333");
         assert_eq!(c.regions, regions(DEFAULT_REGIONS));
         assert!(c.enabled_opt_in_regions.is_empty());
-        assert_eq!(&*c.user_pin, "1234");
-        assert_eq!(&*c.so_pin, "12345678");
+        // No built-in PINs: hsm-kms generates them into DATA_DIR/pins.
+        assert!(c.user_pin.is_none());
+        assert!(c.so_pin.is_none());
         assert_eq!(c.replica_creation_delay_ms, 0);
         assert_eq!(c.primary_update_delay_ms, 0);
         assert!(!c.admin_api);
@@ -764,8 +785,8 @@ mod tests {
         assert_eq!(c.primary_update_delay_ms, 300);
         assert!(c.admin_api);
         assert_eq!(c.account_id, "123456789012");
-        assert_eq!(&*c.user_pin, "4321");
-        assert_eq!(&*c.so_pin, "12345678", "default where the file is silent");
+        assert_eq!(c.user_pin.as_deref(), Some("4321"));
+        assert!(c.so_pin.is_none(), "no default where the file is silent");
 
         let c = parse(&[
             "--config",
@@ -865,9 +886,15 @@ mod tests {
         let f = file("user_pin = \"98765\"\nso_pin = \"56789\"\n");
         let path = f.path().to_str().expect("utf-8");
         let settings = Settings::parse_from(["--config", path], false).expect("parses");
-        assert_eq!(&*settings.user_pin, "98765");
+        assert_eq!(settings.user_pin.as_deref(), Some("98765"));
         let c = settings.clone().resolve().expect("resolves");
-        for shown in [format!("{settings:?}"), format!("{c:?}"), format!("{c:#?}")] {
+        let pin = c.so_pin.clone().expect("so_pin");
+        for shown in [
+            format!("{settings:?}"),
+            format!("{c:?}"),
+            format!("{c:#?}"),
+            format!("{pin} {pin:?}"),
+        ] {
             assert!(!shown.contains("98765"), "{shown}");
             assert!(!shown.contains("56789"), "{shown}");
             assert!(shown.contains("<redacted>"), "{shown}");

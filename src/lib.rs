@@ -16,6 +16,7 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod config;
+pub mod data_dir;
 pub mod hsm;
 pub mod kms;
 pub mod server;

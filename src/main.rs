@@ -1,6 +1,7 @@
 //! `hsm-kms`: the command line. `serve` runs the server; `init` only creates the data
-//! directory and the Region tokens; `check-config` reads and checks the configuration and
-//! prints it. Every setting comes from [`hsm_kms::config::Settings`].
+//! directory and the Region tokens; `rotate-pins` replaces the tokens' PINs;
+//! `check-config` reads and checks the configuration and prints it. Every setting comes
+//! from [`hsm_kms::config::Settings`].
 
 use std::process::ExitCode;
 
@@ -24,6 +25,10 @@ fn command() -> Command {
         .subcommand(with_settings(
             "init",
             "Create the data directory and one token per Region, then exit",
+        ))
+        .subcommand(with_settings(
+            "rotate-pins",
+            "Replace the user and SO PINs of every served token with new random ones, kept in DATA_DIR/pins (stop the server first), then exit",
         ))
         .subcommand(with_settings(
             "check-config",
@@ -57,11 +62,41 @@ fn run() -> Result<(), String> {
         return Err("no command given (try --help)".to_string());
     };
     let settings = Settings::from_matches(matches).map_err(|e| e.to_string())?;
+    // The PINs are in `settings` now: no child process inherits them. (Safe: no other
+    // thread exists yet.)
+    std::env::remove_var("HSM_KMS_USER_PIN");
+    std::env::remove_var("HSM_KMS_SO_PIN");
     init_logging(&settings.log);
     let config = settings.resolve().map_err(|e| e.to_string())?;
     match name {
         "serve" => serve(config),
         "init" => setup::init_all(&config),
+        "rotate-pins" => {
+            let rotation = setup::rotate_pins(&config)?;
+            let list = |regions: &[hsm_kms::kms::region::Region]| {
+                regions
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!(
+                "rotated the user and SO PINs of {} token(s): {}",
+                rotation.rotated.len() + rotation.already_rotated.len(),
+                list(&[rotation.rotated.clone(), rotation.already_rotated.clone()].concat())
+            );
+            if !rotation.not_created.is_empty() {
+                println!(
+                    "not created yet (will get the new PINs): {}",
+                    list(&rotation.not_created)
+                );
+            }
+            println!(
+                "the new PINs are in {}",
+                config.data_dir.join("pins").display()
+            );
+            Ok(())
+        }
         "check-config" => {
             println!("{config:#?}");
             Ok(())

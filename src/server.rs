@@ -20,7 +20,12 @@ pub async fn run(config: Config) -> Result<(), String> {
     let store =
         SqliteStore::open(&config.data_dir.join("kms.sqlite3")).map_err(|e| e.to_string())?;
     let listen = config.listen;
-    let kms = Arc::new(Kms::new(config, clock, hsm, Box::new(store))?);
+    let kms = Arc::new(Kms::new(
+        config.without_pins(),
+        clock,
+        hsm,
+        Box::new(store),
+    )?);
     tokio::spawn(jobs::run(kms.clone()));
     let flusher = kms.clone();
     tokio::spawn(async move {

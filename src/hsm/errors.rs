@@ -96,6 +96,23 @@ pub enum HsmError {
          key its probe copy proved"
     )]
     ImportedKeyMismatch { region: Region, label: String },
+    /// The token refuses a PIN.
+    #[error(
+        "the {region} token refuses the {who} PIN from {origin}: give the token's PIN there \
+         (or, for PINs hsm-kms keeps, restore the pins file it wrote)"
+    )]
+    WrongPin {
+        region: Region,
+        who: &'static str,
+        /// Where the PIN came from (the pins file, or the setting that gave it).
+        origin: String,
+    },
+    /// The PINs cannot be read, generated or rotated.
+    #[error(transparent)]
+    Pins(#[from] super::pins::PinsError),
+    /// The module's function list for the calls with array attributes is unavailable.
+    #[error("PKCS#11 module: {0}")]
+    ArrayCalls(String),
     /// A private key's token object was unwrapped without the public key its probe copy
     /// proved (the caller must pass it).
     #[error("the imported private key {label} in the {region} token was unwrapped without the public key of its probe copy")]

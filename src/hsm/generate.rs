@@ -52,7 +52,8 @@ impl RegionToken {
         usage: PairUsage,
         extract: Extractability,
     ) -> Result<Vec<u8>, HsmError> {
-        let (public, private) = templates::pair_material(label, kind, usage, extract);
+        let raw_rsa = !self.capabilities().oaep_sha256;
+        let (public, private) = templates::pair_material(label, kind, usage, extract, raw_rsa);
         let _guard = self.creation_guard();
         self.session(|s| {
             let (public_handle, private_handle) = s

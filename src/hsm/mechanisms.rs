@@ -9,6 +9,13 @@
 //! - RSA-OAEP: the hash and MGF1 use the same function, empty label.
 //! - HMAC: CKM_SHA*_HMAC; AES: CKM_AES_GCM with a 128-bit tag, CKM_AES_KEY_WRAP_PAD
 //!   (RFC 5649) for wrapping.
+//!
+//! [`KeyRole::allowed`] is the other side of the same table: the mechanisms each kind of
+//! key may run (CKA_ALLOWED_MECHANISMS, fixed when the object is created). A token refuses
+//! any other mechanism with CKR_MECHANISM_INVALID, so a holder of the user PIN cannot use
+//! AES material with AES-ECB (single-block decryption undoes key wrapping) or an RSA
+//! decryption key with PKCS#1 v1.5 padding. Every call site of the service is in a list:
+//! the operation files, the key check values and proofs of imports, the capability probes.
 
 use cryptoki::error::Error as CkError;
 use cryptoki::mechanism::aead::GcmParams;
@@ -17,7 +24,7 @@ use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 
-use super::algorithms::{Curve, Hash, OaepHash, PairKind, SignScheme};
+use super::algorithms::{Curve, Hash, OaepHash, PairKind, PairUsage, SignScheme};
 
 /// AES-GCM tag length.
 const GCM_TAG_BITS: u64 = 128;
@@ -126,6 +133,91 @@ fn digest_info_prefix(hash: Hash) -> Box<[u8]> {
     }
 }
 
+/// What a key is for, and so which mechanisms it may run ([`KeyRole::allowed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyRole {
+    /// AES material: Encrypt/Decrypt and its key check value (AES-GCM). Wrapping it for
+    /// another token is checked against the wrapping key's list, not this one.
+    AesMaterial,
+    /// HMAC material of `len` bytes: its MAC algorithm, and HMAC-SHA-1 for the key check
+    /// value of imports.
+    HmacMaterial { len: usize },
+    /// The probe copy of imported HMAC material: the key check value and the length
+    /// checks (each HMAC mechanism refuses keys shorter than its hash).
+    HmacProbe,
+    /// The private key of a KMS key pair; `raw_rsa`: the token lacks OAEP with SHA-256, so
+    /// RSA decryption with SHA-256 runs as raw RSA with OAEP decoded on the host.
+    PrivateKey {
+        kind: PairKind,
+        usage: PairUsage,
+        raw_rsa: bool,
+    },
+    /// The probe copy of an imported private key: one proof signature, and for EC the
+    /// public point's x coordinate by ECDH with the base point.
+    PrivateKeyProbe(PairKind),
+    /// A public key objects verify signatures with (RSA: both padding schemes).
+    VerifyingKey(PairKind),
+    /// Key-encryption keys, the ephemeral key of RSA_AES_KEY_WRAP, throwaway and measuring
+    /// keys: RFC 5649 key wrap only.
+    KeyWrap,
+    /// The transport key pairs and the in-token import wrapping keys: RSA-OAEP only.
+    RsaOaep,
+    /// Import wrapping keys where OAEP is decoded on the host: raw RSA only.
+    RsaRaw,
+}
+
+impl KeyRole {
+    /// The mechanisms a key of this role may run (never empty for a role that runs
+    /// anything; empty means "set no list": RSA key agreement does not exist).
+    pub(crate) fn allowed(self) -> Vec<MechanismType> {
+        use MechanismType as M;
+        let hmac = |hash: Hash| hmac(hash).mechanism_type();
+        match self {
+            KeyRole::AesMaterial => vec![M::AES_GCM],
+            KeyRole::HmacMaterial { len } => {
+                let own = [Hash::Sha224, Hash::Sha256, Hash::Sha384, Hash::Sha512]
+                    .into_iter()
+                    .filter(|h| h.output_len() == len)
+                    .map(hmac);
+                let mut list = vec![M::SHA1_HMAC];
+                list.extend(own);
+                list
+            }
+            KeyRole::HmacProbe => vec![
+                M::SHA1_HMAC,
+                M::SHA224_HMAC,
+                M::SHA256_HMAC,
+                M::SHA384_HMAC,
+                M::SHA512_HMAC,
+            ],
+            KeyRole::PrivateKey {
+                kind,
+                usage,
+                raw_rsa,
+            } => match (kind, usage) {
+                (PairKind::Rsa(_), PairUsage::Sign) => vec![M::RSA_PKCS, M::RSA_PKCS_PSS],
+                (PairKind::Rsa(_), PairUsage::Decrypt) if raw_rsa => {
+                    vec![M::RSA_PKCS_OAEP, M::RSA_X_509]
+                }
+                (PairKind::Rsa(_), PairUsage::Decrypt) => vec![M::RSA_PKCS_OAEP],
+                (PairKind::Ec(Curve::Ed25519), PairUsage::Sign) => vec![M::EDDSA],
+                (PairKind::Ec(_), PairUsage::Sign) => vec![M::ECDSA],
+                (PairKind::Ec(_), PairUsage::Derive) => vec![M::ECDH1_DERIVE],
+                _ => Vec::new(),
+            },
+            KeyRole::PrivateKeyProbe(PairKind::Rsa(_)) => vec![M::RSA_PKCS],
+            KeyRole::PrivateKeyProbe(PairKind::Ec(Curve::Ed25519)) => vec![M::EDDSA],
+            KeyRole::PrivateKeyProbe(PairKind::Ec(_)) => vec![M::ECDSA, M::ECDH1_DERIVE],
+            KeyRole::VerifyingKey(PairKind::Rsa(_)) => vec![M::RSA_PKCS, M::RSA_PKCS_PSS],
+            KeyRole::VerifyingKey(PairKind::Ec(Curve::Ed25519)) => vec![M::EDDSA],
+            KeyRole::VerifyingKey(PairKind::Ec(_)) => vec![M::ECDSA],
+            KeyRole::KeyWrap => vec![M::AES_KEY_WRAP_PAD],
+            KeyRole::RsaOaep => vec![M::RSA_PKCS_OAEP],
+            KeyRole::RsaRaw => vec![M::RSA_X_509],
+        }
+    }
+}
+
 /// The key-pair generation mechanism of `kind`.
 pub(crate) fn pair_generation(kind: PairKind) -> Mechanism<'static> {
     match kind {
@@ -143,6 +235,66 @@ pub(crate) fn ecdh(peer_point: &[u8]) -> Mechanism<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_mechanism_the_service_runs_is_in_its_keys_list() {
+        use MechanismType as M;
+        // Signing schemes against the private keys and public keys that run them.
+        for (scheme, kind) in [
+            (SignScheme::RsaPkcs1(Hash::Sha256), PairKind::Rsa(2048)),
+            (SignScheme::RsaPss(Hash::Sha384), PairKind::Rsa(3072)),
+            (SignScheme::Ecdsa(Curve::P256), PairKind::Ec(Curve::P256)),
+            (SignScheme::Ed25519, PairKind::Ec(Curve::Ed25519)),
+        ] {
+            let m = sign(scheme).mechanism_type();
+            let private = KeyRole::PrivateKey {
+                kind,
+                usage: PairUsage::Sign,
+                raw_rsa: false,
+            };
+            assert!(private.allowed().contains(&m), "{scheme:?}");
+            assert!(
+                KeyRole::VerifyingKey(kind).allowed().contains(&m),
+                "{scheme:?}"
+            );
+        }
+        // RSA decryption: OAEP always, raw RSA only where OAEP-SHA-256 is decoded on the host.
+        let decrypt = |raw_rsa| KeyRole::PrivateKey {
+            kind: PairKind::Rsa(2048),
+            usage: PairUsage::Decrypt,
+            raw_rsa,
+        };
+        assert_eq!(decrypt(false).allowed(), vec![M::RSA_PKCS_OAEP]);
+        assert_eq!(
+            decrypt(true).allowed(),
+            vec![M::RSA_PKCS_OAEP, M::RSA_X_509]
+        );
+        assert!(!decrypt(true).allowed().contains(&M::RSA_PKCS));
+        // HMAC keys: their own hash and the SHA-1 check value, nothing else.
+        assert_eq!(
+            KeyRole::HmacMaterial { len: 28 }.allowed(),
+            vec![M::SHA1_HMAC, M::SHA224_HMAC]
+        );
+        assert_eq!(
+            KeyRole::HmacMaterial { len: 64 }.allowed(),
+            vec![M::SHA1_HMAC, M::SHA512_HMAC]
+        );
+        // AES material: GCM only (no ECB, no CBC, no key derivation).
+        assert_eq!(KeyRole::AesMaterial.allowed(), vec![M::AES_GCM]);
+        let key_agreement = KeyRole::PrivateKey {
+            kind: PairKind::Ec(Curve::P384),
+            usage: PairUsage::Derive,
+            raw_rsa: false,
+        };
+        assert_eq!(key_agreement.allowed(), vec![M::ECDH1_DERIVE]);
+        // The import proofs: the signature scheme check.rs uses, and ECDH with G.
+        assert!(KeyRole::PrivateKeyProbe(PairKind::Rsa(2048))
+            .allowed()
+            .contains(&sign(SignScheme::RsaPkcs1(Hash::Sha256)).mechanism_type()));
+        assert!(KeyRole::PrivateKeyProbe(PairKind::Ec(Curve::P256))
+            .allowed()
+            .contains(&M::ECDH1_DERIVE));
+    }
 
     #[test]
     fn pkcs1_signatures_sign_a_digest_info() {

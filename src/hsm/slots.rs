@@ -28,16 +28,22 @@ fn find_by_label(ctx: &Pkcs11, region: Region) -> Result<Option<Slot>, HsmError>
     Ok(None)
 }
 
-/// Returns the slot holding `region`'s token, creating the token on a free slot if needed.
+/// The slot holding `region`'s token, if the token exists.
+pub fn find(ctx: &Pkcs11, region: Region) -> Result<Option<Slot>, HsmError> {
+    find_by_label(ctx, region)
+}
+
+/// Returns the slot holding `region`'s token and whether it was just created (on a free
+/// slot, with these PINs).
 pub fn ensure_token(
     ctx: &Pkcs11,
     region: Region,
     so_pin: &str,
     user_pin: &str,
-) -> Result<Slot, HsmError> {
+) -> Result<(Slot, bool), HsmError> {
     let label = region.as_str();
     if let Some(slot) = find_by_label(ctx, region)? {
-        return Ok(slot);
+        return Ok((slot, false));
     }
     let p11 = |call: &'static str| {
         move |error| HsmError::Pkcs11 {
@@ -69,5 +75,5 @@ pub fn ensure_token(
         .map_err(p11("C_InitPIN"))?;
     session.logout().map_err(p11("C_Logout"))?;
     tracing::info!(region = label, "created token");
-    Ok(slot)
+    Ok((slot, true))
 }

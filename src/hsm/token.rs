@@ -2,6 +2,16 @@
 //! handles alive, a pool of work sessions, and the map from object labels to object
 //! handles (built once at startup, so no C_FindObjects runs on a request path).
 //!
+//! The keys the process makes anew at every start — the key-encryption keys of key
+//! transport and the import measuring key — are session objects of the long-lived
+//! session ([`RegionToken::session_key`]): they never touch the disk and no other process
+//! sees them.
+//!
+//! Opening a token also removes what an interrupted object creation left behind (kill -9
+//! while SoftHSM writes an object): objects with neither a label nor an ID, which report
+//! CKA_TOKEN=false and so escape a search for token objects; every object this service
+//! makes has a label.
+//!
 //! Crypto operations on session-object copies of key material (made on first use) run
 //! without touching SoftHSM2's object store lock; creation and destruction of objects are
 //! serialised per token ([`RegionToken::creation_guard`]). The token's capabilities are
@@ -16,6 +26,7 @@
 //! `rsa_decrypt`, `ecdh`, `data_key_pair`, `generate`, `import`, `transport`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use cryptoki::context::Pkcs11;
 use cryptoki::mechanism::Mechanism;
@@ -29,7 +40,8 @@ use zeroize::Zeroizing;
 use super::capabilities::Capabilities;
 use super::errors::{breaks_session, HsmError};
 use super::mechanisms;
-use super::templates;
+use super::raw::ArrayCalls;
+use super::templates::{self, Template};
 use crate::kms::region::Region;
 
 /// What the token answers when asked for an attribute's value (C_GetAttributeValue).
@@ -56,6 +68,11 @@ pub struct RegionToken {
     user_pin: AuthPin,
     pool: Mutex<Vec<Session>>,
     handles: RwLock<HashMap<String, ObjectHandle>>,
+    /// Keys made anew at every start as session objects of the login session (KEKs, the
+    /// measuring key), by label.
+    session_keys: RwLock<HashMap<String, ObjectHandle>>,
+    /// The calls whose templates hold array attributes (unwrap and wrap templates).
+    raw: Arc<ArrayCalls>,
     /// Session-object copies of key material used for crypto (made on first use by the
     /// long-lived login session, so they live as long as it): SoftHSM2 locks its object
     /// store for every operation with a token object, not with a session object.
@@ -70,10 +87,11 @@ pub struct RegionToken {
 }
 
 impl RegionToken {
-    /// Logs in, probes the token's capabilities and maps every key-material object of the
-    /// token by label.
-    pub fn open(
+    /// Logs in, removes the remains of interrupted object creations, probes the token's
+    /// capabilities and maps every key-material object of the token by label.
+    pub(crate) fn open(
         pkcs11: &Pkcs11,
+        raw: Arc<ArrayCalls>,
         region: Region,
         slot: Slot,
         user_pin: &str,
@@ -95,6 +113,14 @@ impl RegionToken {
             )) => {}
             Err(e) => return Err(err("C_Login")(e)),
         }
+        let orphans = sweep_orphans(&login, region)?;
+        if orphans > 0 {
+            tracing::warn!(
+                %region,
+                orphans,
+                "destroyed objects with neither label nor ID (left by an interrupted object creation)"
+            );
+        }
         let capabilities = Capabilities::probe(pkcs11, slot, &login);
         let handles = scan_labels(&login, region)?;
         tracing::info!(%region, objects = handles.len(), "token ready");
@@ -107,6 +133,8 @@ impl RegionToken {
             user_pin,
             pool: Mutex::new(Vec::new()),
             handles: RwLock::new(handles),
+            session_keys: RwLock::new(HashMap::new()),
+            raw,
             hot: RwLock::new(HashMap::new()),
             public_objects: RwLock::new(HashMap::new()),
             create_lock: Mutex::new(()),
@@ -173,12 +201,39 @@ impl RegionToken {
         self.handles.write().insert(label.to_string(), handle);
     }
 
+    /// The object labelled `label`: a token object, or a key of this start
+    /// ([`Self::session_key`]).
     pub(super) fn handle(&self, label: &str) -> Result<ObjectHandle, HsmError> {
-        self.handles
-            .read()
-            .get(label)
-            .copied()
+        if let Some(h) = self.handles.read().get(label) {
+            return Ok(*h);
+        }
+        self.session_key(label)
             .ok_or_else(|| HsmError::MissingObject(label.to_string()))
+    }
+
+    /// The key of this start labelled `label` (a session object of the login session).
+    pub(super) fn session_key(&self, label: &str) -> Option<ObjectHandle> {
+        self.session_keys.read().get(label).copied()
+    }
+
+    /// True when this start made (or received) the session key `label`.
+    pub fn has_session_key(&self, label: &str) -> bool {
+        self.session_keys.read().contains_key(label)
+    }
+
+    /// Forgets every session key and returns them (startup: they are made anew).
+    pub(super) fn take_session_keys(&self) -> HashMap<String, ObjectHandle> {
+        std::mem::take(&mut *self.session_keys.write())
+    }
+
+    /// Records session keys made in the login session.
+    pub(super) fn add_session_keys(&self, keys: impl IntoIterator<Item = (String, ObjectHandle)>) {
+        self.session_keys.write().extend(keys);
+    }
+
+    /// The calls with array attributes.
+    pub(super) fn raw(&self) -> &ArrayCalls {
+        &self.raw
     }
 
     /// True when the token holds an object with this label.
@@ -361,18 +416,17 @@ impl RegionToken {
         })
     }
 
-    /// Generates a key pair as the user; `public` and `private` get their labels here.
+    /// Generates a key pair as the user from templates that carry their labels.
     pub(super) fn generate_key_pair(
         &self,
         mechanism: &Mechanism,
-        (public_label, mut public): (&str, Vec<Attribute>),
-        (private_label, mut private): (&str, Vec<Attribute>),
+        (public_label, public): (&str, &Template),
+        (private_label, private): (&str, &Template),
     ) -> Result<(), HsmError> {
-        public.push(Attribute::Label(public_label.as_bytes().to_vec()));
-        private.push(Attribute::Label(private_label.as_bytes().to_vec()));
         let _guard = self.create_lock.lock();
         let (public_handle, private_handle) = self.with_session(|s| {
-            s.generate_key_pair(mechanism, &public, &private)
+            self.raw
+                .generate_key_pair(s, mechanism, public, private)
                 .map_err(self.p11("C_GenerateKeyPair"))
         })?;
         let mut handles = self.handles.write();
@@ -423,6 +477,32 @@ impl RegionToken {
         Ok(true)
     }
 
+    /// C_UnwrapKey under the object `unwrapping_label` into a session object of the login
+    /// session (so it lives as long as the process), recorded as the session key `label`.
+    pub(super) fn unwrap_session_key(
+        &self,
+        mechanism: &Mechanism,
+        unwrapping_label: &str,
+        wrapped: &[u8],
+        label: &str,
+        template: &Template,
+    ) -> Result<(), HsmError> {
+        let unwrapping_key = self.handle(unwrapping_label)?;
+        let _guard = self.create_lock.lock();
+        let handle = self
+            .raw
+            .unwrap_key(
+                &self.login.lock(),
+                mechanism,
+                unwrapping_key,
+                wrapped,
+                template,
+            )
+            .map_err(self.p11("C_UnwrapKey"))?;
+        self.session_keys.write().insert(label.to_string(), handle);
+        Ok(())
+    }
+
     /// Runs `f` in a session logged in as the token's Security Officer, then logs the user
     /// back in and rebuilds the label map (C_Logout drops every private-object handle).
     ///
@@ -435,6 +515,7 @@ impl RegionToken {
         so_pin: &str,
         f: impl FnOnce(&Session) -> Result<R, HsmError>,
     ) -> Result<R, HsmError> {
+        // The SO PIN is copied only into cryptoki's AuthPin (secrecy: zeroised on drop).
         let started = std::time::Instant::now();
         let _guard = self.create_lock.lock();
         let login = self.login.lock();
@@ -452,7 +533,8 @@ impl RegionToken {
         login
             .login(UserType::User, Some(&self.user_pin))
             .map_err(self.p11("C_Login"))?;
-        // Logging out dropped private session objects: their copies must be made anew.
+        // Logging out dropped private session objects: their copies must be made anew, and
+        // received KEKs (private session objects) are gone.
         self.hot.write().clear();
         self.public_objects.write().clear();
         *self.handles.write() = scan_labels(&login, self.region)?;
@@ -492,4 +574,44 @@ fn scan_labels(
         }
     }
     Ok(handles)
+}
+
+/// Destroys the objects with neither a label nor an ID: what SoftHSM leaves when the
+/// process is killed while it creates an object (it writes the object before its
+/// attributes, and such a remnant reports CKA_TOKEN=false, so only a search with an empty
+/// template finds it). Every object this service makes has a label, and nothing else
+/// creates objects in its tokens. Startup only (a linear scan). Returns how many it
+/// destroyed.
+fn sweep_orphans(session: &Session, region: Region) -> Result<usize, HsmError> {
+    let err = |call: &'static str| {
+        move |error| HsmError::Pkcs11 {
+            call,
+            region,
+            error,
+        }
+    };
+    let mut destroyed = 0;
+    for handle in session.find_objects(&[]).map_err(err("C_FindObjects"))? {
+        let attrs = match session.get_attributes(handle, &[AttributeType::Label, AttributeType::Id])
+        {
+            Ok(attrs) => attrs,
+            Err(e) => {
+                // Not ours to judge: leave it.
+                tracing::debug!(%region, "cannot read the label of an object: {e}");
+                continue;
+            }
+        };
+        let named = attrs.iter().any(|a| match a {
+            Attribute::Label(l) => !l.is_empty(),
+            Attribute::Id(i) => !i.is_empty(),
+            _ => false,
+        });
+        if !named {
+            session
+                .destroy_object(handle)
+                .map_err(err("C_DestroyObject"))?;
+            destroyed += 1;
+        }
+    }
+    Ok(destroyed)
 }

@@ -38,15 +38,16 @@ pub struct Server {
 }
 
 /// Region tokens made once per test process by `hsm-kms init` (one per Region list) and
-/// copied into each test's data directory: first start with transport setup costs
-/// seconds (RSA-3072 generation in SoftHSM), a copy costs milliseconds. The copies are
-/// real tokens; every server still opens, logs in to and reconciles them itself.
+/// copied into each test's data directory, with the `pins` file `init` generated for
+/// them: first start with transport setup costs seconds (RSA-3072 generation in
+/// SoftHSM), a copy costs milliseconds. The copies are real tokens; every server still
+/// opens, logs in to and reconciles them itself. Returns the template's data directory.
 fn token_template(regions: &str) -> PathBuf {
     static TEMPLATES: std::sync::Mutex<Vec<(String, tempfile::TempDir)>> =
         std::sync::Mutex::new(Vec::new());
     let mut templates = TEMPLATES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, dir)) = templates.iter().find(|(r, _)| r == regions) {
-        return dir.path().join("tokens");
+        return dir.path().to_path_buf();
     }
     let dir = tempfile::Builder::new()
         .prefix("hsm-kms-template-")
@@ -69,9 +70,9 @@ fn token_template(regions: &str) -> PathBuf {
         "hsm-kms init failed for {regions}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let tokens = dir.path().join("tokens");
+    let data = dir.path().to_path_buf();
     templates.push((regions.to_string(), dir));
-    tokens
+    data
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -134,7 +135,11 @@ impl Server {
         let server_dir = data_dir.path().join("data");
         std::fs::create_dir_all(&server_dir).expect("create data dir");
         if from_template {
-            copy_dir(&token_template(&regions), &server_dir.join("tokens"));
+            let template = token_template(&regions);
+            copy_dir(&template.join("tokens"), &server_dir.join("tokens"));
+            // std::fs::copy keeps the mode (0600).
+            std::fs::copy(template.join("pins"), server_dir.join("pins"))
+                .expect("copy the template's pins file");
         }
         let mut server = Server {
             child: None,

@@ -1,8 +1,14 @@
 //! Checks of unwrapped material, all inside the token: the length or key type the key
 //! spec needs, the key check value, and for private keys the public key (proven by a
 //! signature the imported key makes; see [`crate::hsm::ec_points`] for EC keys).
+//!
+//! The length of secret-key material is measured without reading it ([`Measured`]): the
+//! probe copy is wrapped under the measuring key (CKM_AES_KEY_WRAP_PAD; SoftHSM pads the
+//! key to 8 bytes first, so the wrapped length is the length rounded up to 8, plus 8), and
+//! an HMAC key is narrowed further by the HMAC mechanisms, each of which refuses keys
+//! shorter than its hash.
 
-use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, ObjectHandle};
 use cryptoki::session::Session;
 use zeroize::Zeroizing;
 
@@ -12,8 +18,57 @@ use crate::hsm::encoding;
 use crate::hsm::errors::{rejects_wrapped_key, HsmError, ImportError};
 use crate::hsm::mechanisms;
 use crate::hsm::readers;
-use crate::hsm::templates;
 use crate::hsm::token::RegionToken;
+
+use super::MEASURING_KEY_LABEL;
+
+/// The length of a secret, as far as the token tells it without revealing it: between
+/// `min` and `max` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Measured {
+    pub min: usize,
+    pub max: usize,
+}
+
+impl Measured {
+    /// Whether a secret of `len` bytes could have been measured so.
+    pub fn admits(self, len: usize) -> bool {
+        (self.min..=self.max).contains(&len)
+    }
+
+    /// The length to report when `expected` is not admitted: the measured bound nearest
+    /// to it.
+    pub fn reported(self, expected: usize) -> usize {
+        if expected < self.min {
+            self.min
+        } else {
+            self.max
+        }
+    }
+
+    /// Narrows an HMAC key's length with what `accepts(hash)` tells: an HMAC mechanism
+    /// accepts only keys at least as long as its hash.
+    fn narrowed(mut self, accepts: impl Fn(Hash) -> bool) -> Measured {
+        for hash in [
+            Hash::Sha1,
+            Hash::Sha224,
+            Hash::Sha256,
+            Hash::Sha384,
+            Hash::Sha512,
+        ] {
+            let bound = hash.output_len();
+            if bound > self.max || bound <= self.min {
+                continue;
+            }
+            if accepts(hash) {
+                self.min = bound;
+            } else {
+                self.max = bound - 1;
+            }
+        }
+        self
+    }
+}
 
 /// Fixed IV and AAD of the key check value (AES-GCM over no plaintext: the tag only).
 const KCV_IV: [u8; 12] = *b"hsm-kms-kcv1";
@@ -83,12 +138,12 @@ impl RegionToken {
         let kcv = self.session(|s| {
             if probe {
                 if let Some(expected) = kind.expected_len() {
-                    let len = match kind {
-                        MaterialKind::Hmac { .. } => self.secret_len(s, handle)?,
-                        _ => self.probe_len(s, handle)?,
-                    };
-                    if len != expected {
-                        return Ok(Err(ImportError::WrongLength { got: len, expected }));
+                    let measured = self.measure(s, handle, kind)?;
+                    if !measured.admits(expected) {
+                        return Ok(Err(ImportError::WrongLength {
+                            got: measured.reported(expected),
+                            expected,
+                        }));
                     }
                 }
             }
@@ -188,51 +243,59 @@ impl RegionToken {
         }
     }
 
-    /// The length of the secret in the (non-sensitive, session-only) HMAC probe object
-    /// `handle`: CKA_VALUE_LEN when the token records it, else the length of CKA_VALUE as
-    /// C_GetAttributeValue reports it without being given a buffer (the value is never
-    /// read).
-    fn secret_len(&self, s: &Session, handle: ObjectHandle) -> Result<usize, HsmError> {
-        if let Ok(attrs) = s.get_attributes(handle, &[AttributeType::ValueLen]) {
-            for a in attrs {
-                if let Attribute::ValueLen(l) = a {
-                    let l: u64 = l.into();
-                    if l > 0 {
-                        return Ok(l as usize);
-                    }
-                }
-            }
-        }
-        let info = s
-            .get_attribute_info(handle, &[AttributeType::Value])
-            .map_err(self.p11("C_GetAttributeValue"))?;
-        match info.first() {
-            Some(AttributeInfo::Available(len)) => Ok(*len),
-            _ => Err(HsmError::MissingAttribute {
-                region: self.region(),
-                object: "the imported HMAC key's probe copy".into(),
-                attribute: AttributeType::Value,
-            }),
-        }
-    }
-
-    /// The length of the secret in the (extractable, session-only) probe object `handle`,
-    /// found without reading it: wrapped under a throwaway AES key with
-    /// CKM_AES_KEY_WRAP_PAD, the output is 8 bytes longer than the secret rounded up to 8
-    /// bytes (exact for AES keys). The throwaway key is destroyed at once and the wrapped
-    /// bytes are zeroised.
-    fn probe_len(&self, s: &Session, handle: ObjectHandle) -> Result<usize, HsmError> {
-        let throwaway = s
-            .generate_key(
-                &cryptoki::mechanism::Mechanism::AesKeyGen,
-                &templates::throwaway_wrapping_key(),
-            )
-            .map_err(self.p11("C_GenerateKey"))?;
+    /// The length of the secret in the probe copy `handle` (sensitive, extractable only
+    /// under a trusted key), never read: wrapped under the measuring key, then for HMAC
+    /// keys narrowed by the HMAC mechanisms' minimum key sizes. The wrapped bytes are
+    /// zeroised; nothing can unwrap them anyway (the measuring key cannot unwrap).
+    fn measure(
+        &self,
+        s: &Session,
+        handle: ObjectHandle,
+        kind: MaterialKind,
+    ) -> Result<Measured, HsmError> {
+        let measuring = self.handle(MEASURING_KEY_LABEL)?;
         let wrapped = s
-            .wrap_key(&mechanisms::AES_KEY_WRAP_PAD, throwaway, handle)
+            .wrap_key(&mechanisms::AES_KEY_WRAP_PAD, measuring, handle)
             .map(Zeroizing::new)
-            .map_err(self.p11("C_WrapKey"));
-        let _ = s.destroy_object(throwaway);
-        Ok(wrapped?.len().saturating_sub(8))
+            .map_err(self.p11("C_WrapKey"))?;
+        let padded = wrapped.len().saturating_sub(8);
+        let measured = Measured {
+            min: padded.saturating_sub(7).max(1),
+            max: padded,
+        };
+        Ok(match kind {
+            MaterialKind::Hmac { .. } => measured.narrowed(|hash| {
+                s.sign(&mechanisms::hmac(hash), handle, KCV_HMAC_MESSAGE)
+                    .is_ok()
+            }),
+            _ => measured,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_lengths_are_narrowed_by_the_minimum_key_sizes() {
+        // 28 bytes wrap like 25 to 32; SHA-224 accepts (>= 28), SHA-256 refuses (< 32).
+        let bucket = Measured { min: 25, max: 32 };
+        let hmac_224 = bucket.narrowed(|h| h.output_len() <= 28);
+        assert_eq!(hmac_224, Measured { min: 28, max: 31 });
+        assert!(hmac_224.admits(28));
+        // A 32-byte key given for HMAC_224 is told apart: SHA-256 accepts it.
+        let thirty_two = bucket.narrowed(|h| h.output_len() <= 32);
+        assert_eq!(thirty_two, Measured { min: 32, max: 32 });
+        assert!(!thirty_two.admits(28));
+        assert_eq!(thirty_two.reported(28), 32);
+        // HMAC_384 and HMAC_512 are exact.
+        let h384 = Measured { min: 41, max: 48 }.narrowed(|h| h.output_len() <= 48);
+        assert_eq!(h384, Measured { min: 48, max: 48 });
+        let short = Measured { min: 57, max: 64 }.narrowed(|h| h.output_len() <= 48);
+        assert_eq!(short, Measured { min: 57, max: 63 });
+        assert!(!short.admits(64));
+        // AES: the padded length is exact for 16, 24 and 32 bytes.
+        assert_eq!(Measured { min: 9, max: 16 }.reported(32), 16);
     }
 }

@@ -2,10 +2,16 @@
 //!
 //! - [`wrapping_key`]: the RSA wrapping key pair of one GetParametersForImport call,
 //!   generated inside the Region's token. The private half is a sensitive,
-//!   never-extractable token object (`import-wrapping/<key id>/<nonce>`) that can only
-//!   unwrap (or, where the token has no OAEP with SHA-256, only decrypt raw RSA); the
-//!   public half is a session object that is read once (DER SubjectPublicKeyInfo) and
-//!   destroyed.
+//!   never-extractable, unmodifiable token object (`import-wrapping/<key id>/<nonce>`)
+//!   that can only unwrap with RSA-OAEP (or, where the token has no OAEP with SHA-256,
+//!   only decrypt raw RSA); the public half is a session object that is read once (DER
+//!   SubjectPublicKeyInfo) and destroyed. An unwrapping wrapping key carries a
+//!   CKA_UNWRAP_TEMPLATE: for RSAES_OAEP_* whatever it creates is sensitive and
+//!   extractable only under a trusted key — which no holder of the user PIN can make — so
+//!   someone holding the user PIN and a caller's wrapped blob still cannot read the
+//!   material; for RSA_AES_KEY_WRAP_* it creates exactly the ephemeral AES key (that key's
+//!   own template cannot be pinned: PKCS#11 templates do not nest). A raw-RSA wrapping key
+//!   decrypts, which no template restricts (documented in the README).
 //! - [`unwrap`]: unwraps the caller's wrapped material into the token as a sensitive,
 //!   never-extractable object:
 //!   - `RSAES_OAEP_SHA_1`: C_UnwrapKey with CKM_RSA_PKCS_OAEP (SHA-1) straight into the
@@ -19,7 +25,13 @@
 //!     label) runs on the host ([`super::oaep`]); the recovered secret (the material, or
 //!     the ephemeral AES key) lives only in zeroising buffers until C_CreateObject puts it
 //!     into the token.
-//! - [`check`]: key check values run inside the token and tell whether two tokens (or two
+//! - [`check`]: the length of secret-key material is measured without reading it: the
+//!   probe copy (sensitive, extractable only under a trusted key) is wrapped under the
+//!   measuring key, a trusted wrap-only session key the Security Officer makes at every
+//!   start, and the wrapped length tells the length to 8 bytes (SoftHSM pads before
+//!   wrapping); HMAC keys are narrowed further by the HMAC mechanisms' minimum key sizes
+//!   (exact for HMAC_256/384/512; HMAC_224 accepts 28 to 31 bytes). Key check values run
+//!   inside the token and tell whether two tokens (or two
 //!   imports) hold the same material without reading it: the AES-GCM tag of nothing
 //!   (AES), the HMAC-SHA-1 of a fixed message (HMAC keys), a hash of the public key
 //!   (private keys). A private key is unwrapped only with CKM_AES_KEY_WRAP_PAD, straight
@@ -41,17 +53,43 @@ pub use super::errors::ImportError;
 pub use check::public_key_check_value;
 pub use unwrap::Unwrapped;
 
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::ObjectHandle;
+use cryptoki::session::Session;
+
 use super::errors::HsmError;
-use super::templates::Extractability;
+use super::templates::{self, Extractability};
 use super::token::RegionToken;
 
 /// Label of the per-Region AES-256 key that seals import tokens (created at startup).
 pub const IMPORT_TOKEN_KEY_LABEL: &str = "import-token-key";
 
+/// Label of the measuring key (a session key of every start, see
+/// [`templates::measuring_key`]).
+pub const MEASURING_KEY_LABEL: &str = "import-measuring-key";
+
 /// Prefix of the labels of import wrapping keys.
 pub const WRAPPING_LABEL_PREFIX: &str = "import-wrapping/";
 
 impl RegionToken {
+    /// Generates this start's measuring key in `s`, a session logged in as the Security
+    /// Officer (only the SO can make a trusted key; [`super::transport::ensure`] runs it
+    /// in the SO session of each start). Returns its label and handle.
+    pub(crate) fn make_measuring_key(
+        &self,
+        s: &Session,
+    ) -> Result<(String, ObjectHandle), HsmError> {
+        let handle = self
+            .raw()
+            .generate_key(
+                s,
+                &Mechanism::AesKeyGen,
+                &templates::measuring_key(MEASURING_KEY_LABEL),
+            )
+            .map_err(self.p11("C_GenerateKey(SO)"))?;
+        Ok((MEASURING_KEY_LABEL.to_string(), handle))
+    }
+
     /// Startup: creates the Region's import-token sealing key if it is missing.
     pub fn prepare_import(&self) -> Result<(), HsmError> {
         if !self.has_object(IMPORT_TOKEN_KEY_LABEL) {

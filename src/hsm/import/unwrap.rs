@@ -81,7 +81,7 @@ impl RegionToken {
                 });
             }
         }
-        let template = templates::imported_material(kind, label);
+        let template = templates::imported_material(kind, label, !self.capabilities().oaep_sha256);
         let steps = UnwrapSteps {
             wrapping,
             algorithm,

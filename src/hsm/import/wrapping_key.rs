@@ -1,10 +1,11 @@
-//! The RSA wrapping key pair of one GetParametersForImport call.
+//! The RSA wrapping key pair of one GetParametersForImport call (its templates, unwrap
+//! template included: [`templates::import_wrapping_pair`]).
 
 use crate::hsm::algorithms::{OaepHash, WrappingAlgorithm};
 use crate::hsm::errors::HsmError;
 use crate::hsm::mechanisms;
 use crate::hsm::readers;
-use crate::hsm::templates;
+use crate::hsm::templates::{self, Template};
 use crate::hsm::token::RegionToken;
 
 impl RegionToken {
@@ -27,11 +28,16 @@ impl RegionToken {
         algorithm: WrappingAlgorithm,
     ) -> Result<Vec<u8>, HsmError> {
         let (public, private) =
-            templates::import_wrapping_pair(label, bits, self.oaep_in_token(algorithm));
+            templates::import_wrapping_pair(label, bits, algorithm, self.oaep_in_token(algorithm));
+        let public = Template {
+            attrs: public,
+            ..Template::default()
+        };
         let _guard = self.creation_guard();
         let (spki, private_handle) = self.session(|s| {
-            let (public_handle, private_handle) = s
-                .generate_key_pair(&mechanisms::RSA_PAIR_GENERATION, &public, &private)
+            let (public_handle, private_handle) = self
+                .raw()
+                .generate_key_pair(s, &mechanisms::RSA_PAIR_GENERATION, &public, &private)
                 .map_err(self.p11("C_GenerateKeyPair"))?;
             let spki = readers::rsa_public(self, s, public_handle, "the import wrapping key")
                 .and_then(|values| values.spki());
