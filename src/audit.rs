@@ -10,10 +10,9 @@ use std::path::Path;
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 
-use crate::clock::{iso8601, Timestamp};
-use crate::kms::error::KmsError;
-use crate::kms::region::Region;
-use crate::kms::RequestContext;
+use crate::domain::region::Region;
+use crate::domain::request::RequestContext;
+use crate::domain::time::Timestamp;
 
 /// Request members that carry secrets or bulk binary data and are left out of records.
 const OMITTED: &[&str] = &[
@@ -47,6 +46,15 @@ fn read_only(event: &str) -> bool {
                 | "GenerateMac"
                 | "VerifyMac"
         )
+}
+
+/// How a call failed, as CloudTrail records it.
+#[derive(Debug, Clone, Copy)]
+pub struct CallError<'a> {
+    /// The AWS error type (`errorCode`), e.g. `NotFoundException`.
+    pub code: &'a str,
+    /// The error message (`errorMessage`).
+    pub message: &'a str,
 }
 
 /// The per-Region audit logs.
@@ -144,7 +152,7 @@ impl Audit {
         event: &str,
         input: &Value,
         response: Option<&Value>,
-        error: Option<&KmsError>,
+        error: Option<CallError<'_>>,
         time: Timestamp,
     ) {
         let mut record = json!({
@@ -154,7 +162,7 @@ impl Audit {
                 "accountId": account,
                 "accessKeyId": ctx.access_key,
             },
-            "eventTime": iso8601(time),
+            "eventTime": time.iso8601(),
             "eventSource": "kms.amazonaws.com",
             "eventName": event,
             "awsRegion": ctx.region.as_str(),
@@ -170,6 +178,9 @@ impl Audit {
             "recipientAccountId": account,
             "eventCategory": "Management",
         });
+        if let Some(service) = ctx.invoked_by {
+            record["userIdentity"]["invokedBy"] = json!(service);
+        }
         if let Some(arn) = resource_arn(response) {
             record["resources"] = json!([{
                 "accountId": account,
@@ -178,7 +189,7 @@ impl Audit {
             }]);
         }
         if let Some(e) = error {
-            record["errorCode"] = json!(e.kind.aws_name());
+            record["errorCode"] = json!(e.code);
             record["errorMessage"] = json!(e.message);
         } else if event == "CreateKey" {
             record["responseElements"] =
@@ -200,7 +211,7 @@ impl Audit {
         let record = json!({
             "eventVersion": "1.08",
             "userIdentity": { "accountId": account, "invokedBy": "kms.amazonaws.com" },
-            "eventTime": iso8601(time),
+            "eventTime": time.iso8601(),
             "eventSource": "kms.amazonaws.com",
             "eventName": event,
             "awsRegion": region.as_str(),

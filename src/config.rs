@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 /// The account every key belongs to unless configured otherwise (AWS's documentation example).
 pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";

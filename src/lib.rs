@@ -1,18 +1,22 @@
 //! hsm-kms: the AWS Key Management Service API with every key held in a real PKCS#11
 //! token, one token per simulated AWS Region.
 //!
-//! The layers, from the wire inwards:
+//! The layers, from the wire inwards (dependencies point downwards only; `scripts/check-layers`
+//! keeps it so):
 //! - [`api`]: HTTP, the AWS JSON 1.1 protocol, SigV4 credential scope, request validation
 //!   against the service model, error → JSON mapping.
 //! - [`kms`]: the service itself — one file per KMS operation under `kms/operations/`, the
 //!   key-state table, the ciphertext format, background jobs.
 //! - [`store`]: durable metadata (SQLite) behind a narrow trait.
 //! - [`hsm`]: PKCS#11 tokens (one per Region), sessions, object handles, templates.
+//! - [`domain`]: the shared data model (Regions, ids and ARNs, wire enums, records,
+//!   timestamps, the request context), depending on nothing of ours.
 
 pub mod api;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod hsm;
 pub mod kms;
 pub mod server;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::hsm::Hsm;
-use crate::kms::{jobs, Kms};
+use crate::kms::jobs;
+use crate::kms::service::Kms;
 use crate::store::sqlite::SqliteStore;
 
 /// Opens tokens and store, reconciles them, and serves until a shutdown signal.

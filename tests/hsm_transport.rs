@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use cryptoki::error::{Error as Pkcs11Error, RvError};
 use hsm_kms::config::{Config, Overrides};
+use hsm_kms::domain::region::Region;
 use hsm_kms::hsm::token::Extractability;
 use hsm_kms::hsm::transport::{kek_label, transport_private_label, transport_public_label};
 use hsm_kms::hsm::{setup, AttributeAccess, Hsm, HsmError, TransportSetup};
-use hsm_kms::kms::region::Region;
 
 fn region(name: &str) -> Region {
     Region::parse(name).expect("a Region in the catalogue")

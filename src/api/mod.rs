@@ -18,10 +18,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::dispatch;
 use crate::kms::error::{ErrorKind, KmsError};
+use crate::kms::service::Kms;
 use crate::kms::wire::Output;
-use crate::kms::{Kms, RequestContext};
 use validate::{InputError, ServiceModel};
 
 const TARGET_PREFIX: &str = "TrentService.";
@@ -150,6 +151,7 @@ async fn handle(
         request_id: request_id.clone(),
         source_ip: peer.ip().to_string(),
         user_agent: header(&headers, "user-agent").to_string(),
+        invoked_by: None,
     };
     let operation = operation.to_string();
     // What the audit record shows of the request (secrets left out), taken before the
@@ -168,7 +170,10 @@ async fn handle(
             &operation,
             &audit_input,
             outcome.as_ref().ok().map(|o| &o.body),
-            outcome.as_ref().err(),
+            outcome.as_ref().err().map(|e| crate::audit::CallError {
+                code: e.kind.aws_name(),
+                message: &e.message,
+            }),
             worker_kms.clock.now(),
         );
         outcome

@@ -44,7 +44,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::asymmetric::{self as asym, Curve, Hash, PairKind, PairUsage, SignScheme};
 use super::{HsmError, RegionToken};
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 /// Label of the per-Region AES-256 key that seals import tokens (created at startup).
 pub const IMPORT_TOKEN_KEY_LABEL: &str = "import-token-key";

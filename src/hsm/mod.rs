@@ -19,7 +19,7 @@ use std::sync::Arc;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 
 use crate::config::Config;
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 pub use token::{AttributeAccess, RegionToken};
 pub use transport::TransportSetup;
 

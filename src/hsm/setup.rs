@@ -11,7 +11,7 @@ use cryptoki::types::AuthPin;
 
 use super::HsmError;
 use crate::config::Config;
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 const CONF_TEMPLATE: &str = include_str!("../../softhsm/softhsm2.conf.template");
 

@@ -24,7 +24,7 @@ use parking_lot::{Mutex, RwLock};
 use zeroize::Zeroizing;
 
 use super::HsmError;
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 /// How key material may leave its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

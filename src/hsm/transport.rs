@@ -31,7 +31,7 @@ use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
 
 use super::{HsmError, RegionToken};
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 /// Modulus size of the transport key pairs.
 const TRANSPORT_KEY_BITS: u64 = 3072;

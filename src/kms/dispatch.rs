@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use super::error::{KmsError, KmsResult};
 use super::operations as ops;
+use super::service::Kms;
 use super::wire::Output;
-use super::{Kms, RequestContext};
+use crate::domain::request::RequestContext;
 
 /// An operation's entry point: most return plain JSON; those that return a secret
 /// (a plaintext) return an [`Output`] that keeps it in zeroising memory.

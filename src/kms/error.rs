@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::domain::ids::{AliasNameError, KeyRefError};
+
 /// AWS KMS error types (the `__type` of a JSON error response).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -138,3 +140,41 @@ impl fmt::Display for KmsError {
 impl std::error::Error for KmsError {}
 
 pub type KmsResult<T> = Result<T, KmsError>;
+
+/// A `KeyId` field that names no key here: NotFoundException with AWS's message.
+impl From<KeyRefError> for KmsError {
+    fn from(e: KeyRefError) -> Self {
+        KmsError::not_found(e.to_string())
+    }
+}
+
+/// A malformed alias name: ValidationException with AWS's message.
+impl From<AliasNameError> for KmsError {
+    fn from(e: AliasNameError) -> Self {
+        KmsError::validation(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{AliasName, KeyRef};
+    use crate::domain::region::Region;
+
+    #[test]
+    fn malformed_key_id_is_not_found_with_aws_message() {
+        let us = Region::parse("us-east-1").expect("catalogue");
+        let e = KmsError::from(KeyRef::parse("fake-key-id", us, "111122223333").unwrap_err());
+        assert_eq!(e.kind.aws_name(), "NotFoundException");
+        assert_eq!(e.message, "Invalid keyId 'fake-key-id'");
+    }
+
+    #[test]
+    fn alias_without_prefix_is_a_validation_error() {
+        let e = KmsError::from(AliasName::parse("tour").unwrap_err());
+        assert_eq!(e.kind.aws_name(), "ValidationException");
+        assert!(e
+            .message
+            .starts_with("Alias must start with the prefix \"alias/\"."));
+    }
+}

@@ -18,23 +18,24 @@
 use aes_gcm::aead::rand_core::RngCore;
 use aes_gcm::aead::OsRng;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::{ErrorKind, KmsError, KmsResult};
-use super::ids::KeyId;
-use super::model::{ImportedMaterial, KeyRecord, KeySpec, KeyState, KeyUsage};
-use super::region::Region;
-use super::Kms;
+use super::service::Kms;
+use crate::domain::ids::KeyId;
+use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::key::{ImportedMaterial, KeyRecord, KeySpec, KeyState, KeyUsage};
+use crate::domain::region::Region;
+use crate::domain::time::Timestamp;
+use crate::domain::write::Write;
 use crate::hsm::asymmetric::{Curve, PairKind, PairUsage};
 use crate::hsm::import::{MaterialKind, WrappingAlgorithm, IMPORT_TOKEN_KEY_LABEL};
 use crate::hsm::HsmError;
-use crate::store::{JobKind, JobRecord, Write};
 
 /// How long a public key and import token stay valid (AWS: 24 hours).
 pub const PARAMETERS_VALID_FOR_SECONDS: f64 = 24.0 * 3600.0;
 /// The latest ValidTo AWS accepts, counted from the request.
-pub const MAX_VALID_TO_DAYS: f64 = 365.0;
+pub const MAX_VALID_TO_DAYS: u32 = 365;
 
 pub const KEY_MATERIAL_EXPIRES: &str = "KEY_MATERIAL_EXPIRES";
 pub const KEY_MATERIAL_DOES_NOT_EXPIRE: &str = "KEY_MATERIAL_DOES_NOT_EXPIRE";
@@ -52,7 +53,7 @@ pub struct ImportClaims {
     pub wrapping_algorithm: String,
     pub wrapping_key_spec: String,
     /// ParametersValidTo (server clock).
-    pub valid_to: f64,
+    pub valid_to: Timestamp,
 }
 
 fn token_aad(region: Region) -> Vec<u8> {
@@ -121,7 +122,7 @@ pub fn open(kms: &Kms, key: &KeyRecord, token: &[u8]) -> KmsResult<ImportClaims>
             ErrorKind::ExpiredImportToken,
             format!(
                 "The import token expired at {} (ParametersValidTo). Call GetParametersForImport for a new public key and import token.",
-                crate::clock::iso8601(claims.valid_to)
+                claims.valid_to.iso8601()
             ),
         ));
     }
@@ -352,9 +353,7 @@ pub fn expiry_write(key: &KeyRecord) -> Write {
         .iter()
         .filter(|m| m.in_token && m.expiration_model.as_deref() == Some(KEY_MATERIAL_EXPIRES))
         .filter_map(|m| m.valid_to)
-        .fold(None, |acc: Option<f64>, v| {
-            Some(acc.map_or(v, |a| a.min(v)))
-        });
+        .reduce(Timestamp::min);
     match due {
         Some(due) => Write::PutJob(JobRecord {
             id,
@@ -414,7 +413,7 @@ pub fn take_material_out(key: &mut KeyRecord, only: Option<&[String]>) -> Vec<St
             true
         }
     });
-    if key.origin == super::model::Origin::External {
+    if key.origin == crate::domain::key::Origin::External {
         refresh_state(key);
     } else if key.materials.is_empty()
         && !matches!(
@@ -434,40 +433,6 @@ pub fn destroy_labels(kms: &Kms, region: Region, labels: &[String]) {
         for label in labels {
             if let Err(e) = token.destroy(label) {
                 tracing::error!(%region, %label, "cannot destroy imported material: {e}");
-            }
-        }
-    }
-}
-
-/// The KeyMetadata members of imported material: ExpirationModel and ValidTo while the
-/// material is in the token, and the CurrentKeyMaterialId of a symmetric key whose
-/// material was deleted or expired (AWS keeps showing it).
-pub fn decorate_metadata(key: &KeyRecord, m: &mut Value) {
-    if key.origin != super::model::Origin::External {
-        return;
-    }
-    let current = current_import(key);
-    if key.key_spec == KeySpec::SymmetricDefault {
-        // The current material stays current while it is deleted or expired (AWS keeps
-        // showing it); material pending rotation never is.
-        let imported_here = key.imported.iter().any(|i| i.imported_at.is_some());
-        match current.filter(|_| imported_here) {
-            Some(c) => m["CurrentKeyMaterialId"] = json!(c.id),
-            None => {
-                if let Some(obj) = m.as_object_mut() {
-                    obj.remove("CurrentKeyMaterialId");
-                }
-            }
-        }
-    }
-    // (HMAC and asymmetric keys show no CurrentKeyMaterialId at all: KeyRecord::metadata.)
-    if let Some(imp) = current.filter(|c| c.in_token) {
-        if let Some(model) = &imp.expiration_model {
-            m["ExpirationModel"] = json!(model);
-            if model == KEY_MATERIAL_EXPIRES {
-                if let Some(v) = imp.valid_to {
-                    m["ValidTo"] = json!(v);
-                }
             }
         }
     }
@@ -536,10 +501,10 @@ fn expire(kms: &Kms, job: &JobRecord, region: Region, key_id: &KeyId) -> KmsResu
 /// ValidTo / ExpirationModel of an ImportKeyMaterial request, checked as AWS does.
 /// Returns (model, valid_to).
 pub fn expiration(
-    now: f64,
+    now: Timestamp,
     model: Option<&str>,
-    valid_to: Option<f64>,
-) -> KmsResult<(String, Option<f64>)> {
+    valid_to: Option<Timestamp>,
+) -> KmsResult<(String, Option<Timestamp>)> {
     let model = model.unwrap_or(KEY_MATERIAL_EXPIRES);
     match (model, valid_to) {
         (KEY_MATERIAL_EXPIRES, None) => Err(KmsError::validation(
@@ -549,13 +514,13 @@ pub fn expiration(
             if v <= now {
                 return Err(KmsError::validation(format!(
                     "ValidTo {} is in the past: it must be a future date and time.",
-                    crate::clock::iso8601(v)
+                    v.iso8601()
                 )));
             }
-            if v > now + MAX_VALID_TO_DAYS * 86_400.0 {
+            if v > now.plus_days(MAX_VALID_TO_DAYS) {
                 return Err(KmsError::validation(format!(
                     "ValidTo {} is too far in the future: it must be at most 365 days from the request date.",
-                    crate::clock::iso8601(v)
+                    v.iso8601()
                 )));
             }
             Ok((KEY_MATERIAL_EXPIRES.to_string(), Some(v)))
@@ -576,17 +541,25 @@ mod tests {
 
     #[test]
     fn expiration_rules_match_aws() {
-        let now = 1_000_000.0;
+        let now = Timestamp::from_secs(1_000_000.0);
         assert_eq!(
             expiration(now, None, None).unwrap_err().message,
             "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES"
         );
-        assert!(expiration(now, Some(KEY_MATERIAL_DOES_NOT_EXPIRE), Some(now + 10.0)).is_err());
-        assert!(expiration(now, None, Some(now + 366.0 * 86_400.0)).is_err());
-        assert!(expiration(now, None, Some(now - 1.0)).is_err());
+        assert!(expiration(
+            now,
+            Some(KEY_MATERIAL_DOES_NOT_EXPIRE),
+            Some(now.plus_secs(10.0))
+        )
+        .is_err());
+        assert!(expiration(now, None, Some(now.plus_days(366))).is_err());
+        assert!(expiration(now, None, Some(now.plus_secs(-1.0))).is_err());
         assert_eq!(
-            expiration(now, None, Some(now + 3600.0)).unwrap(),
-            (KEY_MATERIAL_EXPIRES.to_string(), Some(now + 3600.0))
+            expiration(now, None, Some(now.plus_secs(3600.0))).unwrap(),
+            (
+                KEY_MATERIAL_EXPIRES.to_string(),
+                Some(now.plus_secs(3600.0))
+            )
         );
         assert_eq!(
             expiration(now, Some(KEY_MATERIAL_DOES_NOT_EXPIRE), None).unwrap(),

@@ -3,10 +3,10 @@
 
 use super::asymmetric;
 use super::error::{KmsError, KmsResult};
-use super::ids::KeyId;
-use super::model::{new_material_id, KeySpec, KeyUsage, MaterialRecord};
-use super::region::Region;
-use super::Kms;
+use super::service::Kms;
+use crate::domain::ids::KeyId;
+use crate::domain::key::{new_material_id, KeySpec, KeyUsage, MaterialRecord};
+use crate::domain::region::Region;
 use crate::hsm::token::Extractability;
 
 /// Generates new material of `spec` for `key_id` in `region`'s token, for the spec's

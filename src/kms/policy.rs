@@ -1,7 +1,7 @@
 //! Key policies: AWS's default key policy text, and the checks a new policy must pass.
 
 use super::error::{ErrorKind, KmsError, KmsResult};
-use super::region::Region;
+use crate::domain::region::Region;
 
 /// The name of the one policy a key has.
 pub const POLICY_NAME: &str = "default";

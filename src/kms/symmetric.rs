@@ -11,9 +11,10 @@ use zeroize::Zeroizing;
 use super::ciphertext::{self, IV_LEN};
 use super::error::{ErrorKind, KmsError, KmsResult};
 use super::key_state::{self, Op};
-use super::model::{KeyRecord, KeySpec, KeyUsage};
+use super::service::Kms;
 use super::wire::EncryptionContext;
-use super::{Kms, RequestContext};
+use crate::domain::key::{KeyRecord, KeySpec, KeyUsage};
+use crate::domain::request::RequestContext;
 
 /// The only algorithm of symmetric keys.
 pub const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";

@@ -8,7 +8,9 @@ use std::path::Path;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 
-use super::{JobRecord, MetadataStore, Snapshot, StoreError, Write};
+use super::{MetadataStore, StoreError};
+use crate::domain::job::JobRecord;
+use crate::domain::write::{Snapshot, Write};
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[
@@ -97,7 +99,7 @@ impl MetadataStore for SqliteStore {
                 Write::PutJob(j) => {
                     tx.execute(
                         "INSERT OR REPLACE INTO jobs (id, due, doc) VALUES (?1, ?2, ?3)",
-                        params![j.id, j.due, serde_json::to_string(j).map_err(err)?],
+                        params![j.id, j.due.secs(), serde_json::to_string(j).map_err(err)?],
                     )
                     .map_err(err)?;
                 }

@@ -4,13 +4,14 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::key::KeyState;
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
-use crate::kms::model::KeyState;
-use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
+use crate::kms::service::Kms;
 
-use super::schedule_key_deletion::job_id;
+use crate::kms::jobs::delete_job_id as job_id;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

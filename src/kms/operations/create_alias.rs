@@ -3,12 +3,13 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::alias::AliasRecord;
+use crate::domain::ids::{AliasName, KeyRef};
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
-use crate::kms::ids::{AliasName, KeyRef};
 use crate::kms::key_state::{self, Op};
-use crate::kms::model::AliasRecord;
-use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
+use crate::kms::service::Kms;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -23,7 +24,7 @@ pub fn resolve_target(
     kms: &Kms,
     ctx: &RequestContext,
     raw: &str,
-) -> KmsResult<std::sync::Arc<crate::kms::model::KeyRecord>> {
+) -> KmsResult<std::sync::Arc<crate::domain::key::KeyRecord>> {
     if let KeyRef::Alias(_) = KeyRef::parse(raw, ctx.region, kms.account())? {
         return Err(KmsError::validation(
             "Aliases must refer to keys. Use a key ID or key ARN as TargetKeyId, not an alias.",

@@ -4,16 +4,17 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::ids::KeyId;
+use crate::domain::key::{KeyRecord, KeySpec, KeyState, KeyUsage, MultiRegionRole, Origin};
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::hsm::token::Extractability;
 use crate::kms::error::{KmsError, KmsResult};
-use crate::kms::ids::KeyId;
-use crate::kms::model::{KeyRecord, KeySpec, KeyState, KeyUsage, MultiRegionRole, Origin};
 use crate::kms::policy::{check_policy, default_policy};
+use crate::kms::service::Kms;
 use crate::kms::{key_spec, material};
-use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
 
-use super::{check_tags, merge_tags, WireTag};
+use crate::kms::tags::{check_tags, merge_tags, WireTag};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -147,5 +148,5 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         }
         return Err(e);
     }
-    Ok(json!({ "KeyMetadata": kms.key_metadata(&key) }))
+    Ok(json!({ "KeyMetadata": crate::kms::key_metadata::of(kms, &key) }))
 }

@@ -4,11 +4,12 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
+use crate::kms::service::Kms;
 use crate::kms::symmetric::{self, SYMMETRIC_DEFAULT};
 use crate::kms::wire::{Blob, EncryptionContext, Output};
-use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -5,10 +5,11 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::import;
 use crate::kms::key_state::Op;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::service::Kms;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

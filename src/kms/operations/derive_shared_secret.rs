@@ -5,13 +5,14 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::key::KeyUsage;
+use crate::domain::request::RequestContext;
 use crate::hsm::asymmetric::PairKind;
 use crate::kms::asymmetric::{self, material_label, pair_kind, peer_point, require_usage};
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::key_state::{self, Op};
-use crate::kms::model::KeyUsage;
+use crate::kms::service::Kms;
 use crate::kms::wire::{Blob, Output};
-use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

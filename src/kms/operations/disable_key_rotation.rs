@@ -4,11 +4,13 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
+use crate::kms::multi_region;
 use crate::kms::rotation::{require_not_replica, require_rotatable};
-use crate::kms::{multi_region, Kms, RequestContext};
-use crate::store::Write;
+use crate::kms::service::Kms;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -4,11 +4,13 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
-use crate::kms::rotation::{require_not_replica, require_rotatable, DAY};
-use crate::kms::{multi_region, Kms, RequestContext};
-use crate::store::Write;
+use crate::kms::multi_region;
+use crate::kms::rotation::{require_not_replica, require_rotatable};
+use crate::kms::service::Kms;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -28,7 +30,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         require_not_replica(key)?;
         key.rotation_enabled = true;
         key.rotation_period_days = Some(days);
-        key.next_rotation = Some(now + f64::from(days) * DAY);
+        key.next_rotation = Some(now.plus_days(days));
         for replica in multi_region::related(kms, &key.key_id) {
             if replica.region != key.region {
                 let mut r = (*replica).clone();

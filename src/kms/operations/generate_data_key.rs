@@ -5,11 +5,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::key_state::{self, Op};
+use crate::kms::service::Kms;
 use crate::kms::symmetric;
 use crate::kms::wire::{b64, EncryptionContext, Output};
-use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -3,10 +3,11 @@
 
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
+use crate::kms::service::Kms;
 use crate::kms::wire::b64;
-use crate::kms::{Kms, RequestContext};
 
 use super::generate_data_key_pair::{generate, Request};
 

@@ -3,12 +3,13 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::key::KeyUsage;
+use crate::domain::request::RequestContext;
 use crate::kms::asymmetric::{self, mac_hash_for, material_label, require_usage};
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::{self, Op};
-use crate::kms::model::KeyUsage;
+use crate::kms::service::Kms;
 use crate::kms::wire::{b64, Blob};
-use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -3,9 +3,10 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::{KmsError, KmsResult};
+use crate::kms::service::Kms;
 use crate::kms::wire::Output;
-use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -4,10 +4,11 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::{self, Op};
 use crate::kms::rotation::require_rotatable;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::service::Kms;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -5,14 +5,16 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::region::Partition;
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::hsm::import::{WrappingAlgorithm, WRAPPING_LABEL_PREFIX};
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::import::{self, ImportClaims, PARAMETERS_VALID_FOR_SECONDS};
 use crate::kms::key_state::{self, Op};
-use crate::kms::region::Partition;
+use crate::kms::service::Kms;
 use crate::kms::wire::b64;
-use crate::kms::{Kms, RequestContext};
-use crate::store::{JobKind, JobRecord, Write};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -70,7 +72,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     import::check_wrapping_algorithm(&key, kind, algorithm)?;
 
     let now = kms.clock.now();
-    let valid_to = now + PARAMETERS_VALID_FOR_SECONDS;
+    let valid_to = now.plus_secs(PARAMETERS_VALID_FOR_SECONDS);
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let label = format!("{WRAPPING_LABEL_PREFIX}{}/{nonce}", key.key_id);
     // The clean-up job first: a crash after key generation leaves no pair behind for good.

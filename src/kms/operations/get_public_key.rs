@@ -5,12 +5,13 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::asymmetric::public_key;
 use crate::kms::error::KmsResult;
 use crate::kms::key_spec;
 use crate::kms::key_state::{self, Op};
+use crate::kms::service::Kms;
 use crate::kms::wire::b64;
-use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

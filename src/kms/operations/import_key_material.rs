@@ -8,14 +8,16 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::key::{ImportedMaterial, KeyRecord, KeySpec, MaterialRecord, MultiRegionRole};
+use crate::domain::request::RequestContext;
+use crate::domain::time::Timestamp;
+use crate::domain::write::Write;
 use crate::hsm::import::{ImportError, WrappingAlgorithm};
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
 use crate::kms::import;
 use crate::kms::key_state::{self, Op};
-use crate::kms::model::{ImportedMaterial, KeyRecord, KeySpec, MaterialRecord, MultiRegionRole};
+use crate::kms::service::Kms;
 use crate::kms::wire::Blob;
-use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
 
 const NEW_KEY_MATERIAL: &str = "NEW_KEY_MATERIAL";
 const EXISTING_KEY_MATERIAL: &str = "EXISTING_KEY_MATERIAL";
@@ -26,7 +28,7 @@ struct Request {
     key_id: String,
     import_token: Blob,
     encrypted_key_material: Blob,
-    valid_to: Option<f64>,
+    valid_to: Option<Timestamp>,
     expiration_model: Option<String>,
     import_type: Option<String>,
     key_material_description: Option<String>,

@@ -3,10 +3,11 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::{self, Op};
 use crate::kms::policy::POLICY_NAME;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::service::Kms;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

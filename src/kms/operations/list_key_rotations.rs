@@ -5,13 +5,14 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::key::{KeyRecord, Origin};
+use crate::domain::request::RequestContext;
 use crate::kms::error::KmsResult;
 use crate::kms::import::{self, KEY_MATERIAL_EXPIRES};
 use crate::kms::key_state::{self, Op};
-use crate::kms::model::{KeyRecord, Origin};
 use crate::kms::rotation::require_rotatable;
+use crate::kms::service::Kms;
 use crate::kms::wire::page;
-use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

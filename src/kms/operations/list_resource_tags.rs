@@ -3,12 +3,13 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::{self, Op};
+use crate::kms::service::Kms;
 use crate::kms::wire::page;
-use crate::kms::{Kms, RequestContext};
 
-use super::tag_json;
+use crate::kms::tags::tag_json;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

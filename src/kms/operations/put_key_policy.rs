@@ -3,10 +3,11 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
 use crate::kms::policy::check_policy;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::service::Kms;
 
 use super::get_key_policy::check_policy_name;
 

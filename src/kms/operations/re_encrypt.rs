@@ -4,12 +4,13 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::asymmetric;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::{self, Op};
+use crate::kms::service::Kms;
 use crate::kms::symmetric::{self, SYMMETRIC_DEFAULT};
 use crate::kms::wire::{b64, Blob, EncryptionContext};
-use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

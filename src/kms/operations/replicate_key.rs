@@ -6,16 +6,18 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::key::{KeyRecord, KeyState, MultiRegionRole};
+use crate::domain::region::Region;
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
 use crate::kms::key_state::{self, Op};
-use crate::kms::model::{KeyRecord, KeyState, MultiRegionRole};
-use crate::kms::multi_region::{self, replica_job_id};
+use crate::kms::multi_region::replica_job_id;
 use crate::kms::policy::{check_policy, default_policy};
-use crate::kms::region::Region;
-use crate::kms::{Kms, RequestContext};
-use crate::store::{JobKind, JobRecord, Write};
+use crate::kms::service::Kms;
 
-use super::{check_tags, merge_tags, tag_json, WireTag};
+use crate::kms::tags::{check_tags, merge_tags, tag_json, WireTag};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -110,7 +112,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
             policy,
             tags,
             // Imported material is never copied: the replica imports it itself.
-            materials: if primary.origin == crate::kms::model::Origin::External {
+            materials: if primary.origin == crate::domain::key::Origin::External {
                 Vec::new()
             } else {
                 primary.materials.clone()
@@ -126,7 +128,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         };
         let job = JobRecord {
             id: replica_job_id(region, &replica.key_id),
-            due: now + kms.config.replica_creation_delay_ms as f64 / 1000.0,
+            due: now.plus_millis(kms.config.replica_creation_delay_ms),
             kind: JobKind::FinishReplica {
                 region,
                 key_id: replica.key_id.clone(),
@@ -141,7 +143,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         region: replica.region,
         ..ctx.clone()
     };
-    let mut metadata = multi_region::metadata(kms, &replica);
+    let mut metadata = crate::kms::key_metadata::of(kms, &replica);
     if let Some(obj) = metadata.as_object_mut() {
         obj.remove("CurrentKeyMaterialId");
     }

@@ -6,13 +6,15 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::job::JobKind;
+use crate::domain::key::Origin;
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
 use crate::kms::import;
 use crate::kms::key_state::Op;
-use crate::kms::model::Origin;
 use crate::kms::rotation::{self, require_not_replica, require_rotatable, ON_DEMAND};
-use crate::kms::{Kms, RequestContext};
-use crate::store::{JobKind, Write};
+use crate::kms::service::Kms;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

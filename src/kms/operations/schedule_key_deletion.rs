@@ -4,12 +4,15 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::key::KeyState;
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::kms::error::{KmsError, KmsResult};
+use crate::kms::jobs::delete_job_id as job_id;
 use crate::kms::key_state::Op;
-use crate::kms::model::KeyState;
 use crate::kms::multi_region;
-use crate::kms::{Kms, RequestContext};
-use crate::store::{JobKind, JobRecord, Write};
+use crate::kms::service::Kms;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -20,12 +23,6 @@ struct Request {
 
 pub const MIN_DAYS: i64 = 7;
 pub const MAX_DAYS: i64 = 30;
-const DAY: f64 = 86_400.0;
-
-/// The id of the deletion job of a key.
-pub fn job_id(key: &crate::kms::model::KeyRecord) -> String {
-    format!("delete-key/{}/{}", key.region, key.key_id)
-}
 
 pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
     let req: Request = crate::kms::wire::parse(input)?;
@@ -41,7 +38,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         )));
     }
     let now = kms.clock.now();
-    let due = now + days as f64 * DAY;
+    let due = now.plus_days(days as u32);
     let key = kms.modify_key(ctx, &req.key_id, Op::ScheduleKeyDeletion, |key, extra| {
         // A primary with replicas waits for them: its waiting period starts when the last
         // replica is deleted (multi-region-keys-delete.md).

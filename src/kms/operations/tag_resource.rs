@@ -3,11 +3,12 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::service::Kms;
 
-use super::{check_tags, merge_tags, WireTag};
+use crate::kms::tags::{check_tags, merge_tags, WireTag};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

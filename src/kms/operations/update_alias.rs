@@ -3,10 +3,11 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::ids::AliasName;
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::kms::error::{KmsError, KmsResult};
-use crate::kms::ids::AliasName;
-use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
+use crate::kms::service::Kms;
 
 use super::create_alias::{reserved_error, resolve_target};
 

@@ -4,13 +4,15 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::key::KeyState;
+use crate::domain::region::Region;
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::key_state::{self, Op};
-use crate::kms::model::KeyState;
 use crate::kms::multi_region::update_job_id;
-use crate::kms::region::Region;
-use crate::kms::{Kms, RequestContext};
-use crate::store::{JobKind, JobRecord, Write};
+use crate::kms::service::Kms;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -69,7 +71,10 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         r.state = KeyState::Updating;
         let job = JobRecord {
             id: update_job_id(&p.key_id),
-            due: kms.clock.now() + kms.config.primary_update_delay_ms as f64 / 1000.0,
+            due: kms
+                .clock
+                .now()
+                .plus_millis(kms.config.primary_update_delay_ms),
             kind: JobKind::UpdatePrimary {
                 key_id: p.key_id.clone(),
                 old: p.region,

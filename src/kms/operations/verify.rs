@@ -5,12 +5,13 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::key::KeyUsage;
+use crate::domain::request::RequestContext;
 use crate::kms::asymmetric::{self, public_key, require_usage, signing_input};
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
 use crate::kms::key_state::{self, Op};
-use crate::kms::model::KeyUsage;
+use crate::kms::service::Kms;
 use crate::kms::wire::Blob;
-use crate::kms::{Kms, RequestContext};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -1,12 +1,12 @@
-//! The service's records: what a KMS key, its key material and an alias are, as stored in
-//! the metadata store and rendered as AWS `KeyMetadata`.
+//! KMS keys as the service keeps them: the wire enums of the service model (key state,
+//! key spec, key usage, origin), tags, key material versions, imported material, the
+//! multi-Region role, and the key record the metadata store holds.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
-use super::ids::{key_arn, AliasName, KeyId};
+use super::ids::{key_arn, KeyId};
 use super::region::Region;
-use crate::clock::Timestamp;
+use super::time::Timestamp;
 
 /// The key states of AWS KMS (key-state.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,62 +233,4 @@ impl KeyRecord {
     pub fn material(&self, id: &str) -> Option<&MaterialRecord> {
         self.materials.iter().find(|m| m.id == id)
     }
-
-    /// The AWS `KeyMetadata` structure.
-    pub fn metadata(&self) -> Value {
-        let mut m = json!({
-            "AWSAccountId": self.account_id,
-            "KeyId": self.key_id.as_str(),
-            "Arn": self.arn(),
-            "CreationDate": self.created,
-            "Enabled": self.state == KeyState::Enabled,
-            "Description": self.description,
-            "KeyUsage": self.key_usage.as_str(),
-            "KeyState": self.state.as_str(),
-            "Origin": self.origin.as_str(),
-            "KeyManager": "CUSTOMER",
-            "CustomerMasterKeySpec": self.key_spec.as_str(),
-            "KeySpec": self.key_spec.as_str(),
-            "MultiRegion": self.key_id.is_multi_region(),
-        });
-        if let Some((member, algorithms)) =
-            super::key_spec::algorithm_members(self.key_spec, self.key_usage)
-        {
-            if !algorithms.is_empty() {
-                m[member] = json!(algorithms);
-            }
-        }
-        // AWS shows CurrentKeyMaterialId for symmetric encryption keys only (the recorded
-        // HMAC and asymmetric keys have none).
-        if self.key_spec == KeySpec::SymmetricDefault {
-            if let Some(material) = self.current_material() {
-                m["CurrentKeyMaterialId"] = json!(material.id);
-            }
-        }
-        super::import::decorate_metadata(self, &mut m);
-        if let Some(date) = self.deletion_date {
-            if self.state == KeyState::PendingDeletion {
-                m["DeletionDate"] = json!(date);
-            }
-        }
-        if let Some(days) = self.pending_window_days {
-            if matches!(
-                self.state,
-                KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
-            ) {
-                m["PendingDeletionWindowInDays"] = json!(days);
-            }
-        }
-        m
-    }
-}
-
-/// An alias in one Region.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AliasRecord {
-    pub name: AliasName,
-    pub region: Region,
-    pub target: KeyId,
-    pub created: Timestamp,
-    pub updated: Timestamp,
 }
