@@ -201,6 +201,21 @@ pub struct ImportedMaterial {
     pub rotated_at: Option<Timestamp>,
 }
 
+/// ExpirationModel of imported material that leaves the token at its ValidTo.
+pub const KEY_MATERIAL_EXPIRES: &str = "KEY_MATERIAL_EXPIRES";
+/// ExpirationModel of imported material that stays until deleted.
+pub const KEY_MATERIAL_DOES_NOT_EXPIRE: &str = "KEY_MATERIAL_DOES_NOT_EXPIRE";
+
+impl ImportedMaterial {
+    /// When this material leaves the token: its ValidTo while it is in the token under
+    /// KEY_MATERIAL_EXPIRES; `None` otherwise.
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        let expiring =
+            self.in_token && self.expiration_model.as_deref() == Some(KEY_MATERIAL_EXPIRES);
+        self.valid_to.filter(|_| expiring)
+    }
+}
+
 /// Whether a multi-Region key is the primary or a replica. The rest of the
 /// MultiRegionConfiguration (which Regions hold related keys) is derived from the keys
 /// that exist, so it is consistent in every Region after every change.
@@ -232,5 +247,22 @@ impl KeyRecord {
 
     pub fn material(&self, id: &str) -> Option<&MaterialRecord> {
         self.materials.iter().find(|m| m.id == id)
+    }
+
+    /// Origin EXTERNAL: the current imported material as the metadata knows it (whether
+    /// or not it is in the token now): the last one that is not pending rotation.
+    pub fn current_import(&self) -> Option<&ImportedMaterial> {
+        self.imported.iter().rev().find(|m| !m.pending_rotation)
+    }
+
+    /// Origin EXTERNAL: the imported material pending rotation, if any (at most one).
+    pub fn pending_import(&self) -> Option<&ImportedMaterial> {
+        self.imported.iter().find(|m| m.pending_rotation)
+    }
+
+    /// Origin EXTERNAL: whether material was ever imported into this key itself (not
+    /// only known from its multi-Region family).
+    pub fn imported_here(&self) -> bool {
+        self.imported.iter().any(|m| m.imported_at.is_some())
     }
 }

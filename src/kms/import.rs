@@ -24,7 +24,10 @@ use super::error::{ErrorKind, KmsError, KmsResult};
 use super::service::Kms;
 use crate::domain::ids::KeyId;
 use crate::domain::job::{JobKind, JobRecord};
-use crate::domain::key::{ImportedMaterial, KeyRecord, KeySpec, KeyState, KeyUsage};
+use crate::domain::key::{
+    ImportedMaterial, KeyRecord, KeySpec, KeyState, KeyUsage, KEY_MATERIAL_DOES_NOT_EXPIRE,
+    KEY_MATERIAL_EXPIRES,
+};
 use crate::domain::region::Region;
 use crate::domain::time::Timestamp;
 use crate::domain::write::Write;
@@ -36,9 +39,6 @@ use crate::hsm::HsmError;
 pub const PARAMETERS_VALID_FOR_SECONDS: f64 = 24.0 * 3600.0;
 /// The latest ValidTo AWS accepts, counted from the request.
 pub const MAX_VALID_TO_DAYS: u32 = 365;
-
-pub const KEY_MATERIAL_EXPIRES: &str = "KEY_MATERIAL_EXPIRES";
-pub const KEY_MATERIAL_DOES_NOT_EXPIRE: &str = "KEY_MATERIAL_DOES_NOT_EXPIRE";
 
 const TOKEN_VERSION: u8 = 1;
 const TOKEN_IV_LEN: usize = 12;
@@ -226,17 +226,6 @@ pub fn expected_for_replica(primary: &KeyRecord) -> Vec<ImportedMaterial> {
         .collect()
 }
 
-/// The key's current imported material as the metadata knows it (whether or not it is in
-/// the token now): the last one that is not pending rotation.
-pub fn current_import(key: &KeyRecord) -> Option<&ImportedMaterial> {
-    key.imported.iter().rev().find(|m| !m.pending_rotation)
-}
-
-/// The imported material pending rotation, if any (at most one per key).
-pub fn pending_import(key: &KeyRecord) -> Option<&ImportedMaterial> {
-    key.imported.iter().find(|m| m.pending_rotation)
-}
-
 /// Puts an EXTERNAL key's materials (those in its token) in the order of its imported
 /// list, which is the order the materials became current: the last one that is not
 /// pending rotation then encrypts.
@@ -259,7 +248,9 @@ pub fn order_materials(key: &mut KeyRecord) {
 /// materials changed: it is usable exactly when its current material is in its token. A
 /// key pending deletion or still being created keeps its state.
 pub fn refresh_state(key: &mut KeyRecord) {
-    let usable = current_import(key).is_some_and(|c| key.materials.iter().any(|m| m.id == c.id));
+    let usable = key
+        .current_import()
+        .is_some_and(|c| key.materials.iter().any(|m| m.id == c.id));
     match key.state {
         KeyState::PendingImport if usable => key.state = KeyState::Enabled,
         KeyState::Enabled | KeyState::Disabled if !usable => key.state = KeyState::PendingImport,
@@ -351,8 +342,7 @@ pub fn expiry_write(key: &KeyRecord) -> Write {
     let due = key
         .imported
         .iter()
-        .filter(|m| m.in_token && m.expiration_model.as_deref() == Some(KEY_MATERIAL_EXPIRES))
-        .filter_map(|m| m.valid_to)
+        .filter_map(ImportedMaterial::expires_at)
         .reduce(Timestamp::min);
     match due {
         Some(due) => Write::PutJob(JobRecord {
@@ -463,11 +453,7 @@ fn expire(kms: &Kms, job: &JobRecord, region: Region, key_id: &KeyId) -> KmsResu
         let due: Vec<String> = key
             .imported
             .iter()
-            .filter(|m| {
-                m.in_token
-                    && m.expiration_model.as_deref() == Some(KEY_MATERIAL_EXPIRES)
-                    && m.valid_to.is_some_and(|v| v <= now)
-            })
+            .filter(|m| m.expires_at().is_some_and(|v| v <= now))
             .map(|m| m.id.clone())
             .collect();
         let mut k = (*key).clone();

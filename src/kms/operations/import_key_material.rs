@@ -41,7 +41,7 @@ fn incorrect(message: String) -> KmsError {
 
 /// New material cannot be imported while another waits for rotation (AWS's words).
 fn pending_conflict(key: &KeyRecord, new_id: &str) -> KmsResult<()> {
-    match import::pending_import(key) {
+    match key.pending_import() {
         Some(p) => Err(KmsError::invalid_state(format!(
             "New key material (id: {new_id}) cannot be imported into KMS key {}, because another key material (id: {}) is pending rotation.",
             key.arn(),
@@ -71,7 +71,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
     }
 
     // Which material this import may be.
-    let imported_here = key.imported.iter().any(|m| m.imported_at.is_some());
+    let imported_here = key.imported_here();
     let is_replica = key.multi_region == Some(MultiRegionRole::Replica);
     let import_type = match req.import_type.as_deref() {
         Some(t) => t,

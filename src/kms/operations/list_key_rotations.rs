@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::domain::key::{KeyRecord, Origin};
 use crate::domain::request::RequestContext;
 use crate::kms::error::KmsResult;
-use crate::kms::import::{self, KEY_MATERIAL_EXPIRES};
+use crate::kms::import;
 use crate::kms::key_state::{self, Op};
 use crate::kms::rotation::require_rotatable;
 use crate::kms::service::Kms;
@@ -67,7 +67,7 @@ fn respond(items: Vec<(String, Value)>, req: &Request) -> Value {
 /// multi-Region family) has, in the order they became current, the one pending rotation
 /// last, each with its import state in this key's Region.
 fn imported_entries(kms: &Kms, key: &KeyRecord, all: bool) -> Vec<(String, Value)> {
-    let current = import::current_import(key).map(|m| m.id.clone());
+    let current = key.current_import().map(|m| m.id.clone());
     key.imported
         .iter()
         .enumerate()
@@ -95,15 +95,11 @@ fn imported_entries(kms: &Kms, key: &KeyRecord, all: bool) -> Vec<(String, Value
             if let Some(d) = &m.description {
                 entry["KeyMaterialDescription"] = json!(d);
             }
-            if m.in_token {
-                if let Some(model) = &m.expiration_model {
-                    entry["ExpirationModel"] = json!(model);
-                    if model == KEY_MATERIAL_EXPIRES {
-                        if let Some(v) = m.valid_to {
-                            entry["ValidTo"] = json!(v);
-                        }
-                    }
-                }
+            if let Some(model) = m.expiration_model.as_ref().filter(|_| m.in_token) {
+                entry["ExpirationModel"] = json!(model);
+            }
+            if let Some(valid_to) = m.expires_at() {
+                entry["ValidTo"] = json!(valid_to);
             }
             if let (Some(t), Some(at)) = (&m.rotation_type, m.rotated_at) {
                 entry["RotationDate"] = json!(at);

@@ -143,10 +143,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         region: replica.region,
         ..ctx.clone()
     };
-    let mut metadata = crate::kms::key_metadata::of(kms, &replica);
-    if let Some(obj) = metadata.as_object_mut() {
-        obj.remove("CurrentKeyMaterialId");
-    }
+    let metadata = crate::kms::key_metadata::of(kms, &replica);
     let out_tags: Vec<Value> = replica.tags.iter().map(tag_json).collect();
     let mut out = json!({
         "ReplicaKeyMetadata": metadata,

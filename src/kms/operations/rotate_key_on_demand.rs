@@ -49,7 +49,7 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         let mut job = rotation::rotation_job(key, ON_DEMAND, now);
         if key.origin == Origin::External {
             // Imported material: the material imported for rotation becomes current.
-            let Some(pending) = import::pending_import(key) else {
+            let Some(pending) = key.pending_import() else {
                 return Err(KmsError::invalid_state(format!(
                     "No available key material pending rotation for the key: {}.",
                     key.arn()
