@@ -28,26 +28,6 @@ const OMITTED: &[&str] = &[
     "Recipient",
 ];
 
-/// Operations that do not change anything (CloudTrail's `readOnly`).
-fn read_only(event: &str) -> bool {
-    event.starts_with("Describe")
-        || event.starts_with("List")
-        || event.starts_with("Get")
-        || matches!(
-            event,
-            "Encrypt"
-                | "Decrypt"
-                | "ReEncrypt"
-                | "GenerateDataKey"
-                | "GenerateDataKeyWithoutPlaintext"
-                | "GenerateRandom"
-                | "Sign"
-                | "Verify"
-                | "GenerateMac"
-                | "VerifyMac"
-        )
-}
-
 /// How a call failed, as CloudTrail records it.
 #[derive(Debug, Clone, Copy)]
 pub struct CallError<'a> {
@@ -143,13 +123,15 @@ impl Audit {
         }
     }
 
-    /// Records an API call made by a caller.
+    /// Records an API call made by a caller. `read_only`: the call changes nothing
+    /// (CloudTrail's `readOnly`; such records are buffered, see [`Audit::flush`]).
     #[allow(clippy::too_many_arguments)]
     pub fn record_call(
         &self,
         ctx: &RequestContext,
         account: &str,
         event: &str,
+        read_only: bool,
         input: &Value,
         response: Option<&Value>,
         error: Option<CallError<'_>>,
@@ -172,7 +154,7 @@ impl Audit {
             "responseElements": Value::Null,
             "requestID": ctx.request_id,
             "eventID": uuid::Uuid::new_v4().to_string(),
-            "readOnly": read_only(event),
+            "readOnly": read_only,
             "eventType": "AwsApiCall",
             "managementEvent": true,
             "recipientAccountId": account,

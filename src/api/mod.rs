@@ -1,10 +1,9 @@
 //! HTTP and the AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: TrentService.<Op>`,
-//! the Region taken from the SigV4 credential scope, the body checked against the service
-//! model ([`validate`]), the operation run off the async executor, and errors rendered as
-//! `{"__type": ..., "message": ...}`.
+//! the Region taken from the SigV4 credential scope, the operation run off the async
+//! executor through [`crate::kms::dispatch::invoke`] (which validates the body against the
+//! service model), and errors rendered as `{"__type": ..., "message": ...}`.
 
 pub mod sigv4;
-pub mod validate;
 pub mod workers;
 
 use std::net::SocketAddr;
@@ -21,9 +20,10 @@ use serde_json::{json, Value};
 use crate::domain::request::RequestContext;
 use crate::kms::dispatch;
 use crate::kms::error::{ErrorKind, KmsError};
+use crate::kms::operation::Pool;
 use crate::kms::service::Kms;
+use crate::kms::validate::ServiceModel;
 use crate::kms::wire::Output;
-use validate::{InputError, ServiceModel};
 
 const TARGET_PREFIX: &str = "TrentService.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -138,13 +138,6 @@ async fn handle(
             }
         }
     };
-    if let Err(e) = model.validate_input(operation, &input) {
-        let err = match e {
-            InputError::Validation(m) => KmsError::validation(m),
-            InputError::Serialization(m) => KmsError::new(ErrorKind::Serialization, m),
-        };
-        return render(&request_id, Err(err));
-    }
     let ctx = RequestContext {
         region,
         access_key: scope.access_key,
@@ -154,34 +147,12 @@ async fn handle(
         invoked_by: None,
     };
     let operation = operation.to_string();
-    // What the audit record shows of the request (secrets left out), taken before the
-    // operation consumes the input and zeroises its blobs.
-    let audit_input = crate::audit::request_record(&input);
+    let pool_kind = dispatch::pool(&operation);
     let worker_kms = kms.clone();
-    let short = workers::is_short(&operation);
-    let job = move || {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            dispatch::dispatch(&worker_kms, &ctx, &operation, input)
-        }))
-        .unwrap_or_else(|_| Err(KmsError::internal(format!("{operation} panicked"))));
-        worker_kms.audit.record_call(
-            &ctx,
-            worker_kms.account(),
-            &operation,
-            &audit_input,
-            outcome.as_ref().ok().map(|o| &o.body),
-            outcome.as_ref().err().map(|e| crate::audit::CallError {
-                code: e.kind.aws_name(),
-                message: &e.message,
-            }),
-            worker_kms.clock.now(),
-        );
-        outcome
-    };
-    let result = if short {
-        pool.run(job).await
-    } else {
-        tokio::task::spawn_blocking(job).await.ok()
+    let job = move || dispatch::invoke(&worker_kms, &ctx, &operation, input);
+    let result = match pool_kind {
+        Pool::Short => pool.run(job).await,
+        Pool::Long => tokio::task::spawn_blocking(job).await.ok(),
     }
     .unwrap_or_else(|| Err(KmsError::internal("the worker running the request failed")));
     // The request body held any plaintext in base64: wipe it once nothing refers to it.

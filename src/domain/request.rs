@@ -1,6 +1,8 @@
 //! Who is calling: the request context every operation runs with, and that the audit log
 //! records (CloudTrail's `userIdentity`, `sourceIPAddress`, `userAgent`, `requestID`).
 
+use std::collections::BTreeMap;
+
 use super::region::Region;
 
 /// Who is calling, in which Region, and through what.
@@ -17,4 +19,27 @@ pub struct RequestContext {
     /// `userIdentity.invokedBy`, e.g. `cloudformation.amazonaws.com`); `None` for a direct
     /// call.
     pub invoked_by: Option<&'static str>,
+}
+
+/// The values of a request that a policy's `Condition` element may test, by condition
+/// key: `kms:EncryptionAlgorithm`, `kms:EncryptionContext:<context key>`,
+/// `kms:SigningAlgorithm`, … A key may have several values (`kms:EncryptionContextKeys`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ConditionValues(BTreeMap<String, Vec<String>>);
+
+impl ConditionValues {
+    /// Adds `value` to the values of `key`.
+    pub fn add(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.0.entry(key.into()).or_default().push(value.into());
+    }
+
+    /// The values of `key` (empty when the request has none).
+    pub fn get(&self, key: &str) -> &[String] {
+        self.0.get(key).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Every condition key with its values, ordered by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
 }

@@ -11,11 +11,11 @@ use zeroize::Zeroizing;
 
 use super::error::{ErrorKind, KmsError, KmsResult};
 use super::key_spec;
-use super::key_state::{self, Op};
 use super::service::Kms;
 use super::wire::EncryptionContext;
 use crate::domain::key::{KeyRecord, KeySpec, KeyUsage};
 use crate::domain::region::Region;
+use crate::domain::request::ConditionValues;
 use crate::hsm::asymmetric::{self as hsm, Curve, Hash, OaepHash, PairKind, PairUsage, SignScheme};
 use crate::hsm::token::Extractability;
 use crate::hsm::{HsmError, RegionToken};
@@ -195,6 +195,14 @@ pub fn public_key(key: &KeyRecord) -> KmsResult<(PairKind, Vec<u8>)> {
     Ok((kind, der))
 }
 
+/// The condition values of Sign and Verify: `kms:SigningAlgorithm`, `kms:MessageType`.
+pub fn signing_conditions(algorithm: &str, message_type: Option<&str>) -> ConditionValues {
+    let mut values = ConditionValues::default();
+    values.add("kms:SigningAlgorithm", algorithm);
+    values.add("kms:MessageType", message_type.unwrap_or("RAW"));
+    values
+}
+
 /// What to sign or verify for a SigningAlgorithm, MessageType and message: the scheme and
 /// its input (the digest, or the message for Ed25519). AWS's checks and wording.
 pub fn signing_input(
@@ -295,16 +303,15 @@ fn refuse_context(context: Option<&EncryptionContext>) -> KmsResult<()> {
     Ok(())
 }
 
-/// RSA-OAEP encryption under an RSA ENCRYPT_DECRYPT key (public key, on the host). Returns
+/// RSA-OAEP encryption under an RSA ENCRYPT_DECRYPT key (public key, on the host), whose
+/// state the caller checked. Returns
 /// the raw RSA-OAEP ciphertext (as AWS's) and the algorithm name.
 pub fn rsa_encrypt(
     key: &KeyRecord,
-    op: Op,
     algorithm: Option<&str>,
     context: Option<&EncryptionContext>,
     plaintext: &[u8],
 ) -> KmsResult<(Vec<u8>, &'static str)> {
-    key_state::check(op, key)?;
     let (hash, name) = oaep_hash(key, algorithm)?;
     refuse_context(context)?;
     let (kind, spki) = public_key(key)?;
@@ -334,16 +341,15 @@ pub fn rsa_encrypt(
     Ok((ciphertext, name))
 }
 
-/// RSA-OAEP decryption with an RSA ENCRYPT_DECRYPT key, inside its Region's token.
+/// RSA-OAEP decryption with an RSA ENCRYPT_DECRYPT key (whose state the caller checked),
+/// inside its Region's token.
 pub fn rsa_decrypt(
     kms: &Kms,
     key: &KeyRecord,
-    op: Op,
     algorithm: Option<&str>,
     context: Option<&EncryptionContext>,
     ciphertext: &[u8],
 ) -> KmsResult<(Zeroizing<Vec<u8>>, &'static str)> {
-    key_state::check(op, key)?;
     let (hash, name) = oaep_hash(key, algorithm)?;
     refuse_context(context)?;
     let label = material_label(key)?;

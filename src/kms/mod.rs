@@ -8,6 +8,7 @@
 //! defines it, so the module graph stays free of cycles (`scripts/check-layers`).
 
 pub mod asymmetric;
+pub mod authorization;
 pub mod ciphertext;
 pub mod dispatch;
 pub mod error;
@@ -19,10 +20,12 @@ pub mod key_spec;
 pub mod key_state;
 pub mod material;
 pub mod multi_region;
+pub mod operation;
 pub mod operations;
 pub mod policy;
 pub mod rotation;
 pub mod service;
 pub mod symmetric;
 pub mod tags;
+pub mod validate;
 pub mod wire;

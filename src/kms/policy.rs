@@ -16,6 +16,16 @@ pub fn default_policy(region: Region, account: &str) -> String {
     )
 }
 
+/// Only the policy name "default" exists (GetKeyPolicy, PutKeyPolicy).
+pub fn check_policy_name(name: Option<&str>) -> KmsResult<()> {
+    match name {
+        None | Some(POLICY_NAME) => Ok(()),
+        Some(other) => Err(KmsError::not_found(format!(
+            "No such policy exists: {other}. A key has one policy, named default."
+        ))),
+    }
+}
+
 fn malformed(message: impl Into<String>) -> KmsError {
     KmsError::new(ErrorKind::MalformedPolicyDocument, message)
 }

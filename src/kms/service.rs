@@ -10,7 +10,6 @@ use parking_lot::{Mutex, RwLock};
 
 use super::error::{KmsError, KmsResult};
 use super::job_retries::Retries;
-use super::key_state;
 use crate::audit::Audit;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -317,29 +316,5 @@ fn is_material_label(label: &str) -> bool {
                 && material.bytes().all(|b| b.is_ascii_hexdigit())
         }
         None => false,
-    }
-}
-
-impl Kms {
-    /// Read-modify-write of one key under the write lock: resolves `raw` in the request's
-    /// Region, checks `op` against the key-state table, lets `f` change a copy (and add
-    /// further writes), then commits it all durably.
-    pub fn modify_key(
-        &self,
-        ctx: &RequestContext,
-        raw: &str,
-        op: key_state::Op,
-        f: impl FnOnce(&mut KeyRecord, &mut Vec<Write>) -> KmsResult<()>,
-    ) -> KmsResult<KeyRecord> {
-        let _guard = self.write_guard();
-        let current = self.resolve(ctx, raw)?;
-        key_state::check(op, &current)?;
-        let mut key = (*current).clone();
-        let mut extra = Vec::new();
-        f(&mut key, &mut extra)?;
-        let mut batch = vec![Write::PutKey(key.clone())];
-        batch.extend(extra);
-        self.commit(batch)?;
-        Ok(key)
     }
 }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::error::{ErrorKind, KmsError, KmsResult};
 use crate::domain::key::Tag;
+use crate::domain::request::ConditionValues;
 
 /// A tag as it appears in requests.
 #[derive(Debug, Deserialize)]
@@ -23,7 +24,7 @@ fn tag_error(message: &str) -> KmsError {
 }
 
 /// Checks a request's tags (reserved prefix, duplicates) and converts them.
-pub fn check_tags(tags: Vec<WireTag>) -> KmsResult<Vec<Tag>> {
+pub fn check_tags(tags: &[WireTag]) -> KmsResult<Vec<Tag>> {
     let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
     for t in tags {
         if t.tag_key.to_ascii_lowercase().starts_with("aws:") {
@@ -33,11 +34,25 @@ pub fn check_tags(tags: Vec<WireTag>) -> KmsResult<Vec<Tag>> {
             return Err(tag_error("Duplicate tag keys"));
         }
         out.push(Tag {
-            key: t.tag_key,
-            value: t.tag_value,
+            key: t.tag_key.clone(),
+            value: t.tag_value.clone(),
         });
     }
     Ok(out)
+}
+
+/// The condition values of a request with tags: `aws:RequestTag/<key>` per tag and
+/// `aws:TagKeys`.
+pub fn tag_conditions(tags: &[WireTag]) -> ConditionValues {
+    let mut values = ConditionValues::default();
+    for t in tags {
+        values.add(
+            format!("aws:RequestTag/{}", t.tag_key),
+            t.tag_value.as_str(),
+        );
+        values.add("aws:TagKeys", t.tag_key.as_str());
+    }
+    values
 }
 
 /// Adds or updates tags in place (an updated tag keeps its position), enforcing the limit.
