@@ -92,6 +92,7 @@ fn main() -> ExitCode {
                 .build()
                 .map_err(|e| e.to_string())?;
             rt.block_on(hsm_kms::server::run(config))
+                .map_err(|e| e.to_string())
         }),
         Command::Init(c) => resolve(c).and_then(|config| setup::init_all(&config)),
     };

@@ -16,10 +16,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
+use std::error::Error as _;
 
 use crate::domain::request::RequestContext;
 use crate::kms::dispatch;
-use crate::kms::error::{ErrorKind, KmsError};
+use crate::kms::error::{ErrorKind, KmsError, Report};
 use crate::kms::operation::Pool;
 use crate::kms::service::Kms;
 use crate::kms::validate::ServiceModel;
@@ -56,7 +57,15 @@ pub fn router(kms: Arc<Kms>) -> Router {
     })
 }
 
+/// The HTTP response of a call. An internal error is logged here, once, with the request
+/// id and its causes; the caller gets only its generic message.
 fn render(request_id: &str, result: Result<Output, KmsError>) -> Response {
+    if let Err(e) = &result {
+        if e.is_internal() {
+            let cause: &(dyn std::error::Error + 'static) = e.source().unwrap_or(e);
+            tracing::error!(request_id, "internal error: {}", Report(cause));
+        }
+    }
     let (status, body) = match result {
         Ok(out) => (StatusCode::OK, out.to_bytes()),
         Err(e) => (
@@ -186,7 +195,78 @@ async fn clock_advance(State(kms): State<Arc<Kms>>, body: Bytes) -> Response {
     let k = kms.clone();
     let ran = tokio::task::spawn_blocking(move || crate::kms::jobs::run_due(&k)).await;
     if let Ok(Err(e)) = ran {
+        tracing::error!("jobs due after the clock moved failed: {}", Report(&e));
         return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
     }
     clock_get(State(kms)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_is_logged_once_with_its_request_id_and_cause() {
+        let log = Captured::default();
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let response = tracing::subscriber::with_default(subscriber, || {
+            let cause = std::io::Error::other("the metadata disk is on fire");
+            let error = KmsError::internal(cause);
+            render("req-4711", Err(error))
+        });
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text.matches("the metadata disk is on fire").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("req-4711"), "{text}");
+        assert!(text.contains("ERROR"), "{text}");
+
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["__type"], "KMSInternalException");
+        assert!(!body["message"].as_str().unwrap().contains("disk"));
+    }
+
+    #[tokio::test]
+    async fn an_error_of_the_caller_is_not_logged() {
+        let log = Captured::default();
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .finish();
+        let response = tracing::subscriber::with_default(subscriber, || {
+            render("req-1", Err(KmsError::not_found("Key 'x' does not exist")))
+        });
+        assert!(log.0.lock().unwrap().is_empty());
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
 }

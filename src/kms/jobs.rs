@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::error::KmsResult;
+use super::error::{KmsResult, Report};
 use super::service::Kms;
 use crate::domain::ids::KeyId;
 use crate::domain::job::{JobKind, JobRecord};
@@ -24,7 +24,7 @@ pub async fn run(kms: Arc<Kms>) {
         let k = kms.clone();
         let result = tokio::task::spawn_blocking(move || run_due(&k)).await;
         if let Ok(Err(e)) = result {
-            tracing::error!("job failed: {e}");
+            tracing::error!("jobs could not run: {}", Report(&e));
         }
         // Sleep until the next job is due (at most a second: the clock may be moved).
         let earliest = kms.job_retries.earliest(kms.state().jobs.values());
@@ -55,7 +55,7 @@ pub fn run_due(kms: &Kms) -> KmsResult<()> {
             Ok(()) => kms.job_retries.succeeded(&job.id),
             Err(e) => {
                 kms.job_retries.failed(&job.id, now);
-                tracing::error!(job = %job.id, "job failed, will retry: {}", e.message);
+                tracing::error!(job = %job.id, "job failed, will retry: {}", Report(&e));
             }
         }
     }

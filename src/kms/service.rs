@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::error::{KmsError, KmsResult};
+use super::error::{KmsError, KmsResult, Report};
 use super::job_retries::Retries;
 use crate::audit::Audit;
 use crate::clock::Clock;
@@ -21,7 +21,7 @@ use crate::domain::region::Region;
 use crate::domain::request::RequestContext;
 use crate::domain::write::Write;
 use crate::hsm::{Hsm, HsmError, RegionToken};
-use crate::store::MetadataStore;
+use crate::store::{MetadataStore, StoreError};
 
 /// The in-memory view, rebuilt from the store at startup.
 #[derive(Default)]
@@ -85,15 +85,16 @@ pub struct Kms {
 }
 
 impl Kms {
-    /// Builds the service over an opened token layer and store, loading every record and
-    /// reconciling the store with the tokens.
+    /// Builds the service over an opened token layer, store and audit log, loading every
+    /// record and reconciling the store with the tokens.
     pub fn new(
         config: Config,
         clock: Arc<Clock>,
         hsm: Hsm,
         store: Box<dyn MetadataStore>,
-    ) -> Result<Kms, String> {
-        let snapshot = store.load().map_err(|e| e.to_string())?;
+        audit: Audit,
+    ) -> Result<Kms, StoreError> {
+        let snapshot = store.load()?;
         let mut state = State::default();
         for key in snapshot.keys {
             state.apply(&Write::PutKey(key));
@@ -104,8 +105,6 @@ impl Kms {
         for job in snapshot.jobs {
             state.apply(&Write::PutJob(job));
         }
-        let audit = Audit::open(&config.data_dir.join("audit"), &config.regions)
-            .map_err(|e| format!("audit log: {e}"))?;
         let kms = Kms {
             config,
             clock,
@@ -169,7 +168,7 @@ impl Kms {
         }
         if !unavailable.is_empty() {
             if let Err(e) = self.commit(unavailable) {
-                tracing::error!("cannot record unavailable keys: {}", e.message);
+                tracing::error!("cannot record unavailable keys: {}", Report(&e));
             }
         }
     }

@@ -13,6 +13,55 @@ use zeroize::Zeroizing;
 use super::error::{ErrorKind, KmsError, KmsResult};
 use crate::domain::request::ConditionValues;
 
+/// How each kind of error travels: its AWS error type (the `__type` of a JSON error
+/// response, CloudTrail's `errorCode`) and its HTTP status.
+impl ErrorKind {
+    /// The error type name on the wire.
+    pub fn aws_name(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            AlreadyExists => "AlreadyExistsException",
+            Disabled => "DisabledException",
+            ExpiredImportToken => "ExpiredImportTokenException",
+            IncorrectKey => "IncorrectKeyException",
+            IncorrectKeyMaterial => "IncorrectKeyMaterialException",
+            InvalidAliasName => "InvalidAliasNameException",
+            InvalidArn => "InvalidArnException",
+            InvalidCiphertext => "InvalidCiphertextException",
+            InvalidGrantToken => "InvalidGrantTokenException",
+            InvalidImportToken => "InvalidImportTokenException",
+            InvalidKeyUsage => "InvalidKeyUsageException",
+            InvalidMarker => "InvalidMarkerException",
+            KmsInternal => "KMSInternalException",
+            KmsInvalidMac => "KMSInvalidMacException",
+            KmsInvalidSignature => "KMSInvalidSignatureException",
+            KmsInvalidState => "KMSInvalidStateException",
+            LimitExceeded => "LimitExceededException",
+            MalformedPolicyDocument => "MalformedPolicyDocumentException",
+            NotFound => "NotFoundException",
+            Tag => "TagException",
+            UnsupportedOperation => "UnsupportedOperationException",
+            Validation => "ValidationException",
+            Serialization => "SerializationException",
+            UnknownOperation => "UnknownOperationException",
+            Conflict => "ConflictException",
+            DryRunOperation => "DryRunOperationException",
+            MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            IncompleteSignature => "IncompleteSignatureException",
+            UnrecognizedClient => "UnrecognizedClientException",
+        }
+    }
+
+    /// HTTP status: 500 for internal faults, 400 for everything the caller did.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::KmsInternal => 500,
+            ErrorKind::DryRunOperation => 412,
+            _ => 400,
+        }
+    }
+}
+
 /// Parses a request body into an operation's typed request. The body has already been
 /// validated against the service model, so a failure here is a shape the model allows but
 /// the operation cannot take.

@@ -5,21 +5,44 @@
 
 pub mod sqlite;
 
-use std::fmt;
+use std::path::PathBuf;
 
 use crate::domain::write::{Snapshot, Write};
 
-/// A store failure (always an internal fault for the caller).
-#[derive(Debug)]
-pub struct StoreError(pub String);
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "metadata store: {}", self.0)
-    }
+/// A store failure (always an internal fault for the caller). Each says what the store
+/// was doing; the cause (SQLite's or serde's error) is its `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Opening the database file, or migrating its schema, failed.
+    #[error("metadata store: cannot open {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A SQLite statement failed.
+    #[error("metadata store: {action} failed")]
+    Sqlite {
+        action: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A record could not be encoded as JSON.
+    #[error("metadata store: cannot encode a {record} record")]
+    Encode {
+        record: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored document is not a valid record (a damaged file, or one written by a
+    /// newer hsm-kms).
+    #[error("metadata store: a stored {record} record does not decode")]
+    Decode {
+        record: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
 }
-
-impl std::error::Error for StoreError {}
 
 /// The narrow persistence interface. Implementations: [`sqlite::SqliteStore`].
 pub trait MetadataStore: Send + Sync {
