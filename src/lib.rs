@@ -3,21 +3,26 @@
 //!
 //! The layers, from the wire inwards (dependencies point downwards only; `scripts/check-layers`
 //! keeps it so):
-//! - [`api`]: HTTP, the AWS JSON 1.1 protocol, SigV4 credential scope, request validation
-//!   against the service model, error → JSON mapping.
+//! - [`api`]: HTTP, the AWS JSON 1.1 protocol, SigV4 credential scope, error → JSON
+//!   mapping.
 //! - [`kms`]: the service itself — one file per KMS operation under `kms/operations/`, the
-//!   key-state table, the ciphertext format, background jobs.
+//!   dispatcher that validates against the service model and runs them, the key-state
+//!   table, the ciphertext format, background jobs.
 //! - [`store`]: durable metadata (SQLite) behind a narrow trait.
 //! - [`hsm`]: PKCS#11 tokens (one per Region), sessions, object handles, templates.
 //! - [`domain`]: the shared data model (Regions, ids and ARNs, wire enums, records,
 //!   timestamps, the request context), depending on nothing of ours.
+//!
+//! Only what the command line (`main.rs`) and the integration tests use is public
+//! ([`config`], [`server`], [`hsm`], [`domain::region`]); everything else is crate-private,
+//! so the compiler reports what nothing uses.
 
-pub mod api;
-pub mod audit;
-pub mod clock;
+pub(crate) mod api;
+pub(crate) mod audit;
+pub(crate) mod clock;
 pub mod config;
 pub mod domain;
 pub mod hsm;
-pub mod kms;
+pub(crate) mod kms;
 pub mod server;
-pub mod store;
+pub(crate) mod store;

@@ -120,9 +120,14 @@ impl MaterialRecord {
 
 /// A fresh key material id: 32 random bytes, hex encoded.
 pub fn new_material_id() -> String {
-    let a = uuid::Uuid::new_v4();
-    let b = uuid::Uuid::new_v4();
-    format!("{}{}", a.simple(), b.simple())
+    random_hex::<32>()
+}
+
+/// `N` random bytes from the operating system, hex encoded.
+pub fn random_hex<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    hex::encode(bytes)
 }
 
 /// A KMS key in one Region.

@@ -7,11 +7,11 @@
 //! (`store`, `hsm`, `audit`, `config`, `kms`, `api`) depend on this module, never the
 //! other way round.
 
-pub mod alias;
-pub mod ids;
-pub mod job;
-pub mod key;
+pub(crate) mod alias;
+pub(crate) mod ids;
+pub(crate) mod job;
+pub(crate) mod key;
 pub mod region;
-pub mod request;
-pub mod time;
-pub mod write;
+pub(crate) mod request;
+pub(crate) mod time;
+pub(crate) mod write;

@@ -38,8 +38,8 @@ use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
-use once_cell::sync::Lazy;
 use parking_lot::RwLock;
+use std::sync::LazyLock as Lazy;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::asymmetric::{self as asym, Curve, Hash, PairKind, PairUsage, SignScheme};

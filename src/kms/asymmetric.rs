@@ -20,10 +20,6 @@ use crate::hsm::asymmetric::{self as hsm, Curve, Hash, OaepHash, PairKind, PairU
 use crate::hsm::token::Extractability;
 use crate::hsm::{HsmError, RegionToken};
 
-/// The longest message Sign, Verify, GenerateMac and VerifyMac take (the model enforces it
-/// too; kept here for the checks that run before the model's).
-pub const MAX_MESSAGE: usize = 4096;
-
 /// The key pair a key spec is, if it is one the token layer knows.
 pub fn pair_kind(spec: KeySpec) -> Option<PairKind> {
     Some(match spec {
@@ -332,7 +328,7 @@ pub fn rsa_encrypt(
     use rsa::pkcs8::DecodePublicKey;
     let public = rsa::RsaPublicKey::from_public_key_der(&spki)
         .map_err(|e| KmsError::internal(format!("stored RSA public key: {e}")))?;
-    let mut rng = aes_gcm::aead::OsRng;
+    let mut rng = rand_core::OsRng;
     let ciphertext = match hash {
         OaepHash::Sha1 => public.encrypt(&mut rng, rsa::Oaep::new::<sha1::Sha1>(), plaintext),
         OaepHash::Sha256 => public.encrypt(&mut rng, rsa::Oaep::new::<sha2::Sha256>(), plaintext),

@@ -15,8 +15,7 @@
 //! same key id — gets the same id and the same token label, and old ciphertexts (which
 //! name their material id) decrypt again.
 
-use aes_gcm::aead::rand_core::RngCore;
-use aes_gcm::aead::OsRng;
+use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use aes_gcm::aead::rand_core::RngCore;
-use aes_gcm::aead::OsRng;
+use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
 use super::ciphertext::{self, IV_LEN};

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::key::random_hex;
 use crate::domain::region::Partition;
 use crate::domain::request::ConditionValues;
 use crate::domain::write::Write;
@@ -96,7 +97,7 @@ impl Operation for GetParametersForImport {
 
         let now = kms.clock.now();
         let valid_to = now.plus_secs(PARAMETERS_VALID_FOR_SECONDS);
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let nonce = random_hex::<16>();
         let label = format!("{WRAPPING_LABEL_PREFIX}{}/{nonce}", key.key_id);
         // The clean-up job first: a crash after key generation leaves no pair behind for good.
         kms.commit(vec![Write::PutJob(JobRecord {
