@@ -3,20 +3,9 @@
 
 mod common;
 
-use aws_sdk_kms::types::Tag;
 use common::*;
 
 const R: &str = "us-east-1";
-
-fn tag(k: &str, v: &str) -> Tag {
-    Tag::builder().tag_key(k).tag_value(v).build().unwrap()
-}
-
-async fn new_key(kms: &aws_sdk_kms::Client) -> (String, String) {
-    let out = kms.create_key().send().await.expect("CreateKey");
-    let md = out.key_metadata().expect("KeyMetadata");
-    (md.key_id().to_string(), md.arn().unwrap().to_string())
-}
 
 async fn tags_of(kms: &aws_sdk_kms::Client, key: &str) -> Vec<(String, String)> {
     let out = kms

@@ -7,12 +7,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
-    DataKeyPairSpec, EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, KeySpec, KeyState,
-    KeyUsageType, MessageType, SigningAlgorithmSpec,
+    DataKeyPairSpec, EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType,
+    MessageType, SigningAlgorithmSpec,
 };
 use aws_sdk_kms::Client;
 use common::*;
@@ -21,40 +18,6 @@ use rsa::traits::PublicKeyParts;
 use sha2::Digest;
 
 const R: &str = "us-east-1";
-
-fn blob(b: &[u8]) -> Blob {
-    Blob::new(b.to_vec())
-}
-
-async fn create(kms: &Client, spec: KeySpec, usage: KeyUsageType, multi_region: bool) -> String {
-    let out = kms
-        .create_key()
-        .key_spec(spec.clone())
-        .key_usage(usage.clone())
-        .multi_region(multi_region)
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "CreateKey {spec:?} {usage:?}: {} {}",
-                err_code(&e),
-                err_message(&e)
-            )
-        });
-    out.key_metadata().unwrap().key_id().to_string()
-}
-
-async fn public_key(kms: &Client, key_id: &str) -> Vec<u8> {
-    kms.get_public_key()
-        .key_id(key_id)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GetPublicKey: {} {}", err_code(&e), err_message(&e)))
-        .public_key()
-        .unwrap()
-        .as_ref()
-        .to_vec()
-}
 
 async fn sign(
     kms: &Client,
@@ -205,7 +168,10 @@ fn verify_independently(
 /// Sign (RAW and DIGEST) and Verify with every signing algorithm of `spec`; each signature
 /// checked independently, tampered ones refused by both sides.
 async fn exercise_signing(kms: &Client, spec: KeySpec) {
-    let key_id = create(kms, spec.clone(), KeyUsageType::SignVerify, false).await;
+    let key_id = NewKey::of(spec.clone(), KeyUsageType::SignVerify)
+        .multi_region(false)
+        .create_id(kms)
+        .await;
     let md = kms.describe_key().key_id(&key_id).send().await.unwrap();
     let md = md.key_metadata().unwrap();
     assert_eq!(md.key_usage(), Some(&KeyUsageType::SignVerify));
@@ -365,13 +331,10 @@ async fn sign_and_verify_ed25519_or_a_clear_unsupported_error() {
     match created {
         Ok(_) => {
             exercise_signing(&kms, KeySpec::EccNistEdwards25519).await;
-            let key_id = create(
-                &kms,
-                KeySpec::EccNistEdwards25519,
-                KeyUsageType::SignVerify,
-                false,
-            )
-            .await;
+            let key_id = NewKey::of(KeySpec::EccNistEdwards25519, KeyUsageType::SignVerify)
+                .multi_region(false)
+                .create_id(&kms)
+                .await;
             // Pure Ed25519 signs messages, never digests.
             let e = must_fail(
                 kms.sign()
@@ -407,7 +370,10 @@ async fn sign_and_verify_ed25519_or_a_clear_unsupported_error() {
 async fn wrong_algorithm_usage_and_spec_get_aws_errors() {
     let server = Server::start();
     let kms = server.client(R).await;
-    let ecc = create(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify, false).await;
+    let ecc = NewKey::of(KeySpec::EccNistP256, KeyUsageType::SignVerify)
+        .multi_region(false)
+        .create_id(&kms)
+        .await;
     let e = must_fail(
         kms.sign()
             .key_id(&ecc)
@@ -424,15 +390,11 @@ async fn wrong_algorithm_usage_and_spec_get_aws_errors() {
     );
 
     // test_error_messaging_for_invalid_keys (recorded from AWS).
-    let symmetric = kms.create_key().send().await.unwrap();
-    let symmetric = symmetric.key_metadata().unwrap().key_id().to_string();
-    let hmac = create(
-        &kms,
-        KeySpec::Hmac256,
-        KeyUsageType::GenerateVerifyMac,
-        false,
-    )
-    .await;
+    let (symmetric, _) = new_key(&kms).await;
+    let hmac = NewKey::of(KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac)
+        .multi_region(false)
+        .create_id(&kms)
+        .await;
     let e = must_fail(
         kms.sign()
             .key_id(&hmac)
@@ -573,7 +535,10 @@ async fn rsa_encrypt_decrypt_with_both_oaep_algorithms() {
         (KeySpec::Rsa3072, 3072),
         (KeySpec::Rsa4096, 4096),
     ] {
-        let key_id = create(&kms, spec.clone(), KeyUsageType::EncryptDecrypt, false).await;
+        let key_id = NewKey::of(spec.clone(), KeyUsageType::EncryptDecrypt)
+            .multi_region(false)
+            .create_id(&kms)
+            .await;
         let md = kms.describe_key().key_id(&key_id).send().await.unwrap();
         assert_eq!(
             md.key_metadata().unwrap().encryption_algorithms(),
@@ -722,7 +687,10 @@ async fn rsa_encrypt_decrypt_with_both_oaep_algorithms() {
 
         // ReEncrypt RSA -> RSA (recorded test_re_encrypt[RSA_2048-RSAES_OAEP_SHA_256]) and
         // RSA -> symmetric.
-        let other = create(&kms, KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt, false).await;
+        let other = NewKey::of(KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt)
+            .multi_region(false)
+            .create_id(&kms)
+            .await;
         let out = kms
             .re_encrypt()
             .ciphertext_blob(ct.clone())
@@ -754,8 +722,7 @@ async fn rsa_encrypt_decrypt_with_both_oaep_algorithms() {
             .await
             .unwrap();
         assert_eq!(back.plaintext().unwrap().as_ref(), b"secret");
-        let symmetric = kms.create_key().send().await.unwrap();
-        let symmetric = symmetric.key_metadata().unwrap().key_id().to_string();
+        let (symmetric, _) = new_key(&kms).await;
         let out = kms
             .re_encrypt()
             .ciphertext_blob(ct.clone())
@@ -829,7 +796,10 @@ async fn derive_shared_secret_matches_an_independent_ecdh() {
         KeySpec::EccNistP384,
         KeySpec::EccNistP521,
     ] {
-        let key_id = create(&kms, spec.clone(), KeyUsageType::KeyAgreement, false).await;
+        let key_id = NewKey::of(spec.clone(), KeyUsageType::KeyAgreement)
+            .multi_region(false)
+            .create_id(&kms)
+            .await;
         let pk = kms.get_public_key().key_id(&key_id).send().await.unwrap();
         assert_eq!(
             pk.key_agreement_algorithms(),
@@ -851,13 +821,10 @@ async fn derive_shared_secret_matches_an_independent_ecdh() {
         assert_err(&e, "InvalidKeyUsageException", &["KEY_AGREEMENT", "Sign"]);
     }
     // A public key of another curve or not a key at all: empty ValidationException.
-    let p256_key = create(
-        &kms,
-        KeySpec::EccNistP256,
-        KeyUsageType::KeyAgreement,
-        false,
-    )
-    .await;
+    let p256_key = NewKey::of(KeySpec::EccNistP256, KeyUsageType::KeyAgreement)
+        .multi_region(false)
+        .create_id(&kms)
+        .await;
     let other_curve = p384::SecretKey::random(&mut aes_gcm::aead::OsRng)
         .public_key()
         .to_public_key_der()
@@ -876,9 +843,11 @@ async fn derive_shared_secret_matches_an_independent_ecdh() {
         assert_eq!(err_message(&e), "");
     }
     // Recorded usage errors.
-    let signing = create(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify, false).await;
-    let symmetric = kms.create_key().send().await.unwrap();
-    let symmetric = symmetric.key_metadata().unwrap().key_id().to_string();
+    let signing = NewKey::of(KeySpec::EccNistP256, KeyUsageType::SignVerify)
+        .multi_region(false)
+        .create_id(&kms)
+        .await;
+    let (symmetric, _) = new_key(&kms).await;
     for (key, usage) in [(&signing, "SIGN_VERIFY"), (&symmetric, "ENCRYPT_DECRYPT")] {
         let e = must_fail(
             kms.derive_shared_secret()
@@ -955,8 +924,7 @@ fn public_of_pkcs8(spec: &DataKeyPairSpec, pkcs8: &[u8]) -> Vec<u8> {
 async fn data_key_pairs_are_pkcs8_matching_their_public_key_and_ciphertext() {
     let server = Server::start();
     let kms = server.client(R).await;
-    let key = kms.create_key().send().await.unwrap();
-    let key_id = key.key_metadata().unwrap().key_id().to_string();
+    let (key_id, _) = new_key(&kms).await;
     let mut specs = vec![
         DataKeyPairSpec::Rsa2048,
         DataKeyPairSpec::Rsa3072,
@@ -1042,7 +1010,10 @@ async fn data_key_pairs_are_pkcs8_matching_their_public_key_and_ciphertext() {
         );
     }
     // Only symmetric encryption keys protect data key pairs.
-    let signing = create(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify, false).await;
+    let signing = NewKey::of(KeySpec::EccNistP256, KeyUsageType::SignVerify)
+        .multi_region(false)
+        .create_id(&kms)
+        .await;
     let e = must_fail(
         kms.generate_data_key_pair()
             .key_id(&signing)
@@ -1069,32 +1040,6 @@ async fn data_key_pairs_are_pkcs8_matching_their_public_key_and_ciphertext() {
     );
 }
 
-async fn wait_enabled(kms: &Client, key_id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let md = kms.describe_key().key_id(key_id).send().await.unwrap();
-        if md.key_metadata().unwrap().key_state() == Some(&KeyState::Enabled) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "replica {key_id} never became Enabled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn replicate(primary: &Client, replica: &Client, key_id: &str, region: &str) {
-    primary
-        .replicate_key()
-        .key_id(key_id)
-        .replica_region(region)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("ReplicateKey: {} {}", err_code(&e), err_message(&e)));
-    wait_enabled(replica, key_id).await;
-}
-
 /// Multi-Region asymmetric keys: the private key travels wrapped between the tokens; the
 /// public key is the same in every Region; a signature, a ciphertext or a shared secret
 /// made in one Region is good in the other.
@@ -1110,8 +1055,11 @@ async fn multi_region_asymmetric_keys_work_across_regions() {
         (KeySpec::EccSecgP256K1, SigningAlgorithmSpec::EcdsaSha256),
         (KeySpec::Rsa2048, SigningAlgorithmSpec::RsassaPssSha256),
     ] {
-        let key_id = create(&us, spec.clone(), KeyUsageType::SignVerify, true).await;
-        replicate(&us, &eu, &key_id, EU).await;
+        let key_id = NewKey::of(spec.clone(), KeyUsageType::SignVerify)
+            .multi_region(true)
+            .create_id(&us)
+            .await;
+        replicate_to(&server, &us, &key_id, &[EU]).await;
         let us_public = public_key(&us, &key_id).await;
         let eu_public = public_key(&eu, &key_id).await;
         assert_eq!(
@@ -1170,8 +1118,11 @@ async fn multi_region_asymmetric_keys_work_across_regions() {
     );
 
     // RSA encryption: ciphertext from one Region decrypts in the other.
-    let key_id = create(&us, KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt, true).await;
-    replicate(&us, &eu, &key_id, EU).await;
+    let key_id = NewKey::of(KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt)
+        .multi_region(true)
+        .create_id(&us)
+        .await;
+    replicate_to(&server, &us, &key_id, &[EU]).await;
     assert_eq!(
         public_key(&us, &key_id).await,
         public_key(&eu, &key_id).await
@@ -1198,8 +1149,11 @@ async fn multi_region_asymmetric_keys_work_across_regions() {
     assert_eq!(out.plaintext().unwrap().as_ref(), b"from eu-west-1");
 
     // Key agreement: both Regions derive the same secret with a peer.
-    let key_id = create(&us, KeySpec::EccNistP384, KeyUsageType::KeyAgreement, true).await;
-    replicate(&us, &eu, &key_id, EU).await;
+    let key_id = NewKey::of(KeySpec::EccNistP384, KeyUsageType::KeyAgreement)
+        .multi_region(true)
+        .create_id(&us)
+        .await;
+    replicate_to(&server, &us, &key_id, &[EU]).await;
     let spki = public_key(&eu, &key_id).await;
     let (peer, expected) = ecdh_local(&KeySpec::EccNistP384, &spki);
     assert_eq!(derive(&us, &key_id, &peer).await, expected);

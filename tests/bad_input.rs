@@ -94,38 +94,15 @@ async fn call(url: &str, op: &str, body: &str) -> (u16, Value) {
 async fn every_operation_answers_bad_input_with_an_aws_error_never_a_fault() {
     let server = Server::start_with(&["--regions", "us-east-1,eu-west-1"]);
     let kms = server.client("us-east-1").await;
-    let symmetric = kms
-        .create_key()
+    let symmetric = NewKey::symmetric()
         .description("survivor")
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
-    let ct = kms
-        .encrypt()
-        .key_id(&symmetric)
-        .plaintext(aws_sdk_kms::primitives::Blob::new(b"still here".to_vec()))
-        .send()
-        .await
-        .expect("Encrypt")
-        .ciphertext_blob()
-        .unwrap()
-        .clone();
+        .create_id(&kms)
+        .await;
+    let ct = encrypt(&kms, &symmetric, b"still here").await;
 
     // Well-typed bodies name this key, and may disable or schedule it; the survivor above
     // is never named and must come through untouched.
-    let victim = kms
-        .create_key()
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let (victim, _) = new_key(&kms).await;
 
     let model = model();
     let ops = model["operations"].as_object().expect("operations");
@@ -180,18 +157,9 @@ async fn every_operation_answers_bad_input_with_an_aws_error_never_a_fault() {
     eprintln!("{} operations exercised", outcomes.len());
 
     // The server still works and nothing it held was lost.
-    let out = kms
-        .decrypt()
-        .ciphertext_blob(ct)
-        .send()
-        .await
-        .expect("Decrypt after the bad input");
-    assert_eq!(out.plaintext().unwrap().as_ref(), b"still here");
-    let md = kms
-        .describe_key()
-        .key_id(&symmetric)
-        .send()
-        .await
-        .expect("DescribeKey");
-    assert_eq!(md.key_metadata().unwrap().description(), Some("survivor"));
+    assert_eq!(decrypt(&kms, &ct).await.0, b"still here");
+    assert_eq!(
+        describe(&kms, &symmetric).await.description(),
+        Some("survivor")
+    );
 }

@@ -5,31 +5,10 @@ mod common;
 
 use aes_gcm::aead::Aead;
 use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce};
-use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, EncryptionAlgorithmSpec};
 use common::*;
 
 const R: &str = "us-east-1";
-
-async fn new_key(kms: &aws_sdk_kms::Client) -> (String, String) {
-    let out = kms.create_key().send().await.expect("CreateKey");
-    let md = out.key_metadata().expect("KeyMetadata");
-    (md.key_id().to_string(), md.arn().unwrap().to_string())
-}
-
-fn blob(b: &[u8]) -> Blob {
-    Blob::new(b.to_vec())
-}
-
-/// `n` unpredictable bytes (the tests have no `rand`; v4 UUIDs are random).
-fn random_bytes(n: usize) -> Vec<u8> {
-    let mut v = Vec::with_capacity(n + 16);
-    while v.len() < n {
-        v.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-    }
-    v.truncate(n);
-    v
-}
 
 async fn encrypt_ctx(
     kms: &aws_sdk_kms::Client,

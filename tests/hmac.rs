@@ -10,34 +10,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, MacAlgorithmSpec};
 use aws_sdk_kms::Client;
 use common::*;
 
 const R: &str = "us-east-1";
-
-fn blob(b: &[u8]) -> Blob {
-    Blob::new(b.to_vec())
-}
-
-async fn create(kms: &Client, spec: KeySpec, multi_region: bool) -> String {
-    let out = kms
-        .create_key()
-        .key_spec(spec.clone())
-        .key_usage(KeyUsageType::GenerateVerifyMac)
-        .multi_region(multi_region)
-        .description("test key")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateKey {spec:?}: {} {}", err_code(&e), err_message(&e)));
-    let md = out.key_metadata().unwrap();
-    assert_eq!(md.key_spec(), Some(&spec));
-    assert_eq!(md.key_usage(), Some(&KeyUsageType::GenerateVerifyMac));
-    md.key_id().to_string()
-}
 
 async fn mac(kms: &Client, key_id: &str, algorithm: &MacAlgorithmSpec, message: &[u8]) -> Vec<u8> {
     let out = kms
@@ -70,7 +47,10 @@ async fn generate_and_verify_mac_for_every_hmac_spec() {
     let server = Server::start();
     let kms = server.client(R).await;
     for (spec, algorithm, len) in SPECS {
-        let key_id = create(&kms, spec.clone(), false).await;
+        let key_id = NewKey::of(spec.clone(), KeyUsageType::GenerateVerifyMac)
+            .multi_region(false)
+            .create_id(&kms)
+            .await;
         let md = kms.describe_key().key_id(&key_id).send().await.unwrap();
         let md = md.key_metadata().unwrap();
         assert_eq!(md.mac_algorithms(), std::slice::from_ref(&algorithm));
@@ -129,7 +109,10 @@ async fn generate_and_verify_mac_for_every_hmac_spec() {
             assert_err(&e, "KMSInvalidMacException", &[]);
         }
         // A different key of the same spec gives a different MAC.
-        let other = create(&kms, spec.clone(), false).await;
+        let other = NewKey::of(spec.clone(), KeyUsageType::GenerateVerifyMac)
+            .multi_region(false)
+            .create_id(&kms)
+            .await;
         assert_ne!(mac(&kms, &other, &algorithm, message).await, m);
     }
 }
@@ -158,8 +141,14 @@ async fn hmac_errors_match_the_recorded_aws_responses() {
     );
     assert_err(&e, "ValidationException", &["ENCRYPT_DECRYPT", "HMAC_256"]);
 
-    let h224 = create(&kms, KeySpec::Hmac224, false).await;
-    let h256 = create(&kms, KeySpec::Hmac256, false).await;
+    let h224 = NewKey::of(KeySpec::Hmac224, KeyUsageType::GenerateVerifyMac)
+        .multi_region(false)
+        .create_id(&kms)
+        .await;
+    let h256 = NewKey::of(KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac)
+        .multi_region(false)
+        .create_id(&kms)
+        .await;
     // test_invalid_generate_mac[HMAC_224-HMAC_SHA_256]
     let e = must_fail(
         kms.generate_mac()
@@ -199,8 +188,7 @@ async fn hmac_errors_match_the_recorded_aws_responses() {
         "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256."
     );
     // test_error_messaging_for_invalid_keys: GenerateMac with a symmetric key.
-    let symmetric = kms.create_key().send().await.unwrap();
-    let symmetric = symmetric.key_metadata().unwrap().key_id().to_string();
+    let (symmetric, _) = new_key(&kms).await;
     let e = must_fail(
         kms.generate_mac()
             .key_id(&symmetric)
@@ -263,21 +251,6 @@ async fn hmac_errors_match_the_recorded_aws_responses() {
     assert_err(&e, "DryRunOperationException", &[]);
 }
 
-async fn wait_enabled(kms: &Client, key_id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let md = kms.describe_key().key_id(key_id).send().await.unwrap();
-        if md.key_metadata().unwrap().key_state() == Some(&KeyState::Enabled) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "replica {key_id} never became Enabled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The HMAC secret travels wrapped from the us-east-1 token into the eu-west-1 token: the
 /// same message gets the byte-identical MAC in both, and a MAC from one verifies in the
 /// other.
@@ -290,15 +263,13 @@ async fn multi_region_hmac_keys_mac_identically_in_every_region() {
     let eu = server.client(EU).await;
     let west = server.client(US_WEST).await;
     for (spec, algorithm, _) in SPECS {
-        let key_id = create(&us, spec.clone(), true).await;
+        let key_id = NewKey::of(spec.clone(), KeyUsageType::GenerateVerifyMac)
+            .multi_region(true)
+            .create_id(&us)
+            .await;
         for (client, region) in [(&eu, EU), (&west, US_WEST)] {
-            us.replicate_key()
-                .key_id(&key_id)
-                .replica_region(region)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("ReplicateKey: {} {}", err_code(&e), err_message(&e)));
-            wait_enabled(client, &key_id).await;
+            replicate(&us, &key_id, region).await;
+            wait_for_state(client, &key_id, KeyState::Enabled).await;
         }
         let message = b"MAC me in every Region";
         let in_us = mac(&us, &key_id, &algorithm, message).await;

@@ -12,21 +12,26 @@ use std::process::Command;
 use std::time::Instant;
 
 use cryptoki::error::{Error as Pkcs11Error, RvError};
-use hsm_kms::config::{Config, Overrides};
+use hsm_kms::config::{Config, Settings};
 use hsm_kms::domain::region::Region;
 use hsm_kms::hsm::token::Extractability;
 use hsm_kms::hsm::transport::{kek_label, transport_private_label, transport_public_label};
 use hsm_kms::hsm::{setup, AttributeAccess, Hsm, HsmError, TransportSetup};
+
+/// The process launcher of the other tests (only its environment clean-up is used here).
+#[allow(dead_code)]
+#[path = "common/launch.rs"]
+mod launch;
 
 fn region(name: &str) -> Region {
     Region::parse(name).expect("a Region in the catalogue")
 }
 
 fn config(data_dir: &Path, regions: &[&str]) -> Config {
-    Overrides {
-        data_dir: Some(data_dir.to_path_buf()),
-        regions: Some(regions.iter().map(|r| r.to_string()).collect()),
-        ..Overrides::default()
+    Settings {
+        data_dir: data_dir.to_path_buf(),
+        regions: regions.iter().map(|r| region(r)).collect(),
+        ..Settings::default()
     }
     .resolve()
     .expect("valid configuration")
@@ -270,7 +275,9 @@ fn restarts_create_only_missing_transport_objects() {
     let dir = tempfile::tempdir().expect("temp dir");
     let init = |regions: &str| {
         let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_hsm-kms"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hsm-kms"));
+        launch::clear_inherited_settings(&mut cmd);
+        let out = cmd
             .args(["init", "--data-dir"])
             .arg(dir.path())
             .args(["--regions", regions])

@@ -9,20 +9,16 @@
 
 mod common;
 
-use std::time::Duration;
-
 use aws_sdk_kms::primitives::{Blob, DateTime};
 use aws_sdk_kms::types::{
     AlgorithmSpec, ExpirationModelType, KeyState, OriginType, WrappingKeySpec,
 };
 use aws_sdk_kms::Client;
 use common::wrapping::wrap;
-use common::{assert_err, must_fail, Server};
+use common::*;
 use rsa::pkcs8::DecodePublicKey;
-use rsa::rand_core::{OsRng, RngCore};
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPublicKey;
-use serde_json::Value;
 
 const ALGORITHMS: [&str; 4] = [
     "RSAES_OAEP_SHA_1",
@@ -31,24 +27,6 @@ const ALGORITHMS: [&str; 4] = [
     "RSA_AES_KEY_WRAP_SHA_256",
 ];
 const SPECS: [(&str, usize); 3] = [("RSA_2048", 2048), ("RSA_3072", 3072), ("RSA_4096", 4096)];
-
-fn random_material(len: usize) -> Vec<u8> {
-    let mut m = vec![0u8; len];
-    OsRng.fill_bytes(&mut m);
-    m
-}
-
-async fn create_external(client: &Client, multi_region: bool) -> String {
-    let out = client
-        .create_key()
-        .origin(OriginType::External)
-        .multi_region(multi_region)
-        .description("imported")
-        .send()
-        .await
-        .expect("CreateKey Origin=EXTERNAL");
-    out.key_metadata().expect("metadata").key_id().to_string()
-}
 
 struct Params {
     token: Vec<u8>,
@@ -104,81 +82,6 @@ async fn import_material(
     import(client, key_id, &p, wrapped).await
 }
 
-async fn encrypt(client: &Client, key_id: &str, plaintext: &[u8]) -> Vec<u8> {
-    client
-        .encrypt()
-        .key_id(key_id)
-        .plaintext(Blob::new(plaintext.to_vec()))
-        .send()
-        .await
-        .expect("Encrypt")
-        .ciphertext_blob()
-        .expect("CiphertextBlob")
-        .as_ref()
-        .to_vec()
-}
-
-async fn decrypt(client: &Client, ciphertext: &[u8]) -> Vec<u8> {
-    client
-        .decrypt()
-        .ciphertext_blob(Blob::new(ciphertext.to_vec()))
-        .send()
-        .await
-        .expect("Decrypt")
-        .plaintext()
-        .expect("Plaintext")
-        .as_ref()
-        .to_vec()
-}
-
-async fn describe(client: &Client, key_id: &str) -> aws_sdk_kms::types::KeyMetadata {
-    client
-        .describe_key()
-        .key_id(key_id)
-        .send()
-        .await
-        .expect("DescribeKey")
-        .key_metadata()
-        .expect("KeyMetadata")
-        .clone()
-}
-
-async fn advance_clock(server: &Server, seconds: f64) -> f64 {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/admin/clock", server.url))
-        .json(&serde_json::json!({ "advance_seconds": seconds }))
-        .send()
-        .await
-        .expect("POST /admin/clock");
-    assert!(
-        resp.status().is_success(),
-        "POST /admin/clock: {}",
-        resp.status()
-    );
-    let body: Value = resp.json().await.expect("clock JSON");
-    body["now"].as_f64().expect("now")
-}
-
-async fn server_now(server: &Server) -> f64 {
-    let body: Value = reqwest::get(format!("{}/admin/clock", server.url))
-        .await
-        .expect("GET /admin/clock")
-        .json()
-        .await
-        .expect("clock JSON");
-    body["now"].as_f64().expect("now")
-}
-
-async fn wait_for_state(client: &Client, key_id: &str, state: KeyState) {
-    for _ in 0..200 {
-        if describe(client, key_id).await.key_state() == Some(&state) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{key_id} never reached {state:?}");
-}
-
 #[tokio::test]
 async fn every_wrapping_algorithm_and_key_size_imports_working_material() {
     let server = Server::start();
@@ -200,7 +103,7 @@ async fn every_wrapping_algorithm_and_key_size_imports_working_material() {
                 p.valid_to,
                 started
             );
-            let material = random_material(32);
+            let material = random_bytes(32);
             let wrapped = wrap(&p.public_key, algorithm, &material);
             let material_id = import(&client, &key_id, &p, wrapped).await;
             assert_eq!(material_id.len(), 64, "{algorithm} {spec}: KeyMaterialId");
@@ -214,7 +117,7 @@ async fn every_wrapping_algorithm_and_key_size_imports_working_material() {
             assert_eq!(md.current_key_material_id(), Some(material_id.as_str()));
             let ct = encrypt(&client, &key_id, format!("{algorithm} {spec}").as_bytes()).await;
             assert_eq!(
-                decrypt(&client, &ct).await,
+                decrypt(&client, &ct).await.0,
                 format!("{algorithm} {spec}").as_bytes()
             );
         }
@@ -255,7 +158,7 @@ async fn external_key_is_pending_import_until_imported_then_shows_expiration_mod
         &[&arn, "is pending import."],
     );
 
-    let id = import_material(&client, &key_id, "RSAES_OAEP_SHA_1", &random_material(32)).await;
+    let id = import_material(&client, &key_id, "RSAES_OAEP_SHA_1", &random_bytes(32)).await;
     let md = describe(&client, &key_id).await;
     assert_eq!(md.key_state(), Some(&KeyState::Enabled));
     assert!(md.enabled());
@@ -271,15 +174,7 @@ async fn external_key_is_pending_import_until_imported_then_shows_expiration_mod
 async fn get_parameters_for_import_refuses_what_aws_refuses() {
     let server = Server::start();
     let client = server.client("us-east-1").await;
-    let aws_kms_key = client
-        .create_key()
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let (aws_kms_key, _) = new_key(&client).await;
     let e = must_fail(
         client
             .get_parameters_for_import()
@@ -345,8 +240,8 @@ async fn expiration_model_and_valid_to_follow_aws_rules() {
     let client = server.client("us-east-1").await;
     let key_id = create_external(&client, false).await;
     let p = parameters(&client, &key_id, "RSAES_OAEP_SHA_256", "RSA_2048").await;
-    let wrapped = wrap(&p.public_key, "RSAES_OAEP_SHA_256", &random_material(32));
-    let now = server_now(&server).await;
+    let wrapped = wrap(&p.public_key, "RSAES_OAEP_SHA_256", &random_bytes(32));
+    let now = server.clock_now().await;
     let attempt = |model: Option<ExpirationModelType>, valid_to: Option<f64>| {
         let mut req = client
             .import_key_material()
@@ -413,7 +308,7 @@ async fn import_tokens_are_bound_to_their_key_tamper_evident_and_expire_after_24
     let key_a = create_external(&client, false).await;
     let key_b = create_external(&client, false).await;
     let pa = parameters(&client, &key_a, "RSAES_OAEP_SHA_1", "RSA_2048").await;
-    let material = random_material(32);
+    let material = random_bytes(32);
     let wrapped = wrap(&pa.public_key, "RSAES_OAEP_SHA_1", &material);
     let try_import = |key: String, token: Vec<u8>, wrapped: Vec<u8>| {
         client
@@ -445,7 +340,7 @@ async fn import_tokens_are_bound_to_their_key_tamper_evident_and_expire_after_24
         assert_err(&e, "InvalidImportTokenException", &["altered", &key_a]);
     }
     // 24 hours later the token has expired.
-    advance_clock(&server, 86_400.0 + 1.0).await;
+    server.advance_clock(86_400.0 + 1.0).await;
     let e = must_fail(
         try_import(key_a.clone(), pa.token.clone(), wrapped.clone()).await,
         "expired token",
@@ -480,7 +375,7 @@ async fn material_that_does_not_unwrap_or_has_the_wrong_length_is_invalid_cipher
                 .send()
         };
         // Random bytes of the right size.
-        let e = must_fail(attempt(random_material(256 + 40)).await, "garbage");
+        let e = must_fail(attempt(random_bytes(256 + 40)).await, "garbage");
         assert_err(
             &e,
             "InvalidCiphertextException",
@@ -488,7 +383,7 @@ async fn material_that_does_not_unwrap_or_has_the_wrong_length_is_invalid_cipher
         );
         // A 128-bit key is not SYMMETRIC_DEFAULT material.
         let e = must_fail(
-            attempt(wrap(&p.public_key, algorithm, &random_material(16))).await,
+            attempt(wrap(&p.public_key, algorithm, &random_bytes(16))).await,
             "16-byte material",
         );
         assert_err(
@@ -504,7 +399,7 @@ async fn material_that_does_not_unwrap_or_has_the_wrong_length_is_invalid_cipher
             _ => "RSA_AES_KEY_WRAP_SHA_1",
         };
         let e = must_fail(
-            attempt(wrap(&p.public_key, other, &random_material(32))).await,
+            attempt(wrap(&p.public_key, other, &random_bytes(32))).await,
             "wrong algorithm",
         );
         assert_err(&e, "InvalidCiphertextException", &["cannot be unwrapped"]);
@@ -521,7 +416,7 @@ async fn delete_then_reimport_the_same_material_with_another_algorithm_restores_
     let client = server.client("us-east-1").await;
     let key_id = create_external(&client, false).await;
     let arn = Server::key_arn("us-east-1", &key_id);
-    let material = random_material(32);
+    let material = random_bytes(32);
     let id = import_material(&client, &key_id, "RSAES_OAEP_SHA_1", &material).await;
     let ct = encrypt(&client, &key_id, b"before deletion").await;
 
@@ -543,11 +438,7 @@ async fn delete_then_reimport_the_same_material_with_another_algorithm_restores_
         "AWS keeps it"
     );
     let e = must_fail(
-        client
-            .decrypt()
-            .ciphertext_blob(Blob::new(ct.clone()))
-            .send()
-            .await,
+        client.decrypt().ciphertext_blob(blob(&ct)).send().await,
         "Decrypt after deletion",
     );
     assert_err(
@@ -566,7 +457,7 @@ async fn delete_then_reimport_the_same_material_with_another_algorithm_restores_
             .encrypted_key_material(Blob::new(wrap(
                 &p.public_key,
                 "RSA_AES_KEY_WRAP_SHA_256",
-                &random_material(32),
+                &random_bytes(32),
             )))
             .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
             .send()
@@ -586,7 +477,7 @@ async fn delete_then_reimport_the_same_material_with_another_algorithm_restores_
     )
     .await;
     assert_eq!(again, id, "the same material keeps its KeyMaterialId");
-    assert_eq!(decrypt(&client, &ct).await, b"before deletion");
+    assert_eq!(decrypt(&client, &ct).await.0, b"before deletion");
 }
 
 #[tokio::test]
@@ -594,7 +485,7 @@ async fn reimporting_different_material_into_an_enabled_key_is_incorrect_key_mat
     let server = Server::start();
     let client = server.client("us-east-1").await;
     let key_id = create_external(&client, false).await;
-    let material = random_material(32);
+    let material = random_bytes(32);
     let id = import_material(&client, &key_id, "RSAES_OAEP_SHA_256", &material).await;
     let p = parameters(&client, &key_id, "RSAES_OAEP_SHA_256", "RSA_3072").await;
     let e = must_fail(
@@ -605,7 +496,7 @@ async fn reimporting_different_material_into_an_enabled_key_is_incorrect_key_mat
             .encrypted_key_material(Blob::new(wrap(
                 &p.public_key,
                 "RSAES_OAEP_SHA_256",
-                &random_material(32),
+                &random_bytes(32),
             )))
             .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
             .send()
@@ -638,9 +529,9 @@ async fn imported_material_expires_at_valid_to_and_comes_back_when_reimported() 
     let client = server.client("us-east-1").await;
     let key_id = create_external(&client, false).await;
     let arn = Server::key_arn("us-east-1", &key_id);
-    let material = random_material(32);
+    let material = random_bytes(32);
     let p = parameters(&client, &key_id, "RSA_AES_KEY_WRAP_SHA_1", "RSA_2048").await;
-    let valid_to = (server_now(&server).await + 3600.0).floor();
+    let valid_to = (server.clock_now().await + 3600.0).floor();
     let out = client
         .import_key_material()
         .key_id(&key_id)
@@ -658,13 +549,13 @@ async fn imported_material_expires_at_valid_to_and_comes_back_when_reimported() 
     let ct = encrypt(&client, &key_id, b"expiring").await;
 
     // One minute before ValidTo nothing happens.
-    advance_clock(&server, 3540.0).await;
+    server.advance_clock(3540.0).await;
     assert_eq!(
         describe(&client, &key_id).await.key_state(),
         Some(&KeyState::Enabled)
     );
     // At ValidTo the material is destroyed.
-    advance_clock(&server, 61.0).await;
+    server.advance_clock(61.0).await;
     let md = describe(&client, &key_id).await;
     assert_eq!(md.key_state(), Some(&KeyState::PendingImport));
     assert_eq!(md.valid_to(), None);
@@ -692,7 +583,7 @@ async fn imported_material_expires_at_valid_to_and_comes_back_when_reimported() 
 
     let again = import_material(&client, &key_id, "RSAES_OAEP_SHA_1", &material).await;
     assert_eq!(again, id);
-    assert_eq!(decrypt(&client, &ct).await, b"expiring");
+    assert_eq!(decrypt(&client, &ct).await.0, b"expiring");
 }
 
 #[tokio::test]
@@ -715,7 +606,7 @@ async fn multi_region_external_key_replica_imports_the_same_material_and_expires
     );
     assert_err(&e, "KMSInvalidStateException", &["is pending import."]);
 
-    let material = random_material(32);
+    let material = random_bytes(32);
     let primary_id = import_material(&east, &key_id, "RSAES_OAEP_SHA_256", &material).await;
     let replica = east
         .replicate_key()
@@ -759,7 +650,7 @@ async fn multi_region_external_key_replica_imports_the_same_material_and_expires
             .encrypted_key_material(Blob::new(wrap(
                 &wp.public_key,
                 "RSA_AES_KEY_WRAP_SHA_256",
-                &random_material(32),
+                &random_bytes(32),
             )))
             .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
             .send()
@@ -773,7 +664,7 @@ async fn multi_region_external_key_replica_imports_the_same_material_and_expires
     );
 
     // The same material, with an expiry in the replica only.
-    let valid_to = (server_now(&server).await + 7200.0).floor();
+    let valid_to = (server.clock_now().await + 7200.0).floor();
     let out = west
         .import_key_material()
         .key_id(&key_id)
@@ -796,12 +687,12 @@ async fn multi_region_external_key_replica_imports_the_same_material_and_expires
 
     // Cross-Region crypto both ways.
     let from_east = encrypt(&east, &key_id, b"east to west").await;
-    assert_eq!(decrypt(&west, &from_east).await, b"east to west");
+    assert_eq!(decrypt(&west, &from_east).await.0, b"east to west");
     let from_west = encrypt(&west, &key_id, b"west to east").await;
-    assert_eq!(decrypt(&east, &from_west).await, b"west to east");
+    assert_eq!(decrypt(&east, &from_west).await.0, b"west to east");
 
     // Expiry is per Region: the replica's material expires, the primary's does not.
-    advance_clock(&server, 7201.0).await;
+    server.advance_clock(7201.0).await;
     assert_eq!(
         describe(&west, &key_id).await.key_state(),
         Some(&KeyState::PendingImport)
@@ -810,10 +701,10 @@ async fn multi_region_external_key_replica_imports_the_same_material_and_expires
         describe(&east, &key_id).await.key_state(),
         Some(&KeyState::Enabled)
     );
-    assert_eq!(decrypt(&east, &from_west).await, b"west to east");
+    assert_eq!(decrypt(&east, &from_west).await.0, b"west to east");
     let e = must_fail(
         west.decrypt()
-            .ciphertext_blob(Blob::new(from_east.clone()))
+            .ciphertext_blob(blob(&from_east))
             .send()
             .await,
         "Decrypt in the expired replica",
@@ -829,15 +720,7 @@ async fn multi_region_external_key_replica_imports_the_same_material_and_expires
 async fn delete_imported_key_material_is_refused_for_aws_kms_keys() {
     let server = Server::start();
     let client = server.client("us-east-1").await;
-    let key_id = client
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let (key_id, _) = new_key(&client).await;
     let e = must_fail(
         client
             .delete_imported_key_material()
@@ -853,7 +736,7 @@ async fn delete_imported_key_material_is_refused_for_aws_kms_keys() {
     );
     // And a key with imported material survives a restart, still Enabled.
     let ext = create_external(&client, false).await;
-    let material = random_material(32);
+    let material = random_bytes(32);
     import_material(&client, &ext, "RSAES_OAEP_SHA_1", &material).await;
     let ct = encrypt(&client, &ext, b"persisted").await;
     let mut server = server;
@@ -863,5 +746,5 @@ async fn delete_imported_key_material_is_refused_for_aws_kms_keys() {
         describe(&client, &ext).await.key_state(),
         Some(&KeyState::Enabled)
     );
-    assert_eq!(decrypt(&client, &ct).await, b"persisted");
+    assert_eq!(decrypt(&client, &ct).await.0, b"persisted");
 }

@@ -11,44 +11,21 @@
 
 mod common;
 
-use std::time::Duration;
-
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     AlgorithmSpec, ExpirationModelType, KeySpec, KeyState, KeyUsageType, MacAlgorithmSpec,
-    MessageType, OriginType, SigningAlgorithmSpec, WrappingKeySpec,
+    MessageType, SigningAlgorithmSpec, WrappingKeySpec,
 };
 use aws_sdk_kms::Client;
 use base64::Engine as _;
 use common::wrapping::{oaep_encrypt, wrap};
-use common::{assert_err, must_fail, Server};
+use common::*;
 use hmac::Mac;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use sha2::Digest;
 
 /// A fixed RSA-2048 private key (PKCS#8 DER, made once with `openssl genpkey`).
 const RSA_2048_PKCS8_B64: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCG3IfZG6BSz3NkaI2R3OJ8p9LB9sotQp2WNs6JsTNSlDSGE+7tjR9Ri5d7NoaiAPHAIQuHduI/dAejknYRBnRxCWsLgs/ohqNbrJM7if/7Cji70+Du4/17dFL9TjCQN30Et8Lq3Ie5oFKXZkVQyRxKwJ37rVf7hkf2JikipTOwbxSQaoPUSSXe25otMtjH9pzs2c+q0jNR9bmBtQZKB0t3RSLXRHy8zu5V2CoICJR4ph7SngoY7ZdWuJAaJlisqngnb5YPLLrEfKTiQf0ZV33g/AWu/uTHxIDZWK56VEPurpLVqkugaGbE6oAd8nk1ytrilH40JmEIlUPfSTe8BkkBAgMBAAECggEABSQQeKX9M1LtpOj4ZpRLPPG/zr2L4PROYgzGTEjpOi9knizR2ZPc2wSteliugqvzCz4nPJt7TexsIx/g6M68bxerETYEG2rQfNzkAuvEiosN9RkDVM/zmHprdHT/1GuNFDo2D7Jm6RxTsapIH6d+8NmNXCv0M+YfRaKYRFYUVZgkP8V2QtygmdRsTNA23HB5TThE5Gg+QsrkgDeroSWQ6wEEzs+TOqcjKdqGjgSrxSvNi4ps9HepBn5GUVIZrPjdUvSY+sD3bFlIXLwRx+I5Ei07yMbItArq5unFtnmfedi6OIIdnpHCkKpT9IHQ1b1p73QlO3QZIfOOSKx1dJPb8QKBgQC53iEBkgndJ0vdeXHsXkTbWRXWsmQpqvCuymC5zGkWBm39fnO8H/XWqOXmbM0nXLo3f8DmdGD2N2g4rGPRAUuuZu4UfX15WsbvEVjwRLjLCeUWcrfliFiTN4xsKDo+8acCvDoUeT4ZI0qrQoi9kFjDJLvmu1Z4HfqSprHZiEwDiQKBgQC5v3Vws/N1c0mH2pA0t2+jH44p1NUohLOZFt3bbo9rqrEzC1vailB3GnGRqOOUEIOXQg+8LtK4hXkX6YC+VKZB5JV+qfNHUvCirXzdL51LVBLqn4ox6YMkzgWuetnaAS82aZaG22ZWgLdcrLWal+tmvDlOUpT60Xq4/EMFQLwjuQKBgDlilXowpo77NPcaKcw6hrPaW13AEiCzQEAXB6oVrFQ6g/cB9aWdkH9IAkMUUHrYrD26WcpNICqkjK8CuoarCby81sDIxdaT6luhVX5JGWzGj05Q+OoLIJ3DRr2V5fXNEi1MA/qSPFPyi3k4v5MXX/BQBRuFt3q6dsSUZtCsvhtRAoGBALb+7v7H6tUNbaXQKD4ncm6tCewgaJhwlFgAdTZX6ChUlBsL18Soe7m7baPpVbxrwJjmVoY5QxTTOofaXiIlV16XisitOqZMChLbBKcM39R00eYgo4+k1LUP2/0Xv0TN4eujfs8BnAMg8IT3Cjtx7FLcoUCOj4PDmTpiHM0yB6jRAoGADq8xClLIFF/Fwjwe9L925iYvTy5/1RWESfr3ouGTkhJu/4tYbm3ir3Ir8PAzlzVoBhk5W0Opvm1DoF/69Uf3kgtkVsBC0k26O5AzzAEHok2KRIFd2MD6aJbTHDHHtGj7gUQ6FsjDViYskxUVuvAhN8uqA17sbD7SI84i5Dlr4XY=";
-
-async fn create_external(
-    client: &Client,
-    spec: KeySpec,
-    usage: KeyUsageType,
-    multi_region: bool,
-) -> String {
-    let out = client
-        .create_key()
-        .origin(OriginType::External)
-        .key_spec(spec.clone())
-        .key_usage(usage)
-        .multi_region(multi_region)
-        .description("imported")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateKey {spec:?} Origin=EXTERNAL: {e:?}"));
-    let md = out.key_metadata().expect("metadata");
-    assert_eq!(md.key_state(), Some(&KeyState::PendingImport));
-    md.key_id().to_string()
-}
 
 struct Params {
     token: Vec<u8>,
@@ -99,28 +76,6 @@ async fn import(client: &Client, key_id: &str, algorithm: &str, material: &[u8])
         .unwrap_or_else(|e| panic!("ImportKeyMaterial {algorithm}: {e:?}"))
 }
 
-async fn describe(client: &Client, key_id: &str) -> aws_sdk_kms::types::KeyMetadata {
-    client
-        .describe_key()
-        .key_id(key_id)
-        .send()
-        .await
-        .expect("DescribeKey")
-        .key_metadata()
-        .expect("KeyMetadata")
-        .clone()
-}
-
-async fn wait_for_state(client: &Client, key_id: &str, state: KeyState) {
-    for _ in 0..200 {
-        if describe(client, key_id).await.key_state() == Some(&state) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{key_id} never reached {state:?}");
-}
-
 async fn generate_mac(
     client: &Client,
     key_id: &str,
@@ -137,19 +92,6 @@ async fn generate_mac(
         .expect("GenerateMac")
         .mac()
         .expect("Mac")
-        .as_ref()
-        .to_vec()
-}
-
-async fn public_key(client: &Client, key_id: &str) -> Vec<u8> {
-    client
-        .get_public_key()
-        .key_id(key_id)
-        .send()
-        .await
-        .expect("GetPublicKey")
-        .public_key()
-        .expect("PublicKey")
         .as_ref()
         .to_vec()
 }
@@ -227,13 +169,11 @@ async fn imported_hmac_keys_mac_exactly_like_the_hmac_crate() {
     ];
     let message = b"known-answer test message for an imported HMAC key";
     for (i, (spec, mac_alg, len)) in specs.into_iter().enumerate() {
-        let key_id = create_external(
-            &client,
-            spec.clone(),
-            KeyUsageType::GenerateVerifyMac,
-            false,
-        )
-        .await;
+        let key_id = NewKey::of(spec.clone(), KeyUsageType::GenerateVerifyMac)
+            .external()
+            .multi_region(false)
+            .create_id(&client)
+            .await;
         let key = known_key(len, i as u8 + 1);
         // Wrong lengths are InvalidCiphertextException, through the in-token path (SHA-1)
         // and the host OAEP path (SHA-256) alike.
@@ -401,7 +341,11 @@ async fn imported_ec_keys_sign_with_the_known_private_key() {
     ];
     let message = b"known-answer test message for an imported EC key";
     for (i, (spec, alg)) in specs.into_iter().enumerate() {
-        let key_id = create_external(&client, spec.clone(), KeyUsageType::SignVerify, false).await;
+        let key_id = NewKey::of(spec.clone(), KeyUsageType::SignVerify)
+            .external()
+            .multi_region(false)
+            .create_id(&client)
+            .await;
         let (pkcs8, spki) = known_ec_key(&spec, 10 + i as u8);
         // hsm-kms takes ECC private keys only with RSA_AES_KEY_WRAP_*.
         let e = must_fail(
@@ -484,7 +428,11 @@ async fn imported_key_agreement_key_derives_the_known_shared_secret() {
     let server = Server::start();
     let client = server.client("us-east-1").await;
     let spec = KeySpec::EccNistP256;
-    let key_id = create_external(&client, spec.clone(), KeyUsageType::KeyAgreement, false).await;
+    let key_id = NewKey::of(spec.clone(), KeyUsageType::KeyAgreement)
+        .external()
+        .multi_region(false)
+        .create_id(&client)
+        .await;
     let (pkcs8, spki) = known_ec_key(&spec, 21);
     import(&client, &key_id, "RSA_AES_KEY_WRAP_SHA_256", &pkcs8).await;
     assert_eq!(public_key(&client, &key_id).await, spki);
@@ -513,13 +461,11 @@ async fn imported_key_agreement_key_derives_the_known_shared_secret() {
 async fn ed25519_keys_cannot_take_imported_material() {
     let server = Server::start();
     let client = server.client("us-east-1").await;
-    let key_id = create_external(
-        &client,
-        KeySpec::EccNistEdwards25519,
-        KeyUsageType::SignVerify,
-        false,
-    )
-    .await;
+    let key_id = NewKey::of(KeySpec::EccNistEdwards25519, KeyUsageType::SignVerify)
+        .external()
+        .multi_region(false)
+        .create_id(&client)
+        .await;
     let e = must_fail(
         client
             .get_parameters_for_import()
@@ -542,7 +488,11 @@ async fn imported_ec_key_delete_reimport_and_other_material() {
     let server = Server::start();
     let client = server.client("us-east-1").await;
     let spec = KeySpec::EccNistP256;
-    let key_id = create_external(&client, spec.clone(), KeyUsageType::SignVerify, false).await;
+    let key_id = NewKey::of(spec.clone(), KeyUsageType::SignVerify)
+        .external()
+        .multi_region(false)
+        .create_id(&client)
+        .await;
     let (pkcs8, spki) = known_ec_key(&spec, 42);
     let first = import(&client, &key_id, "RSA_AES_KEY_WRAP_SHA_256", &pkcs8).await;
     client
@@ -599,7 +549,11 @@ async fn rsa_private_keys_import_only_with_rsa_aes_key_wrap() {
     let public = private.to_public_key();
     let spki = public.to_public_key_der().unwrap().into_vec();
 
-    let signer = create_external(&client, KeySpec::Rsa2048, KeyUsageType::SignVerify, false).await;
+    let signer = NewKey::of(KeySpec::Rsa2048, KeyUsageType::SignVerify)
+        .external()
+        .multi_region(false)
+        .create_id(&client)
+        .await;
     for alg in [AlgorithmSpec::RsaesOaepSha1, AlgorithmSpec::RsaesOaepSha256] {
         let e = must_fail(
             client
@@ -626,7 +580,11 @@ async fn rsa_private_keys_import_only_with_rsa_aes_key_wrap() {
     );
     assert_err(&e, "InvalidCiphertextException", &[]);
     // A private key of another modulus size is refused.
-    let big = create_external(&client, KeySpec::Rsa3072, KeyUsageType::SignVerify, false).await;
+    let big = NewKey::of(KeySpec::Rsa3072, KeyUsageType::SignVerify)
+        .external()
+        .multi_region(false)
+        .create_id(&client)
+        .await;
     let e = must_fail(
         try_import(&client, &big, "RSA_AES_KEY_WRAP_SHA_1", &pkcs8).await,
         "an RSA-2048 key into an RSA_3072 key",
@@ -669,13 +627,11 @@ async fn rsa_private_keys_import_only_with_rsa_aes_key_wrap() {
         .expect("PSS signature verifies with the rsa crate");
 
     // The same private key as an ENCRYPT_DECRYPT key: decrypts what the rsa crate encrypted.
-    let decrypter = create_external(
-        &client,
-        KeySpec::Rsa2048,
-        KeyUsageType::EncryptDecrypt,
-        false,
-    )
-    .await;
+    let decrypter = NewKey::of(KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt)
+        .external()
+        .multi_region(false)
+        .create_id(&client)
+        .await;
     import(&client, &decrypter, "RSA_AES_KEY_WRAP_SHA_1", &pkcs8).await;
     assert_eq!(public_key(&client, &decrypter).await, spki);
     let ciphertext = oaep_encrypt(&public, true, b"secret for the imported key");
@@ -710,13 +666,11 @@ async fn multi_region_external_hmac_and_ec_keys_take_the_same_material_in_every_
     let west = server.client("us-west-2").await;
 
     // HMAC.
-    let key_id = create_external(
-        &east,
-        KeySpec::Hmac256,
-        KeyUsageType::GenerateVerifyMac,
-        true,
-    )
-    .await;
+    let key_id = NewKey::of(KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac)
+        .external()
+        .multi_region(true)
+        .create_id(&east)
+        .await;
     let key = known_key(32, 77);
     import(&east, &key_id, "RSAES_OAEP_SHA_256", &key).await;
     east.replicate_key()
@@ -743,7 +697,11 @@ async fn multi_region_external_hmac_and_ec_keys_take_the_same_material_in_every_
     assert_eq!(mac_east, reference_mac(&KeySpec::Hmac256, &key, message));
 
     // EC: the same public key in both Regions, the replica's signature verifies with it.
-    let ec_id = create_external(&east, KeySpec::EccNistP384, KeyUsageType::SignVerify, true).await;
+    let ec_id = NewKey::of(KeySpec::EccNistP384, KeyUsageType::SignVerify)
+        .external()
+        .multi_region(true)
+        .create_id(&east)
+        .await;
     let (pkcs8, spki) = known_ec_key(&KeySpec::EccNistP384, 5);
     import(&east, &ec_id, "RSA_AES_KEY_WRAP_SHA_256", &pkcs8).await;
     east.replicate_key()

@@ -9,48 +9,22 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use aws_sdk_kms::primitives::{Blob, DateTime};
 use aws_sdk_kms::types::{
     AlgorithmSpec, ExpirationModelType, ImportState, ImportType, IncludeKeyMaterial,
-    KeyMaterialState, KeyMetadata, KeyState, OriginType, RotationType, RotationsListEntry,
-    WrappingKeySpec,
+    KeyMaterialState, KeyState, RotationType, RotationsListEntry, WrappingKeySpec,
 };
 use aws_sdk_kms::Client;
 use common::wrapping::wrap;
-use common::{assert_err, err_code, err_message, must_fail, Server};
-use rsa::rand_core::{OsRng, RngCore};
-use serde_json::Value;
+use common::*;
 
 const PRIMARY: &str = "us-east-1";
 const WEST: &str = "us-west-2";
 const EU: &str = "eu-west-1";
-const TIMEOUT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------
-
-fn random_material() -> Vec<u8> {
-    let mut m = vec![0u8; 32];
-    OsRng.fill_bytes(&mut m);
-    m
-}
-
-async fn create_external(kms: &Client, multi_region: bool) -> String {
-    kms.create_key()
-        .origin(OriginType::External)
-        .multi_region(multi_region)
-        .description("test-key")
-        .send()
-        .await
-        .expect("CreateKey Origin=EXTERNAL")
-        .key_metadata()
-        .expect("KeyMetadata")
-        .key_id()
-        .to_string()
-}
 
 /// One import request: fresh parameters (RSAES_OAEP_SHA_256, RSA_2048), the material
 /// wrapped client-side, no expiry unless `valid_to`.
@@ -114,72 +88,6 @@ async fn import(
     out.key_material_id().expect("KeyMaterialId").to_string()
 }
 
-async fn describe(kms: &Client, key_id: &str) -> KeyMetadata {
-    kms.describe_key()
-        .key_id(key_id)
-        .send()
-        .await
-        .expect("DescribeKey")
-        .key_metadata()
-        .expect("KeyMetadata")
-        .clone()
-}
-
-async fn current(kms: &Client, key_id: &str) -> Option<String> {
-    describe(kms, key_id)
-        .await
-        .current_key_material_id()
-        .map(str::to_string)
-}
-
-async fn wait_for_current(kms: &Client, key_id: &str, want: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    while current(kms, key_id).await.as_deref() != Some(want) {
-        assert!(
-            Instant::now() < deadline,
-            "CurrentKeyMaterialId never became {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-async fn wait_for_state(kms: &Client, key_id: &str, state: KeyState) {
-    let deadline = Instant::now() + TIMEOUT;
-    while describe(kms, key_id).await.key_state() != Some(&state) {
-        assert!(
-            Instant::now() < deadline,
-            "{key_id} never reached {state:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-async fn encrypt(kms: &Client, key_id: &str, plaintext: &[u8]) -> Vec<u8> {
-    kms.encrypt()
-        .key_id(key_id)
-        .plaintext(Blob::new(plaintext.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("Encrypt: {} {}", err_code(&e), err_message(&e)))
-        .ciphertext_blob()
-        .unwrap()
-        .as_ref()
-        .to_vec()
-}
-
-async fn decrypt(kms: &Client, ct: &[u8]) -> (Vec<u8>, String) {
-    let out = kms
-        .decrypt()
-        .ciphertext_blob(Blob::new(ct.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("Decrypt: {} {}", err_code(&e), err_message(&e)));
-    (
-        out.plaintext().unwrap().as_ref().to_vec(),
-        out.key_material_id().expect("KeyMaterialId").to_string(),
-    )
-}
-
 async fn rotations(kms: &Client, key_id: &str, all: bool) -> Vec<RotationsListEntry> {
     let mut b = kms.list_key_rotations().key_id(key_id);
     if all {
@@ -210,18 +118,6 @@ async fn material_states(
         .collect()
 }
 
-async fn advance_clock(server: &Server, seconds: f64) -> f64 {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/admin/clock", server.url))
-        .json(&serde_json::json!({ "advance_seconds": seconds }))
-        .send()
-        .await
-        .expect("POST /admin/clock");
-    assert!(resp.status().is_success());
-    let body: Value = resp.json().await.expect("clock JSON");
-    body["now"].as_f64().expect("now")
-}
-
 // ---------------------------------------------------------------------------------------
 // Single-Region keys
 // ---------------------------------------------------------------------------------------
@@ -232,9 +128,9 @@ async fn new_key_material_is_pending_rotation_until_rotate_key_on_demand() {
     let kms = server.client(PRIMARY).await;
     let key = create_external(&kms, false).await;
     let arn = Server::key_arn(PRIMARY, &key);
-    let m1 = random_material();
-    let m2 = random_material();
-    let m3 = random_material();
+    let m1 = random_bytes(32);
+    let m2 = random_bytes(32);
+    let m3 = random_bytes(32);
 
     // First import: NEW_KEY_MATERIAL by default, current at once.
     let id1 = import(&kms, &key, &m1, None).await;
@@ -271,7 +167,7 @@ async fn new_key_material_is_pending_rotation_until_rotate_key_on_demand() {
     // New material: pending rotation; the current material is unchanged.
     let id2 = import(&kms, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
     assert_ne!(id1, id2);
-    assert_eq!(current(&kms, &key).await.as_deref(), Some(id1.as_str()));
+    assert_eq!(current_material(&kms, &key).await, id1);
     assert_eq!(
         material_states(&kms, &key).await,
         vec![
@@ -326,7 +222,7 @@ async fn new_key_material_is_pending_rotation_until_rotate_key_on_demand() {
         .await
         .expect("RotateKeyOnDemand EXTERNAL");
     assert_eq!(out.key_id(), Some(arn.as_str()));
-    wait_for_current(&kms, &key, &id2).await;
+    wait_for_current_material(&kms, &key, &id2).await;
     let md = describe(&kms, &key).await;
     assert_eq!(md.key_state(), Some(&KeyState::Enabled));
     assert_eq!(
@@ -404,8 +300,8 @@ async fn existing_key_material_reimports_and_new_key_material_must_be_new() {
     let kms = server.client(PRIMARY).await;
     let key = create_external(&kms, false).await;
     let arn = Server::key_arn(PRIMARY, &key);
-    let m1 = random_material();
-    let m2 = random_material();
+    let m1 = random_bytes(32);
+    let m2 = random_bytes(32);
     let id1 = import(&kms, &key, &m1, None).await;
     let id2 = import(&kms, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
     kms.rotate_key_on_demand()
@@ -413,7 +309,7 @@ async fn existing_key_material_reimports_and_new_key_material_must_be_new() {
         .send()
         .await
         .unwrap();
-    wait_for_current(&kms, &key, &id2).await;
+    wait_for_current_material(&kms, &key, &id2).await;
 
     // Re-import the older material, naming it (KeyMaterialId is checked).
     let (token, blob) = wrapped(&kms, &key, &m1).await;
@@ -425,7 +321,7 @@ async fn existing_key_material_reimports_and_new_key_material_must_be_new() {
         .expect("EXISTING_KEY_MATERIAL with KeyMaterialId");
     assert_eq!(out.key_material_id(), Some(id1.as_str()));
     // Re-importing an older material does not make it current.
-    assert_eq!(current(&kms, &key).await.as_deref(), Some(id2.as_str()));
+    assert_eq!(current_material(&kms, &key).await, id2);
 
     // The wrong KeyMaterialId for the material.
     let (token, blob) = wrapped(&kms, &key, &m1).await;
@@ -439,7 +335,7 @@ async fn existing_key_material_reimports_and_new_key_material_must_be_new() {
     );
     assert_err(&e, "IncorrectKeyMaterialException", &[&id2]);
     // KeyMaterialId with NEW_KEY_MATERIAL.
-    let (token, blob) = wrapped(&kms, &key, &random_material()).await;
+    let (token, blob) = wrapped(&kms, &key, &random_bytes(32)).await;
     let e = must_fail(
         import_request(&kms, &key, token, blob, None)
             .import_type(ImportType::NewKeyMaterial)
@@ -450,7 +346,7 @@ async fn existing_key_material_reimports_and_new_key_material_must_be_new() {
     );
     assert_err(&e, "ValidationException", &["NEW_KEY_MATERIAL"]);
     // Material the key never had is not EXISTING.
-    let (token, blob) = wrapped(&kms, &key, &random_material()).await;
+    let (token, blob) = wrapped(&kms, &key, &random_bytes(32)).await;
     let e = must_fail(
         import_request(&kms, &key, token, blob, None)
             .import_type(ImportType::ExistingKeyMaterial)
@@ -510,8 +406,8 @@ async fn pending_material_expires_on_its_own_and_cannot_then_be_rotated_in() {
     let server = Server::start_with(&["--admin-api"]);
     let kms = server.client(PRIMARY).await;
     let key = create_external(&kms, false).await;
-    let now = advance_clock(&server, 0.0).await;
-    let m1 = random_material();
+    let now = server.advance_clock(0.0).await;
+    let m1 = random_bytes(32);
     let (token, blob) = wrapped(&kms, &key, &m1).await;
     let id1 = import_request(
         &kms,
@@ -526,7 +422,7 @@ async fn pending_material_expires_on_its_own_and_cannot_then_be_rotated_in() {
     .key_material_id()
     .unwrap()
     .to_string();
-    let (token, blob) = wrapped(&kms, &key, &random_material()).await;
+    let (token, blob) = wrapped(&kms, &key, &random_bytes(32)).await;
     let id2 = import_request(
         &kms,
         &key,
@@ -544,17 +440,17 @@ async fn pending_material_expires_on_its_own_and_cannot_then_be_rotated_in() {
     let ct = encrypt(&kms, &key, b"first").await;
 
     // Day 3: the pending material is gone, the key keeps working with the first.
-    advance_clock(&server, 3.0 * 86_400.0).await;
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
+    server.advance_clock(3.0 * 86_400.0).await;
+    let states = wait_until("the pending material expires", || async {
         let states = material_states(&kms, &key).await;
         if states[1].2 == ImportState::PendingImport {
-            assert_eq!(states[1].0, id2);
-            break;
+            Ok(states)
+        } else {
+            Err(format!("{states:?}"))
         }
-        assert!(Instant::now() < deadline, "pending material never expired");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    })
+    .await;
+    assert_eq!(states[1].0, id2);
     assert_eq!(
         describe(&kms, &key).await.key_state(),
         Some(&KeyState::Enabled)
@@ -567,7 +463,7 @@ async fn pending_material_expires_on_its_own_and_cannot_then_be_rotated_in() {
     assert_eq!(err_code(&e), "KMSInvalidStateException");
 
     // Day 11: the first material's own expiry still happens.
-    advance_clock(&server, 8.0 * 86_400.0).await;
+    server.advance_clock(8.0 * 86_400.0).await;
     wait_for_state(&kms, &key, KeyState::PendingImport).await;
 }
 
@@ -576,13 +472,13 @@ async fn pending_material_and_its_rotation_survive_kill9() {
     let mut server = Server::start();
     let kms = server.client(PRIMARY).await;
     let key = create_external(&kms, false).await;
-    let m1 = random_material();
+    let m1 = random_bytes(32);
     let id1 = import(&kms, &key, &m1, None).await;
     let ct1 = encrypt(&kms, &key, b"one").await;
     let id2 = import(
         &kms,
         &key,
-        &random_material(),
+        &random_bytes(32),
         Some(ImportType::NewKeyMaterial),
     )
     .await;
@@ -591,7 +487,7 @@ async fn pending_material_and_its_rotation_survive_kill9() {
     server.kill9();
     server.restart();
     let kms = server.client(PRIMARY).await;
-    assert_eq!(current(&kms, &key).await.as_deref(), Some(id1.as_str()));
+    assert_eq!(current_material(&kms, &key).await, id1);
     assert_eq!(
         material_states(&kms, &key).await[1],
         (
@@ -609,7 +505,7 @@ async fn pending_material_and_its_rotation_survive_kill9() {
     server.kill9();
     server.restart();
     let kms = server.client(PRIMARY).await;
-    wait_for_current(&kms, &key, &id2).await;
+    wait_for_current_material(&kms, &key, &id2).await;
     assert_eq!(
         describe(&kms, &key).await.key_state(),
         Some(&KeyState::Enabled)
@@ -631,8 +527,8 @@ async fn multi_region_import_then_rotate_sequence() {
     let west = server.client(WEST).await;
     let eu = server.client(EU).await;
     let key = create_external(&east, true).await;
-    let m1 = random_material();
-    let m2 = random_material();
+    let m1 = random_bytes(32);
+    let m2 = random_bytes(32);
 
     // First material into the primary, then replicas, each importing the same material.
     let id1 = import(&east, &key, &m1, None).await;
@@ -687,7 +583,7 @@ async fn multi_region_import_then_rotate_sequence() {
     assert!(err_message(&e).contains(&id2), "{}", err_message(&e));
 
     // New material cannot go into a replica directly; only the primary's.
-    let (token, blob) = wrapped(&west, &key, &random_material()).await;
+    let (token, blob) = wrapped(&west, &key, &random_bytes(32)).await;
     let e = must_fail(
         import_request(&west, &key, token, blob, None)
             .import_type(ImportType::NewKeyMaterial)
@@ -700,7 +596,7 @@ async fn multi_region_import_then_rotate_sequence() {
         "UnsupportedOperationException",
         &[&Server::key_arn(WEST, &key), "primary"],
     );
-    let (token, blob) = wrapped(&west, &key, &random_material()).await;
+    let (token, blob) = wrapped(&west, &key, &random_bytes(32)).await;
     let e = must_fail(
         import_request(&west, &key, token, blob, None)
             .import_type(ImportType::ExistingKeyMaterial)
@@ -723,7 +619,7 @@ async fn multi_region_import_then_rotate_sequence() {
             ImportState::Imported
         )
     );
-    assert_eq!(current(&west, &key).await.as_deref(), Some(id1.as_str()));
+    assert_eq!(current_material(&west, &key).await, id1);
     assert!(east
         .rotate_key_on_demand()
         .key_id(&key)
@@ -773,7 +669,7 @@ async fn multi_region_import_then_rotate_sequence() {
         .await
         .expect("rotate");
     for (c, _) in clients {
-        wait_for_current(c, &key, &id2).await;
+        wait_for_current_material(c, &key, &id2).await;
     }
     for (c, r) in clients {
         made.push((id2.clone(), encrypt(c, &key, r.as_bytes()).await, r));
@@ -804,8 +700,8 @@ async fn a_replica_created_after_a_rotation_needs_the_current_material() {
     let east = server.client(PRIMARY).await;
     let west = server.client(WEST).await;
     let key = create_external(&east, true).await;
-    let m1 = random_material();
-    let m2 = random_material();
+    let m1 = random_bytes(32);
+    let m2 = random_bytes(32);
     let id1 = import(&east, &key, &m1, None).await;
     let ct1 = encrypt(&east, &key, b"one").await;
     // A primary without replicas rotates on its own.
@@ -819,7 +715,7 @@ async fn a_replica_created_after_a_rotation_needs_the_current_material() {
         .send()
         .await
         .unwrap();
-    wait_for_current(&east, &key, &id2).await;
+    wait_for_current_material(&east, &key, &id2).await;
     let ct2 = encrypt(&east, &key, b"two").await;
 
     east.replicate_key()
@@ -858,7 +754,7 @@ async fn a_replica_created_after_a_rotation_needs_the_current_material() {
         describe(&west, &key).await.key_state(),
         Some(&KeyState::Enabled)
     );
-    assert_eq!(current(&west, &key).await.as_deref(), Some(id2.as_str()));
+    assert_eq!(current_material(&west, &key).await, id2);
     assert_eq!(decrypt(&west, &ct1).await, (b"one".to_vec(), id1));
     assert_eq!(decrypt(&west, &ct2).await, (b"two".to_vec(), id2.clone()));
     let ct3 = encrypt(&west, &key, b"three").await;

@@ -9,27 +9,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_kms::types::{
     CustomerMasterKeySpec, EncryptionAlgorithmSpec, KeyManagerType, KeySpec, KeyState,
-    KeyUsageType, OriginType, Tag,
+    KeyUsageType, OriginType,
 };
 use common::*;
 
 const R: &str = "us-east-1";
-
-fn tag(k: &str, v: &str) -> Tag {
-    Tag::builder().tag_key(k).tag_value(v).build().unwrap()
-}
 
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
-}
-
-async fn new_key(kms: &aws_sdk_kms::Client) -> (String, String) {
-    let out = kms.create_key().send().await.expect("CreateKey");
-    let md = out.key_metadata().expect("KeyMetadata");
-    (md.key_id().to_string(), md.arn().unwrap().to_string())
 }
 
 #[tokio::test(flavor = "multi_thread")]

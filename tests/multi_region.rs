@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType, MultiRegionKeyType, Tag};
+use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType, MultiRegionKeyType};
 use aws_sdk_kms::Client;
 use base64::Engine as _;
 use common::*;
@@ -25,121 +25,14 @@ const WEST: &str = "us-west-2";
 /// A Region of the other partition that the default server serves.
 const CN: &str = "cn-north-1";
 
-const STATE_TIMEOUT: Duration = Duration::from_secs(10);
 const DAY: f64 = 86_400.0;
 
 // ---------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------
 
-fn tag(k: &str, v: &str) -> Tag {
-    Tag::builder().tag_key(k).tag_value(v).build().unwrap()
-}
-
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// CreateKey MultiRegion=true in `kms`'s Region.
-async fn create_mrk(kms: &Client) -> KeyMetadata {
-    let out = kms
-        .create_key()
-        .multi_region(true)
-        .description("primary key")
-        .send()
-        .await
-        .expect("CreateKey MultiRegion=true");
-    out.key_metadata().expect("KeyMetadata").clone()
-}
-
-/// ReplicateKey of `key_id` (called in the primary's Region) into `region`.
-async fn replicate(
-    primary: &Client,
-    key_id: &str,
-    region: &str,
-) -> aws_sdk_kms::operation::replicate_key::ReplicateKeyOutput {
-    primary
-        .replicate_key()
-        .key_id(key_id)
-        .replica_region(region)
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "ReplicateKey {key_id} -> {region}: {} {}",
-                err_code(&e),
-                err_message(&e)
-            )
-        })
-}
-
-async fn describe(kms: &Client, key_id: &str) -> KeyMetadata {
-    kms.describe_key()
-        .key_id(key_id)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("DescribeKey {key_id}: {} {}", err_code(&e), err_message(&e)))
-        .key_metadata()
-        .expect("KeyMetadata")
-        .clone()
-}
-
-/// Polls DescribeKey until the key is in `state` (panics after `timeout`, naming the last
-/// state seen).
-async fn wait_for_state(
-    kms: &Client,
-    key_id: &str,
-    state: KeyState,
-    timeout: Duration,
-) -> KeyMetadata {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let md = describe(kms, key_id).await;
-        if md.key_state() == Some(&state) {
-            return md;
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "key {key_id} did not reach {state:?} within {timeout:?}; last seen {:?}: {md:?}",
-                md.key_state()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A multi-Region primary in us-east-1 with an Enabled replica in each of `regions`.
-/// Returns (primary client, mrk id, replica clients in the order of `regions`).
-async fn mrk_with_replicas(server: &Server, regions: &[&str]) -> (Client, String, Vec<Client>) {
-    let primary = server.client(PRIMARY).await;
-    let md = create_mrk(&primary).await;
-    let id = md.key_id().to_string();
-    let mut clients = Vec::new();
-    for r in regions {
-        replicate(&primary, &id, r).await;
-        let c = server.client(r).await;
-        wait_for_state(&c, &id, KeyState::Enabled, STATE_TIMEOUT).await;
-        clients.push(c);
-    }
-    (primary, id, clients)
-}
-
-async fn encrypt(kms: &Client, key_id: &str, plaintext: &[u8]) -> Blob {
-    kms.encrypt()
-        .key_id(key_id)
-        .plaintext(Blob::new(plaintext))
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "Encrypt with {key_id}: {} {}",
-                err_code(&e),
-                err_message(&e)
-            )
-        })
-        .ciphertext_blob()
-        .expect("CiphertextBlob")
-        .clone()
 }
 
 /// (primary ARN, primary Region, set of (replica ARN, replica Region)) of a key.
@@ -178,27 +71,6 @@ fn replica_set(id: &str, regions: &[&str]) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// POST /admin/clock {"advance_seconds": N}; returns the server's answer
-/// (`{"now": <epoch seconds>, "offset_seconds": ...}`).
-async fn advance_clock(server: &Server, seconds: f64) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/admin/clock", server.url))
-        .json(&serde_json::json!({ "advance_seconds": seconds }))
-        .send()
-        .await
-        .expect("POST /admin/clock");
-    let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
-    assert!(status.is_success(), "POST /admin/clock: {status} {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("clock answer {body:?}: {e}"))
-}
-
-fn server_now(clock: &Value) -> f64 {
-    clock["now"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("clock answer without numeric \"now\": {clock}"))
-}
-
 /// Raw lines of <data dir>/audit/<region>.jsonl ("" if the file does not exist yet).
 fn audit_text(server: &Server, region: &str) -> String {
     std::fs::read_to_string(
@@ -229,25 +101,25 @@ fn events_named(server: &Server, region: &str, name: &str, key_id: &str) -> Vec<
         .collect()
 }
 
-/// Waits (≤ 5 s) until the Region's audit file has an event `name` mentioning `key_id`.
+/// Waits until the Region's audit file has an event `name` mentioning `key_id`.
 async fn wait_for_event(server: &Server, region: &str, name: &str, key_id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(e) = events_named(server, region, name, key_id)
+    let what = format!("a {name} event for {key_id} in the {region} audit log");
+    wait_until(&what, || async {
+        match events_named(server, region, name, key_id)
             .into_iter()
             .next()
         {
-            return e;
+            Some(e) => Ok(e),
+            None => {
+                let names: Vec<String> = audit_events(server, region)
+                    .iter()
+                    .map(|e| e["eventName"].to_string())
+                    .collect();
+                Err(format!("events: {names:?}"))
+            }
         }
-        if Instant::now() > deadline {
-            let names: Vec<String> = audit_events(server, region)
-                .iter()
-                .map(|e| e["eventName"].to_string())
-                .collect();
-            panic!("no {name} event for {key_id} in the {region} audit log; events: {names:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[track_caller]
@@ -410,7 +282,7 @@ async fn replicate_key_uses_given_policy_description_and_tags() {
 
     // The replica keeps them; the primary is untouched.
     let eu = server.client(EU).await;
-    wait_for_state(&eu, &id, KeyState::Enabled, STATE_TIMEOUT).await;
+    wait_for_state(&eu, &id, KeyState::Enabled).await;
     let pol = eu
         .get_key_policy()
         .key_id(&id)
@@ -445,7 +317,7 @@ async fn replica_becomes_enabled_shortly_after_replicate_key() {
     let started = Instant::now();
     replicate(&kms, &id, EU).await;
     let eu = server.client(EU).await;
-    let md = wait_for_state(&eu, &id, KeyState::Enabled, STATE_TIMEOUT).await;
+    let md = wait_for_state(&eu, &id, KeyState::Enabled).await;
     eprintln!("replica Enabled after {:?}", started.elapsed());
     assert!(md.enabled());
     assert_eq!(md.arn(), Some(Server::key_arn(EU, &id).as_str()));
@@ -467,7 +339,7 @@ async fn replica_becomes_enabled_shortly_after_replicate_key() {
     );
     // Usable: encrypt in the replica Region.
     let ct = encrypt(&eu, &id, b"hello from the replica").await;
-    assert!(!ct.as_ref().is_empty());
+    assert!(!ct.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -498,7 +370,7 @@ async fn creating_replica_can_be_managed_but_not_used_or_enabled() {
         &[&format!("{arn} is creating.")],
     );
     let e = must_fail(
-        eu.decrypt().ciphertext_blob(ct.clone()).send().await,
+        eu.decrypt().ciphertext_blob(blob(&ct)).send().await,
         "Decrypt on a Creating replica",
     );
     assert_err(
@@ -539,13 +411,13 @@ async fn creating_replica_can_be_managed_but_not_used_or_enabled() {
     assert_eq!(md.description(), Some("renamed while creating"));
 
     // Once Enabled, the changes made while Creating are still there.
-    let md = wait_for_state(&eu, &id, KeyState::Enabled, Duration::from_secs(30)).await;
+    let md = wait_for_state(&eu, &id, KeyState::Enabled).await;
     assert_eq!(md.description(), Some("renamed while creating"));
     let tags = eu.list_resource_tags().key_id(&id).send().await.unwrap();
     assert_eq!(tags.tags(), &[tag("stage", "creating")]);
     let pt = eu
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt once Enabled");
@@ -594,7 +466,7 @@ async fn replica_scheduled_for_deletion_while_creating_stays_pending_deletion() 
     let ct = encrypt(&kms, &id, b"after cancel").await;
     let pt = eu
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt after cancel+enable");
@@ -604,7 +476,7 @@ async fn replica_scheduled_for_deletion_while_creating_stays_pending_deletion() 
 #[tokio::test(flavor = "multi_thread")]
 async fn replicating_a_replica_is_unsupported_not_a_primary() {
     let server = Server::start();
-    let (_kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (_kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let eu = &clients[0];
     let e = must_fail(
         eu.replicate_key()
@@ -626,14 +498,7 @@ async fn replicating_a_replica_is_unsupported_not_a_primary() {
 async fn replicating_a_single_region_key_is_unsupported_not_a_primary() {
     let server = Server::start();
     let kms = server.client(PRIMARY).await;
-    let md = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .clone();
+    let md = NewKey::symmetric().create(&kms).await;
     let e = must_fail(
         kms.replicate_key()
             .key_id(md.key_id())
@@ -668,7 +533,7 @@ async fn replicating_into_the_primary_region_already_exists() {
 #[tokio::test(flavor = "multi_thread")]
 async fn replicating_into_a_region_that_has_a_replica_already_exists() {
     let server = Server::start();
-    let (kms, id, _c) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, _c) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let e = must_fail(
         kms.replicate_key()
             .key_id(&id)
@@ -688,7 +553,7 @@ async fn replicating_into_a_region_that_has_a_replica_already_exists() {
 #[tokio::test(flavor = "multi_thread")]
 async fn replicating_over_a_replica_pending_deletion_says_cancel_or_wait() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     clients[0]
         .schedule_key_deletion()
         .key_id(&id)
@@ -855,7 +720,7 @@ async fn shared_properties_are_equal_in_primary_and_replicas() {
         .key_rotation_enabled();
     for r in [EU, WEST] {
         let c = server.client(r).await;
-        let md = wait_for_state(&c, &id, KeyState::Enabled, STATE_TIMEOUT).await;
+        let md = wait_for_state(&c, &id, KeyState::Enabled).await;
         assert_eq!(md.key_id(), p.key_id(), "KeyId in {r}");
         assert_eq!(md.key_spec(), p.key_spec(), "KeySpec in {r}");
         assert_eq!(md.key_usage(), p.key_usage(), "KeyUsage in {r}");
@@ -888,7 +753,7 @@ async fn shared_properties_are_equal_in_primary_and_replicas() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rotation_enabled_on_the_primary_is_synchronized_to_replicas() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let eu = &clients[0];
     let before = eu
         .get_key_rotation_status()
@@ -902,29 +767,29 @@ async fn rotation_enabled_on_the_primary_is_synchronized_to_replicas() {
         .send()
         .await
         .expect("EnableKeyRotation primary");
-    let deadline = Instant::now() + STATE_TIMEOUT;
-    loop {
-        let s = eu
-            .get_key_rotation_status()
-            .key_id(&id)
-            .send()
-            .await
-            .expect("GetKeyRotationStatus");
-        if s.key_rotation_enabled() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "replica's rotation status still disabled {STATE_TIMEOUT:?} after enabling it on the primary"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "the replica's rotation status follows the primary's (enabled)",
+        || async {
+            let s = eu
+                .get_key_rotation_status()
+                .key_id(&id)
+                .send()
+                .await
+                .expect("GetKeyRotationStatus");
+            if s.key_rotation_enabled() {
+                Ok(())
+            } else {
+                Err("KeyRotationEnabled false".to_string())
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rotation_cannot_be_changed_on_a_replica() {
     let server = Server::start();
-    let (_kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (_kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let e = must_fail(
         clients[0].enable_key_rotation().key_id(&id).send().await,
         "EnableKeyRotation on a replica",
@@ -936,7 +801,7 @@ async fn rotation_cannot_be_changed_on_a_replica() {
 #[tokio::test(flavor = "multi_thread")]
 async fn description_policy_tags_and_aliases_are_independent_per_region() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let eu = &clients[0];
 
     eu.update_key_description()
@@ -1058,7 +923,7 @@ async fn description_policy_tags_and_aliases_are_independent_per_region() {
 #[tokio::test(flavor = "multi_thread")]
 async fn disabling_the_replica_leaves_the_primary_enabled() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let eu = &clients[0];
     eu.disable_key()
         .key_id(&id)
@@ -1075,7 +940,7 @@ async fn disabling_the_replica_leaves_the_primary_enabled() {
     );
     let ct = encrypt(&kms, &id, b"still works").await;
     let e = must_fail(
-        eu.decrypt().ciphertext_blob(ct).send().await,
+        eu.decrypt().ciphertext_blob(blob(&ct)).send().await,
         "Decrypt with a disabled replica",
     );
     assert_err(
@@ -1088,7 +953,7 @@ async fn disabling_the_replica_leaves_the_primary_enabled() {
 #[tokio::test(flavor = "multi_thread")]
 async fn disabling_the_primary_leaves_the_replica_enabled() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let eu = &clients[0];
     kms.disable_key()
         .key_id(&id)
@@ -1108,7 +973,7 @@ async fn disabling_the_primary_leaves_the_replica_enabled() {
     let ct = encrypt(eu, &id, b"replica works").await;
     let pt = eu
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt in replica");
@@ -1118,7 +983,7 @@ async fn disabling_the_primary_leaves_the_replica_enabled() {
 #[tokio::test(flavor = "multi_thread")]
 async fn describe_key_shows_the_same_multi_region_configuration_in_every_region() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU, WEST]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU, WEST]).await;
     let expected = (
         Server::key_arn(PRIMARY, &id),
         PRIMARY.to_string(),
@@ -1147,8 +1012,11 @@ async fn describe_key_shows_the_same_multi_region_configuration_in_every_region(
 // ---------------------------------------------------------------------------------------
 
 /// (primary client, replica client, mrk id, ciphertext made in the primary Region).
-async fn primary_ciphertext(server: &Server, plaintext: &[u8]) -> (Client, Client, String, Blob) {
-    let (kms, id, mut clients) = mrk_with_replicas(server, &[EU]).await;
+async fn primary_ciphertext(
+    server: &Server,
+    plaintext: &[u8],
+) -> (Client, Client, String, Vec<u8>) {
+    let (kms, id, mut clients) = mrk_with_replicas(server, PRIMARY, &[EU]).await;
     let ct = encrypt(&kms, &id, plaintext).await;
     (kms, clients.remove(0), id, ct)
 }
@@ -1159,7 +1027,7 @@ async fn primary_ciphertext_decrypts_in_the_replica_region_without_key_id() {
     let (_kms, eu, id, ct) = primary_ciphertext(&server, b"cross-region 1").await;
     let out = eu
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt in eu-west-1");
@@ -1174,7 +1042,7 @@ async fn primary_ciphertext_decrypts_in_the_replica_region_with_the_replica_arn(
     let arn = Server::key_arn(EU, &id);
     let out = eu
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .key_id(&arn)
         .send()
         .await
@@ -1189,7 +1057,7 @@ async fn primary_ciphertext_decrypts_in_the_replica_region_with_the_bare_mrk_id(
     let (_kms, eu, id, ct) = primary_ciphertext(&server, b"cross-region 3").await;
     let out = eu
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .key_id(&id)
         .send()
         .await
@@ -1201,11 +1069,11 @@ async fn primary_ciphertext_decrypts_in_the_replica_region_with_the_bare_mrk_id(
 #[tokio::test(flavor = "multi_thread")]
 async fn replica_ciphertext_decrypts_in_the_primary_region() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let ct = encrypt(&clients[0], &id, b"from europe").await;
     let out = kms
         .decrypt()
-        .ciphertext_blob(ct.clone())
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt in us-east-1");
@@ -1213,7 +1081,7 @@ async fn replica_ciphertext_decrypts_in_the_primary_region() {
     assert_eq!(out.key_id(), Some(Server::key_arn(PRIMARY, &id).as_str()));
     let out = kms
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .key_id(Server::key_arn(PRIMARY, &id))
         .send()
         .await
@@ -1224,11 +1092,11 @@ async fn replica_ciphertext_decrypts_in_the_primary_region() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ciphertext_decrypts_between_two_replicas() {
     let server = Server::start();
-    let (_kms, id, clients) = mrk_with_replicas(&server, &[EU, WEST]).await;
+    let (_kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU, WEST]).await;
     let ct = encrypt(&clients[0], &id, b"eu to west").await;
     let out = clients[1]
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt in us-west-2");
@@ -1239,7 +1107,7 @@ async fn ciphertext_decrypts_between_two_replicas() {
 #[tokio::test(flavor = "multi_thread")]
 async fn data_key_generated_in_the_primary_region_decrypts_in_the_replica_region() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let dk = kms
         .generate_data_key()
         .key_id(Server::key_arn(PRIMARY, &id))
@@ -1280,19 +1148,10 @@ async fn re_encrypt_in_the_replica_region_accepts_primary_ciphertext() {
     let server = Server::start();
     let (kms, eu, id, ct) = primary_ciphertext(&server, b"re-encrypt me").await;
     // Destination: a single-Region key in eu-west-1.
-    let dest = eu
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let (_, dest) = new_key(&eu).await;
     let out = eu
         .re_encrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .destination_key_id(&dest)
         .send()
         .await
@@ -1314,18 +1173,11 @@ async fn re_encrypt_in_the_replica_region_accepts_primary_ciphertext() {
 async fn single_region_ciphertext_does_not_decrypt_in_another_region() {
     let server = Server::start();
     let kms = server.client(PRIMARY).await;
-    let md = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .clone();
+    let md = NewKey::symmetric().create(&kms).await;
     let ct = encrypt(&kms, md.key_id(), b"stay home").await;
     let eu = server.client(EU).await;
     let e = must_fail(
-        eu.decrypt().ciphertext_blob(ct.clone()).send().await,
+        eu.decrypt().ciphertext_blob(blob(&ct)).send().await,
         "Decrypt of a single-Region ciphertext in another Region",
     );
     // Without a KeyId the ciphertext is simply not valid in this Region.
@@ -1338,7 +1190,7 @@ async fn single_region_ciphertext_does_not_decrypt_in_another_region() {
     // And naming the key's ARN from the other Region is no way around it.
     let e = must_fail(
         eu.decrypt()
-            .ciphertext_blob(ct)
+            .ciphertext_blob(blob(&ct))
             .key_id(md.arn().unwrap())
             .send()
             .await,
@@ -1359,7 +1211,7 @@ async fn single_region_ciphertext_does_not_decrypt_in_another_region() {
 #[tokio::test(flavor = "multi_thread")]
 async fn update_primary_region_swaps_primary_and_replica() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU, WEST]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU, WEST]).await;
     let (eu, west) = (&clients[0], &clients[1]);
     let before_ct = encrypt(&kms, &id, b"before the swap").await;
     kms.update_primary_region()
@@ -1369,9 +1221,9 @@ async fn update_primary_region_swaps_primary_and_replica() {
         .await
         .expect("UpdatePrimaryRegion us-east-1 -> eu-west-1");
 
-    let new_p = wait_for_state(eu, &id, KeyState::Enabled, STATE_TIMEOUT).await;
-    let old_p = wait_for_state(&kms, &id, KeyState::Enabled, STATE_TIMEOUT).await;
-    let third = wait_for_state(west, &id, KeyState::Enabled, STATE_TIMEOUT).await;
+    let new_p = wait_for_state(eu, &id, KeyState::Enabled).await;
+    let old_p = wait_for_state(&kms, &id, KeyState::Enabled).await;
+    let third = wait_for_state(west, &id, KeyState::Enabled).await;
     let expected = (
         Server::key_arn(EU, &id),
         EU.to_string(),
@@ -1401,7 +1253,7 @@ async fn update_primary_region_swaps_primary_and_replica() {
     // Old ciphertexts keep working everywhere; the new primary encrypts for the old one.
     let out = eu
         .decrypt()
-        .ciphertext_blob(before_ct)
+        .ciphertext_blob(blob(&before_ct))
         .send()
         .await
         .expect("Decrypt old ct in eu");
@@ -1409,7 +1261,7 @@ async fn update_primary_region_swaps_primary_and_replica() {
     let ct = encrypt(eu, &id, b"after the swap").await;
     let out = kms
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt new ct in us-east-1");
@@ -1448,7 +1300,7 @@ async fn update_primary_region_swaps_primary_and_replica() {
 async fn keys_being_updated_still_encrypt_but_refuse_disable() {
     // The Updating window is stretched to 2 s so every check below lands inside it.
     let server = Server::start_with(&["--primary-update-delay-ms", "2000"]);
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let eu = clients[0].clone();
     let us_arn = Server::key_arn(PRIMARY, &id);
     let eu_arn = Server::key_arn(EU, &id);
@@ -1472,7 +1324,7 @@ async fn keys_being_updated_still_encrypt_but_refuse_disable() {
     let ct = encrypt(&kms, &id, b"during update").await;
     let out = eu
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt during update");
@@ -1508,8 +1360,8 @@ async fn keys_being_updated_still_encrypt_but_refuse_disable() {
     assert_err(&e, "KMSInvalidStateException", &["is updating."]);
 
     // Then the roles swap and both keys are Enabled again.
-    let new_p = wait_for_state(&eu, &id, KeyState::Enabled, STATE_TIMEOUT).await;
-    wait_for_state(&kms, &id, KeyState::Enabled, STATE_TIMEOUT).await;
+    let new_p = wait_for_state(&eu, &id, KeyState::Enabled).await;
+    wait_for_state(&kms, &id, KeyState::Enabled).await;
     assert_eq!(key_type(&new_p), Some(MultiRegionKeyType::Primary));
     assert_eq!(
         key_type(&describe(&kms, &id).await),
@@ -1520,7 +1372,7 @@ async fn keys_being_updated_still_encrypt_but_refuse_disable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn update_primary_region_on_a_replica_is_unsupported() {
     let server = Server::start();
-    let (_kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (_kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let e = must_fail(
         clients[0]
             .update_primary_region()
@@ -1543,7 +1395,7 @@ async fn update_primary_region_on_a_replica_is_unsupported() {
 #[tokio::test(flavor = "multi_thread")]
 async fn update_primary_region_to_a_region_without_a_replica_is_not_found() {
     let server = Server::start();
-    let (kms, id, _c) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, _c) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let e = must_fail(
         kms.update_primary_region()
             .key_id(&id)
@@ -1563,14 +1415,7 @@ async fn update_primary_region_to_a_region_without_a_replica_is_not_found() {
 async fn update_primary_region_of_a_single_region_key_is_unsupported() {
     let server = Server::start();
     let kms = server.client(PRIMARY).await;
-    let md = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .clone();
+    let md = NewKey::symmetric().create(&kms).await;
     let e = must_fail(
         kms.update_primary_region()
             .key_id(md.key_id())
@@ -1591,7 +1436,7 @@ async fn update_primary_region_of_a_single_region_key_is_unsupported() {
 #[tokio::test(flavor = "multi_thread")]
 async fn update_primary_region_of_a_disabled_primary_is_disabled_exception() {
     let server = Server::start();
-    let (kms, id, _c) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, _c) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     kms.disable_key().key_id(&id).send().await.unwrap();
     let e = must_fail(
         kms.update_primary_region()
@@ -1611,7 +1456,7 @@ async fn update_primary_region_of_a_disabled_primary_is_disabled_exception() {
 #[tokio::test(flavor = "multi_thread")]
 async fn update_primary_region_to_a_disabled_replica_is_disabled_exception() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     clients[0].disable_key().key_id(&id).send().await.unwrap();
     let e = must_fail(
         kms.update_primary_region()
@@ -1635,7 +1480,7 @@ async fn update_primary_region_to_a_disabled_replica_is_disabled_exception() {
 #[tokio::test(flavor = "multi_thread")]
 async fn update_primary_region_of_a_primary_pending_replica_deletion_is_invalid_state() {
     let server = Server::start();
-    let (kms, id, _c) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, _c) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     kms.schedule_key_deletion()
         .key_id(&id)
         .pending_window_in_days(7)
@@ -1660,7 +1505,7 @@ async fn update_primary_region_of_a_primary_pending_replica_deletion_is_invalid_
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_deletion_of_a_replica_disables_it_and_leaves_the_primary_alone() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let eu = &clients[0];
     eu.schedule_key_deletion()
         .key_id(&id)
@@ -1692,7 +1537,7 @@ async fn cancelling_deletion_of_a_replica_disables_it_and_leaves_the_primary_alo
 #[tokio::test(flavor = "multi_thread")]
 async fn scheduling_deletion_of_a_replica_leaves_the_primary_unaffected() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let eu = &clients[0];
     let out = eu
         .schedule_key_deletion()
@@ -1716,7 +1561,7 @@ async fn scheduling_deletion_of_a_replica_leaves_the_primary_unaffected() {
     assert!(p.deletion_date().is_none());
     let ct = encrypt(&kms, &id, b"primary still works").await;
     let e = must_fail(
-        eu.decrypt().ciphertext_blob(ct).send().await,
+        eu.decrypt().ciphertext_blob(blob(&ct)).send().await,
         "Decrypt with a replica pending deletion",
     );
     assert_err(&e, "KMSInvalidStateException", &["is pending deletion"]);
@@ -1725,7 +1570,7 @@ async fn scheduling_deletion_of_a_replica_leaves_the_primary_unaffected() {
 #[tokio::test(flavor = "multi_thread")]
 async fn scheduling_deletion_of_a_primary_with_replicas_is_pending_replica_deletion() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let eu = &clients[0];
     let out = kms
         .schedule_key_deletion()
@@ -1770,7 +1615,7 @@ async fn scheduling_deletion_of_a_primary_with_replicas_is_pending_replica_delet
     let ct = encrypt(eu, &id, b"replica still works").await;
     let pt = eu
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt in replica");
@@ -1780,7 +1625,7 @@ async fn scheduling_deletion_of_a_primary_with_replicas_is_pending_replica_delet
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_deletion_of_a_primary_pending_replica_deletion_disables_it() {
     let server = Server::start();
-    let (kms, id, _c) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, _c) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     kms.schedule_key_deletion()
         .key_id(&id)
         .send()
@@ -1808,7 +1653,7 @@ async fn cancelling_deletion_of_a_primary_pending_replica_deletion_disables_it()
 #[tokio::test(flavor = "multi_thread")]
 async fn primary_is_deleted_only_after_its_replicas_and_then_its_own_window() {
     let server = Server::start_with(&["--admin-api"]);
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU, WEST]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU, WEST]).await;
     let out = kms
         .schedule_key_deletion()
         .key_id(&id)
@@ -1829,8 +1674,7 @@ async fn primary_is_deleted_only_after_its_replicas_and_then_its_own_window() {
     }
 
     // Day 8: replicas gone, primary's own window starts.
-    let clock = advance_clock(&server, 8.0 * DAY).await;
-    let now = server_now(&clock);
+    let now = server.advance_clock(8.0 * DAY).await;
     for (c, r) in clients.iter().zip([EU, WEST]) {
         let e = must_fail(
             c.describe_key().key_id(&id).send().await,
@@ -1853,7 +1697,7 @@ async fn primary_is_deleted_only_after_its_replicas_and_then_its_own_window() {
     assert!(mr_config(&md).2.is_empty(), "no replicas left: {md:?}");
 
     // Day 16: the primary is gone too.
-    advance_clock(&server, 8.0 * DAY).await;
+    server.advance_clock(8.0 * DAY).await;
     let e = must_fail(
         kms.describe_key().key_id(&id).send().await,
         "DescribeKey of a deleted primary",
@@ -1864,7 +1708,7 @@ async fn primary_is_deleted_only_after_its_replicas_and_then_its_own_window() {
 #[tokio::test(flavor = "multi_thread")]
 async fn primary_stays_pending_replica_deletion_while_a_replica_remains() {
     let server = Server::start_with(&["--admin-api"]);
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU, WEST]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU, WEST]).await;
     kms.schedule_key_deletion()
         .key_id(&id)
         .pending_window_in_days(7)
@@ -1878,7 +1722,7 @@ async fn primary_stays_pending_replica_deletion_while_a_replica_remains() {
         .send()
         .await
         .unwrap();
-    advance_clock(&server, 40.0 * DAY).await;
+    server.advance_clock(40.0 * DAY).await;
     let e = must_fail(
         clients[0].describe_key().key_id(&id).send().await,
         "deleted replica",
@@ -1901,7 +1745,7 @@ async fn primary_stays_pending_replica_deletion_while_a_replica_remains() {
 #[tokio::test(flavor = "multi_thread")]
 async fn replicating_again_after_a_replica_was_deleted_restores_the_same_key() {
     let server = Server::start_with(&["--admin-api"]);
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let eu = &clients[0];
     let material = describe(eu, &id)
         .await
@@ -1915,7 +1759,7 @@ async fn replicating_again_after_a_replica_was_deleted_restores_the_same_key() {
         .send()
         .await
         .unwrap();
-    advance_clock(&server, 8.0 * DAY).await;
+    server.advance_clock(8.0 * DAY).await;
     let e = must_fail(
         eu.describe_key().key_id(&id).send().await,
         "DescribeKey deleted replica",
@@ -1928,12 +1772,12 @@ async fn replicating_again_after_a_replica_was_deleted_restores_the_same_key() {
 
     let out = replicate(&kms, &id, EU).await;
     assert_eq!(out.replica_key_metadata().unwrap().key_id(), id);
-    let md = wait_for_state(eu, &id, KeyState::Enabled, STATE_TIMEOUT).await;
+    let md = wait_for_state(eu, &id, KeyState::Enabled).await;
     assert_eq!(md.key_id(), id);
     assert_eq!(md.current_key_material_id().map(str::to_string), material);
     let pt = eu
         .decrypt()
-        .ciphertext_blob(old_ct)
+        .ciphertext_blob(blob(&old_ct))
         .send()
         .await
         .expect("Decrypt old ct in recreated replica");
@@ -1950,7 +1794,7 @@ async fn replicating_again_after_a_replica_was_deleted_restores_the_same_key() {
 #[tokio::test(flavor = "multi_thread")]
 async fn replicate_key_is_audited_in_the_primary_and_the_replica_region() {
     let server = Server::start();
-    let (_kms, id, _c) = mrk_with_replicas(&server, &[EU]).await;
+    let (_kms, id, _c) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let ev = wait_for_event(&server, PRIMARY, "ReplicateKey", &id).await;
     assert_cloudtrail_event(&ev, "ReplicateKey", PRIMARY);
     assert_eq!(
@@ -1967,7 +1811,7 @@ async fn replicate_key_is_audited_in_the_primary_and_the_replica_region() {
 #[tokio::test(flavor = "multi_thread")]
 async fn replica_synchronization_is_audited_in_the_replica_region() {
     let server = Server::start();
-    let (_kms, id, _c) = mrk_with_replicas(&server, &[EU]).await;
+    let (_kms, id, _c) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let ev = wait_for_event(&server, EU, "SynchronizeMultiRegionKey", &id).await;
     assert_cloudtrail_event(&ev, "SynchronizeMultiRegionKey", EU);
 }
@@ -1975,15 +1819,15 @@ async fn replica_synchronization_is_audited_in_the_replica_region() {
 #[tokio::test(flavor = "multi_thread")]
 async fn update_primary_region_is_audited_in_both_regions() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     kms.update_primary_region()
         .key_id(&id)
         .primary_region(EU)
         .send()
         .await
         .unwrap();
-    wait_for_state(&clients[0], &id, KeyState::Enabled, STATE_TIMEOUT).await;
-    wait_for_state(&kms, &id, KeyState::Enabled, STATE_TIMEOUT).await;
+    wait_for_state(&clients[0], &id, KeyState::Enabled).await;
+    wait_for_state(&kms, &id, KeyState::Enabled).await;
     let ev = wait_for_event(&server, PRIMARY, "UpdatePrimaryRegion", &id).await;
     assert_cloudtrail_event(&ev, "UpdatePrimaryRegion", PRIMARY);
     let ev = wait_for_event(&server, EU, "UpdatePrimaryRegion", &id).await;
@@ -1993,12 +1837,12 @@ async fn update_primary_region_is_audited_in_both_regions() {
 #[tokio::test(flavor = "multi_thread")]
 async fn audit_records_of_cross_region_crypto_hold_no_plaintext() {
     let server = Server::start();
-    let (kms, id, clients) = mrk_with_replicas(&server, &[EU]).await;
+    let (kms, id, clients) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let plaintext = b"very secret plaintext that must not be logged 0123456789";
     let ct = encrypt(&kms, &id, plaintext).await;
     let out = clients[0]
         .decrypt()
-        .ciphertext_blob(ct.clone())
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .unwrap();
@@ -2061,11 +1905,11 @@ async fn replica_creating_at_kill9_becomes_enabled_after_restart() {
     server.restart();
     let eu = server.client(EU).await;
     let kms = server.client(PRIMARY).await;
-    let md = wait_for_state(&eu, &id, KeyState::Enabled, Duration::from_secs(20)).await;
+    let md = wait_for_state(&eu, &id, KeyState::Enabled).await;
     assert_eq!(key_type(&md), Some(MultiRegionKeyType::Replica));
     let pt = eu
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt after restart");
@@ -2079,7 +1923,7 @@ async fn replica_creating_at_kill9_becomes_enabled_after_restart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn update_primary_region_interrupted_by_kill9_completes_after_restart() {
     let mut server = Server::start();
-    let (kms, id, _c) = mrk_with_replicas(&server, &[EU, WEST]).await;
+    let (kms, id, _c) = mrk_with_replicas(&server, PRIMARY, &[EU, WEST]).await;
     let ct = encrypt(&kms, &id, b"before the crash").await;
     kms.update_primary_region()
         .key_id(&id)
@@ -2092,9 +1936,9 @@ async fn update_primary_region_interrupted_by_kill9_completes_after_restart() {
     let kms = server.client(PRIMARY).await;
     let eu = server.client(EU).await;
     let west = server.client(WEST).await;
-    let new_p = wait_for_state(&eu, &id, KeyState::Enabled, STATE_TIMEOUT).await;
-    let old_p = wait_for_state(&kms, &id, KeyState::Enabled, STATE_TIMEOUT).await;
-    let third = wait_for_state(&west, &id, KeyState::Enabled, STATE_TIMEOUT).await;
+    let new_p = wait_for_state(&eu, &id, KeyState::Enabled).await;
+    let old_p = wait_for_state(&kms, &id, KeyState::Enabled).await;
+    let third = wait_for_state(&west, &id, KeyState::Enabled).await;
     let expected = (
         Server::key_arn(EU, &id),
         EU.to_string(),
@@ -2107,7 +1951,7 @@ async fn update_primary_region_interrupted_by_kill9_completes_after_restart() {
     }
     let pt = eu
         .decrypt()
-        .ciphertext_blob(ct)
+        .ciphertext_blob(blob(&ct))
         .send()
         .await
         .expect("Decrypt after restart");
@@ -2127,7 +1971,7 @@ async fn encryption_sdk_data_under_primary_arn_decrypts_with_replica_arn() {
         )
     });
     let server = Server::start();
-    let (_kms, id, _c) = mrk_with_replicas(&server, &[EU]).await;
+    let (_kms, id, _c) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("encryption_sdk")
@@ -2158,7 +2002,7 @@ async fn encryption_sdk_data_under_primary_arn_decrypts_with_replica_arn() {
     assert!(stdout.contains("OK"), "script reports OK: {stdout}");
 
     // Control: a replica of an unrelated multi-Region key must not decrypt it.
-    let (_k2, other, _c2) = mrk_with_replicas(&server, &[EU]).await;
+    let (_k2, other, _c2) = mrk_with_replicas(&server, PRIMARY, &[EU]).await;
     let out = run(Server::key_arn(PRIMARY, &id), Server::key_arn(EU, &other))
         .await
         .unwrap();

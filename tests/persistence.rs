@@ -9,12 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{DataKeySpec, KeyMetadata, KeyState, Tag};
+use aws_sdk_kms::types::{DataKeySpec, KeyMetadata, KeyState};
 use common::*;
-
-fn tag(k: &str, v: &str) -> Tag {
-    Tag::builder().tag_key(k).tag_value(v).build().unwrap()
-}
 
 struct Ciphertext {
     region: String,
@@ -33,17 +29,6 @@ struct Fixture {
     disabled: (String, String),
     pending: (String, String),
     ciphertexts: Vec<Ciphertext>,
-}
-
-async fn describe(kms: &aws_sdk_kms::Client, key: &str) -> KeyMetadata {
-    kms.describe_key()
-        .key_id(key)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("DescribeKey {key}: {}: {}", err_code(&e), err_message(&e)))
-        .key_metadata()
-        .expect("KeyMetadata")
-        .clone()
 }
 
 async fn encrypt(

@@ -4,40 +4,22 @@
 //! Needs `HSM_KMS_AWS_CLI` = path of an `aws` executable; `scripts/test` installs the aws
 //! CLI into `.venv` and exports it.
 
+mod common;
+
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use common::Server;
 
 /// The endpoint the README's commands use (the one `scripts/run` listens on).
 const README_ENDPOINT: &str = "http://127.0.0.1:4599";
-const LISTENING_PREFIX: &str = "hsm-kms listening on ";
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 const TOUR_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The plaintext the tour encrypts (must match README.md).
 const TOUR_PLAINTEXT: &str = "Hello from a PKCS#11 token";
-
-/// Kills the server when the test ends, also on panic.
-struct ServerGuard {
-    child: Child,
-    log_path: PathBuf,
-}
-
-impl ServerGuard {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-}
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The aws CLI the tour runs, from `HSM_KMS_AWS_CLI`.
 fn aws_cli() -> PathBuf {
@@ -101,83 +83,6 @@ fn tour_blocks(readme: &str) -> Vec<String> {
     blocks
 }
 
-/// Starts `hsm-kms serve` on a free port; returns the guard and the base URL it printed.
-fn start_server(data_dir: &Path, log_path: &Path) -> (ServerGuard, String) {
-    let log = File::create(log_path).expect("create server log file");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hsm-kms"))
-        .args(["serve", "--data-dir"])
-        .arg(data_dir)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--regions",
-            "us-east-1,eu-west-1",
-        ])
-        .env_remove("HSM_KMS_CONFIG")
-        .env_remove("HSM_KMS_LISTEN")
-        .env_remove("HSM_KMS_DATA_DIR")
-        .env_remove("HSM_KMS_REGIONS")
-        .env_remove("HSM_KMS_ACCOUNT_ID")
-        .env_remove("SOFTHSM2_CONF")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("start the hsm-kms binary");
-    let stdout = child.stdout.take().expect("server stdout");
-    let guard = ServerGuard {
-        child,
-        log_path: log_path.to_path_buf(),
-    };
-
-    // Read stdout on a thread (and keep draining it so the server never blocks on a full
-    // pipe); hand the listening line back.
-    let (tx, rx) = mpsc::channel::<Result<String, String>>();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut sent = false;
-        let mut seen = String::new();
-        let mut line = String::new();
-        loop {
-            line.clear();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if !sent {
-                        if let Some(url) = line.trim_end().strip_prefix(LISTENING_PREFIX) {
-                            let _ = tx.send(Ok(url.trim().to_string()));
-                            sent = true;
-                        } else {
-                            seen.push_str(&line);
-                        }
-                    }
-                }
-            }
-        }
-        if !sent {
-            let _ = tx.send(Err(format!(
-                "server stdout closed before the listening line; stdout was:\n{seen}"
-            )));
-        }
-    });
-
-    match rx.recv_timeout(STARTUP_TIMEOUT) {
-        Ok(Ok(url)) => {
-            assert!(
-                url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
-                "unexpected listening line: {LISTENING_PREFIX}{url}"
-            );
-            (guard, url.trim_end_matches('/').to_string())
-        }
-        Ok(Err(message)) => panic!("{message}\nserver log:\n{}", guard.log()),
-        Err(_) => panic!(
-            "the server did not print `{LISTENING_PREFIX}http://...` within {}s; server log:\n{}",
-            STARTUP_TIMEOUT.as_secs(),
-            guard.log()
-        ),
-    }
-}
-
 /// Waits for `child` with a timeout (kills it when the time is up).
 fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
@@ -234,12 +139,12 @@ fn readme_tour_runs_verbatim_against_the_server() {
     );
 
     let tmp = tempfile::tempdir().expect("temp dir");
-    let data_dir = tmp.path().join("data");
     let work_dir = tmp.path().join("work");
     std::fs::create_dir_all(&work_dir).expect("create work dir");
-    let (server, base_url) = start_server(&data_dir, &tmp.path().join("server.log"));
+    // A first start, as `scripts/run` gives a new user: the server creates its tokens.
+    let server = Server::start_fresh(&["--regions", "us-east-1,eu-west-1"]);
 
-    let script = tour.replace(README_ENDPOINT, &base_url);
+    let script = tour.replace(README_ENDPOINT, &server.url);
     let script_path = tmp.path().join("tour.sh");
     std::fs::write(&script_path, &script).expect("write tour script");
     let stdout_path = tmp.path().join("tour.stdout");

@@ -9,22 +9,19 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
-    IncludeKeyMaterial, KeyMaterialState, KeySpec, KeyState, KeyUsageType, OriginType,
-    RotationType, RotationsListEntry,
+    IncludeKeyMaterial, KeyMaterialState, KeySpec, KeyUsageType, RotationType, RotationsListEntry,
 };
 use aws_sdk_kms::Client;
-use common::{assert_err, err_code, err_message, must_fail, Server};
-use serde_json::Value;
+use common::*;
 
 const PRIMARY: &str = "us-east-1";
 const WEST: &str = "us-west-2";
 const EU: &str = "eu-west-1";
 const DAY: f64 = 86_400.0;
-const TIMEOUT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------
 // helpers
@@ -34,99 +31,25 @@ fn admin_server() -> Server {
     Server::start_with(&["--admin-api"])
 }
 
-async fn advance_clock(server: &Server, seconds: f64) -> f64 {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/admin/clock", server.url))
-        .json(&serde_json::json!({ "advance_seconds": seconds }))
-        .send()
-        .await
-        .expect("POST /admin/clock");
-    assert!(
-        resp.status().is_success(),
-        "POST /admin/clock: {}",
-        resp.status()
-    );
-    let body: Value = resp.json().await.expect("clock JSON");
-    body["now"].as_f64().expect("now")
-}
-
-async fn server_now(server: &Server) -> f64 {
-    let body: Value = reqwest::get(format!("{}/admin/clock", server.url))
-        .await
-        .expect("GET /admin/clock")
-        .json()
-        .await
-        .expect("clock JSON");
-    body["now"].as_f64().expect("now")
-}
-
-async fn create_key(kms: &Client) -> String {
-    kms.create_key()
-        .description("rotation test")
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .expect("KeyMetadata")
-        .key_id()
-        .to_string()
-}
-
-async fn current_material(kms: &Client, key_id: &str) -> String {
-    kms.describe_key()
-        .key_id(key_id)
-        .send()
-        .await
-        .expect("DescribeKey")
-        .key_metadata()
-        .expect("KeyMetadata")
-        .current_key_material_id()
-        .expect("CurrentKeyMaterialId")
-        .to_string()
-}
-
-async fn key_state(kms: &Client, key_id: &str) -> KeyState {
-    kms.describe_key()
-        .key_id(key_id)
-        .send()
-        .await
-        .expect("DescribeKey")
-        .key_metadata()
-        .expect("KeyMetadata")
-        .key_state()
-        .cloned()
-        .expect("KeyState")
-}
-
 /// Polls until the key's CurrentKeyMaterialId differs from `old`; returns the new id.
-async fn wait_for_new_material(kms: &Client, key_id: &str, old: &str) -> String {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let now = current_material(kms, key_id).await;
-        if now != old {
-            return now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{key_id}: CurrentKeyMaterialId still {old} after {TIMEOUT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+/// A multi-Region key with replicas in WEST and EU: its id and the clients of
+/// [PRIMARY, WEST, EU].
+async fn mrk_with_two_replicas(server: &Server) -> (String, Vec<Client>) {
+    let (primary, id, replicas) = mrk_with_replicas(server, PRIMARY, &[WEST, EU]).await;
+    (id, std::iter::once(primary).chain(replicas).collect())
 }
 
-/// Polls until the key's CurrentKeyMaterialId is `want`.
-async fn wait_for_material(kms: &Client, key_id: &str, want: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if current_material(kms, key_id).await == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{key_id}: CurrentKeyMaterialId never became {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+async fn wait_for_new_material(kms: &Client, key_id: &str, old: &str) -> String {
+    wait_for_key(
+        kms,
+        key_id,
+        &format!("a CurrentKeyMaterialId other than {old}"),
+        |md| md.current_key_material_id().is_some_and(|m| m != old),
+    )
+    .await
+    .current_key_material_id()
+    .expect("CurrentKeyMaterialId")
+    .to_string()
 }
 
 /// RotateKeyOnDemand, then waits for the rotation to complete (the on-demand rotation is
@@ -142,51 +65,20 @@ async fn rotate_now(kms: &Client, key_id: &str) -> String {
         .unwrap_or_else(|e| panic!("RotateKeyOnDemand: {} {}", err_code(&e), err_message(&e)));
     assert!(out.key_id().is_some());
     let new = wait_for_new_material(kms, key_id, &before).await;
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
+    wait_until("the on-demand rotation finishes", || async {
         let s = kms
             .get_key_rotation_status()
             .key_id(key_id)
             .send()
             .await
             .expect("GetKeyRotationStatus");
-        if s.on_demand_rotation_start_date().is_none() {
-            break;
+        match s.on_demand_rotation_start_date() {
+            None => Ok(()),
+            Some(started) => Err(format!("OnDemandRotationStartDate {started:?}")),
         }
-        assert!(
-            Instant::now() < deadline,
-            "on-demand rotation never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    })
+    .await;
     new
-}
-
-async fn encrypt(kms: &Client, key_id: &str, plaintext: &[u8]) -> Vec<u8> {
-    kms.encrypt()
-        .key_id(key_id)
-        .plaintext(Blob::new(plaintext.to_vec()))
-        .send()
-        .await
-        .expect("Encrypt")
-        .ciphertext_blob()
-        .expect("CiphertextBlob")
-        .as_ref()
-        .to_vec()
-}
-
-/// Decrypt without KeyId; returns (plaintext, KeyMaterialId).
-async fn decrypt(kms: &Client, ciphertext: &[u8]) -> (Vec<u8>, String) {
-    let out = kms
-        .decrypt()
-        .ciphertext_blob(Blob::new(ciphertext.to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("Decrypt: {} {}", err_code(&e), err_message(&e)));
-    (
-        out.plaintext().expect("Plaintext").as_ref().to_vec(),
-        out.key_material_id().expect("KeyMaterialId").to_string(),
-    )
 }
 
 /// Every ListKeyRotations entry, following NextMarker with pages of `limit`.
@@ -223,39 +115,6 @@ async fn list_rotations(
     panic!("ListKeyRotations never stopped paging");
 }
 
-/// A multi-Region primary in us-east-1 with Enabled replicas in us-west-2 and eu-west-1.
-async fn mrk_with_two_replicas(server: &Server) -> (String, Vec<Client>) {
-    let primary = server.client(PRIMARY).await;
-    let id = primary
-        .create_key()
-        .multi_region(true)
-        .send()
-        .await
-        .expect("CreateKey MultiRegion")
-        .key_metadata()
-        .expect("KeyMetadata")
-        .key_id()
-        .to_string();
-    let mut clients = vec![primary];
-    for r in [WEST, EU] {
-        clients[0]
-            .replicate_key()
-            .key_id(&id)
-            .replica_region(r)
-            .send()
-            .await
-            .expect("ReplicateKey");
-        let c = server.client(r).await;
-        let deadline = Instant::now() + TIMEOUT;
-        while key_state(&c, &id).await != KeyState::Enabled {
-            assert!(Instant::now() < deadline, "replica in {r} never Enabled");
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        clients.push(c);
-    }
-    (id, clients)
-}
-
 // ---------------------------------------------------------------------------------------
 // EnableKeyRotation / DisableKeyRotation / GetKeyRotationStatus
 // ---------------------------------------------------------------------------------------
@@ -264,7 +123,7 @@ async fn mrk_with_two_replicas(server: &Server) -> (String, Vec<Client>) {
 async fn enable_key_rotation_sets_period_and_next_rotation_date() {
     let server = admin_server();
     let kms = server.client(PRIMARY).await;
-    let key = create_key(&kms).await;
+    let key = new_key(&kms).await.0;
 
     let s = kms
         .get_key_rotation_status()
@@ -283,7 +142,7 @@ async fn enable_key_rotation_sets_period_and_next_rotation_date() {
         .send()
         .await
         .expect("EnableKeyRotation");
-    let now = server_now(&server).await;
+    let now = server.clock_now().await;
     let s = kms
         .get_key_rotation_status()
         .key_id(&key)
@@ -310,7 +169,7 @@ async fn enable_key_rotation_sets_period_and_next_rotation_date() {
             .send()
             .await
             .unwrap_or_else(|e| panic!("EnableKeyRotation {days}: {}", err_message(&e)));
-        let now = server_now(&server).await;
+        let now = server.clock_now().await;
         let s = kms
             .get_key_rotation_status()
             .key_id(&key)
@@ -365,7 +224,7 @@ async fn enable_key_rotation_sets_period_and_next_rotation_date() {
 async fn rotation_settings_on_disabled_or_missing_keys_get_aws_errors() {
     let server = Server::start();
     let kms = server.client(PRIMARY).await;
-    let key = create_key(&kms).await;
+    let key = new_key(&kms).await.0;
     let arn = Server::key_arn(PRIMARY, &key);
     kms.disable_key().key_id(&key).send().await.unwrap();
     let e = must_fail(
@@ -411,7 +270,7 @@ async fn rotation_settings_on_disabled_or_missing_keys_get_aws_errors() {
 async fn rotate_on_demand_changes_current_material_and_old_ciphertexts_still_decrypt() {
     let server = Server::start();
     let kms = server.client(PRIMARY).await;
-    let key = create_key(&kms).await;
+    let key = new_key(&kms).await.0;
     let first = current_material(&kms, &key).await;
     let ct1 = encrypt(&kms, &key, b"generation one").await;
     let (_, id) = decrypt(&kms, &ct1).await;
@@ -490,7 +349,7 @@ async fn on_demand_rotation_leaves_the_automatic_schedule_alone() {
     let kms = server.client(PRIMARY).await;
 
     // Automatic rotation disabled: still disabled afterwards, no period, no date.
-    let key = create_key(&kms).await;
+    let key = new_key(&kms).await.0;
     rotate_now(&kms, &key).await;
     let s = kms
         .get_key_rotation_status()
@@ -503,7 +362,7 @@ async fn on_demand_rotation_leaves_the_automatic_schedule_alone() {
     assert!(s.next_rotation_date().is_none());
 
     // Enabled (365 days): the same period and NextRotationDate afterwards.
-    let key = create_key(&kms).await;
+    let key = new_key(&kms).await.0;
     kms.enable_key_rotation().key_id(&key).send().await.unwrap();
     let before = kms
         .get_key_rotation_status()
@@ -541,7 +400,7 @@ async fn rotate_on_demand_refuses_what_aws_refuses() {
     );
 
     // Disabled key (recorded message).
-    let key = create_key(&kms).await;
+    let key = new_key(&kms).await.0;
     kms.disable_key().key_id(&key).send().await.unwrap();
     let e = must_fail(
         kms.rotate_key_on_demand().key_id(&key).send().await,
@@ -554,7 +413,7 @@ async fn rotate_on_demand_refuses_what_aws_refuses() {
     );
 
     // Pending deletion.
-    let key = create_key(&kms).await;
+    let key = new_key(&kms).await.0;
     kms.schedule_key_deletion()
         .key_id(&key)
         .pending_window_in_days(7)
@@ -575,17 +434,7 @@ async fn rotate_on_demand_refuses_what_aws_refuses() {
         (KeySpec::EccNistP256, KeyUsageType::SignVerify),
         (KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac),
     ] {
-        let key = kms
-            .create_key()
-            .key_spec(spec.clone())
-            .key_usage(usage)
-            .send()
-            .await
-            .expect("CreateKey")
-            .key_metadata()
-            .unwrap()
-            .key_id()
-            .to_string();
+        let key = NewKey::of(spec.clone(), usage).create_id(&kms).await;
         let e = must_fail(
             kms.rotate_key_on_demand().key_id(&key).send().await,
             "non-symmetric",
@@ -601,16 +450,7 @@ async fn rotate_on_demand_refuses_what_aws_refuses() {
 
     // EXTERNAL key without material: "is pending import." (recorded:
     // test_rotate_key_on_demand_on_external_key_with_no_key_material).
-    let ext = kms
-        .create_key()
-        .origin(OriginType::External)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let ext = NewKey::symmetric().external().create_id(&kms).await;
     let ext_arn = Server::key_arn(PRIMARY, &ext);
     let e = must_fail(
         kms.rotate_key_on_demand().key_id(&ext).send().await,
@@ -634,7 +474,7 @@ async fn rotate_on_demand_refuses_what_aws_refuses() {
 async fn at_most_25_on_demand_rotations_per_key() {
     let server = Server::start();
     let kms = server.client(PRIMARY).await;
-    let key = create_key(&kms).await;
+    let key = new_key(&kms).await.0;
     let arn = Server::key_arn(PRIMARY, &key);
     let mut ciphertexts = vec![(
         current_material(&kms, &key).await,
@@ -672,7 +512,7 @@ async fn at_most_25_on_demand_rotations_per_key() {
 async fn list_key_rotations_pages_and_shows_types_and_states() {
     let server = admin_server();
     let kms = server.client(PRIMARY).await;
-    let key = create_key(&kms).await;
+    let key = new_key(&kms).await.0;
     let first = current_material(&kms, &key).await;
 
     assert!(list_rotations(&kms, &key, None, 10).await.is_empty());
@@ -700,7 +540,7 @@ async fn list_key_rotations_pages_and_shows_types_and_states() {
         .await
         .unwrap();
     let before = current_material(&kms, &key).await;
-    advance_clock(&server, 90.0 * DAY + 60.0).await;
+    server.advance_clock(90.0 * DAY + 60.0).await;
     ids.push(wait_for_new_material(&kms, &key, &before).await);
     for _ in 0..2 {
         ids.push(rotate_now(&kms, &key).await);
@@ -784,7 +624,7 @@ async fn list_key_rotations_pages_and_shows_types_and_states() {
 async fn automatic_rotation_happens_when_the_clock_passes_next_rotation_date() {
     let server = admin_server();
     let kms = server.client(PRIMARY).await;
-    let key = create_key(&kms).await;
+    let key = new_key(&kms).await.0;
     let first = current_material(&kms, &key).await;
     let ct0 = encrypt(&kms, &key, b"before automatic rotation").await;
     kms.enable_key_rotation()
@@ -804,12 +644,12 @@ async fn automatic_rotation_happens_when_the_clock_passes_next_rotation_date() {
         .as_secs_f64();
 
     // Not yet due: nothing happens.
-    advance_clock(&server, 89.0 * DAY).await;
+    server.advance_clock(89.0 * DAY).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(current_material(&kms, &key).await, first);
 
     // Due: rotated, and the next date is one period later.
-    let now = advance_clock(&server, DAY + 60.0).await;
+    let now = server.advance_clock(DAY + 60.0).await;
     assert!(now > next);
     let second = wait_for_new_material(&kms, &key, &first).await;
     let s = kms
@@ -835,11 +675,11 @@ async fn automatic_rotation_happens_when_the_clock_passes_next_rotation_date() {
     );
 
     // Another period: another rotation; a disabled key is not rotated.
-    advance_clock(&server, 90.0 * DAY + 60.0).await;
+    server.advance_clock(90.0 * DAY + 60.0).await;
     let third = wait_for_new_material(&kms, &key, &second).await;
     assert_eq!(decrypt(&kms, &ct0).await.1, first);
     kms.disable_key().key_id(&key).send().await.unwrap();
-    advance_clock(&server, 91.0 * DAY).await;
+    server.advance_clock(91.0 * DAY).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     kms.enable_key().key_id(&key).send().await.unwrap();
     // (When it is enabled again the overdue rotation may follow; before that, none.)
@@ -848,7 +688,7 @@ async fn automatic_rotation_happens_when_the_clock_passes_next_rotation_date() {
     assert_eq!(rotations[1].key_material_id(), Some(third.as_str()));
 
     // DisableKeyRotation stops it.
-    let key2 = create_key(&kms).await;
+    let key2 = new_key(&kms).await.0;
     let m = current_material(&kms, &key2).await;
     kms.enable_key_rotation()
         .key_id(&key2)
@@ -861,7 +701,7 @@ async fn automatic_rotation_happens_when_the_clock_passes_next_rotation_date() {
         .send()
         .await
         .unwrap();
-    advance_clock(&server, 100.0 * DAY).await;
+    server.advance_clock(100.0 * DAY).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(current_material(&kms, &key2).await, m);
 }
@@ -978,7 +818,7 @@ async fn many_rotations_then_every_generation_decrypts_in_every_region() {
     for gen in 1..=12 {
         let before = materials.last().unwrap().clone();
         let new = if gen == 5 || gen == 10 {
-            advance_clock(&server, 90.0 * DAY + 60.0).await;
+            server.advance_clock(90.0 * DAY + 60.0).await;
             wait_for_new_material(&clients[0], &id, &before).await
         } else {
             rotate_now(&clients[0], &id).await
@@ -986,7 +826,7 @@ async fn many_rotations_then_every_generation_decrypts_in_every_region() {
         // The new material is current in every Region at once (it is made current only
         // when every replica's token holds it).
         for c in &clients[1..] {
-            wait_for_material(c, &id, &new).await;
+            wait_for_current_material(c, &id, &new).await;
         }
         materials.push(new.clone());
         made.extend(encrypt_everywhere(&clients, &regions, &id, gen, new).await);
@@ -1026,7 +866,7 @@ async fn many_rotations_then_every_generation_decrypts_in_every_region() {
 async fn rotation_interrupted_by_kill9_completes_after_restart() {
     let mut server = Server::start();
     let (mrk, clients) = mrk_with_two_replicas(&server).await;
-    let single = create_key(&clients[0]).await;
+    let single = new_key(&clients[0]).await.0;
     let mut cts = Vec::new();
     for key in [&mrk, &single] {
         let m = current_material(&clients[0], key).await;
@@ -1065,7 +905,7 @@ async fn rotation_interrupted_by_kill9_completes_after_restart() {
     let new_mrk = wait_for_new_material(&new_clients[0], &mrk, &before_mrk).await;
     let new_single = wait_for_new_material(&new_clients[0], &single, &before_single).await;
     for c in &new_clients[1..] {
-        wait_for_material(c, &mrk, &new_mrk).await;
+        wait_for_current_material(c, &mrk, &new_mrk).await;
     }
     // Exactly one rotation each, and the counters count it once.
     assert_eq!(
@@ -1121,7 +961,7 @@ async fn rotation_interrupted_by_kill9_completes_after_restart() {
         }
         let newest = wait_for_new_material(&cs[0], &mrk, &current).await;
         for c in &cs[1..] {
-            wait_for_material(c, &mrk, &newest).await;
+            wait_for_current_material(c, &mrk, &newest).await;
         }
         if server.current_log().contains("rotated key material") {
             resumed += 1;

@@ -5,7 +5,7 @@
 mod common;
 
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::DataKeySpec;
+use aws_sdk_kms::types::{DataKeySpec, KeyState};
 use base64::Engine;
 use common::*;
 
@@ -13,21 +13,9 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plaintexts_and_data_keys_never_reach_the_log_even_at_trace_level() {
-    // Every test server inherits this process's environment; trace logging elsewhere is
-    // harmless, and here it is the point.
-    std::env::set_var("HSM_KMS_LOG", "trace");
-    let server = Server::start_with(&["--regions", "us-east-1,eu-west-1"]);
+    let server = Server::start_with(&["--regions", "us-east-1,eu-west-1", "--log", "trace"]);
     let kms = server.client("us-east-1").await;
-    let key = kms
-        .create_key()
-        .multi_region(true)
-        .send()
-        .await
-        .expect("CreateKey")
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let key = create_mrk(&kms).await.key_id().to_string();
     let secret = b"correct horse battery staple, do not log me";
     let ct = kms
         .encrypt()
@@ -64,13 +52,10 @@ async fn plaintexts_and_data_keys_never_reach_the_log_even_at_trace_level() {
         .unwrap()
         .as_ref()
         .to_vec();
-    kms.replicate_key()
-        .key_id(&key)
-        .replica_region("eu-west-1")
-        .send()
-        .await
-        .expect("ReplicateKey");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The replication job moves the material between the tokens, logging as it goes.
+    replicate(&kms, &key, "eu-west-1").await;
+    let eu = server.client("eu-west-1").await;
+    wait_for_state(&eu, &key, KeyState::Enabled).await;
 
     let log = server.log();
     assert!(

@@ -1,15 +1,17 @@
 //! Starting, watching and stopping the hsm-kms server process.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const LISTENING: &str = "hsm-kms listening on http://";
+/// Spawning the server and waiting for its listening line, shared with the integration
+/// tests' launcher.
+#[path = "../../tests/common/launch.rs"]
+mod launch;
 
 /// A running `hsm-kms serve`.
 pub struct Server {
@@ -37,63 +39,34 @@ impl Server {
             .append(true)
             .open(log_path)
             .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
-        let spawned = Instant::now();
-        let mut child = Command::new(bin)
-            .arg("serve")
+        let mut cmd = Command::new(bin);
+        // The bench's own in-process SoftHSM2 configuration (SOFTHSM2_CONF) and the
+        // caller's HSM_KMS_* settings must not leak into the server.
+        launch::clear_inherited_settings(&mut cmd);
+        cmd.arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", "127.0.0.1:0", "--regions", regions])
-            // The bench's own in-process SoftHSM2 configuration must not leak into the
-            // server: it writes and uses its own in the data directory.
-            .env_remove("SOFTHSM2_CONF")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .map_err(|e| {
-                format!(
-                    "cannot start {}: {e} (scripts/bench builds it with cargo build --release)",
-                    bin.display()
-                )
-            })?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.trim().strip_prefix(LISTENING) {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(rest.trim_end_matches('/').to_string());
-                    }
-                }
-                // Keep draining stdout for the life of the process.
-            }
-        });
-        let fail = |mut child: Child, why: String| -> String {
-            let _ = child.kill();
-            let _ = child.wait();
+            .stderr(Stdio::from(log));
+        let spawned = Instant::now();
+        let fail = |why: String| -> String {
             format!(
-                "{why}\n--- last lines of {} ---\n{}",
+                "{why} (scripts/bench builds {} with cargo build --release)\n\
+                 --- last lines of {} ---\n{}",
+                bin.display(),
                 log_path.display(),
                 tail(log_path, 20)
             )
         };
-        let addr = match rx.recv_timeout(timeout) {
-            Ok(a) => a,
-            Err(_) => {
-                let status = child.try_wait().ok().flatten();
-                let why = match status {
-                    Some(s) => format!("the server exited ({s}) before it was listening"),
-                    None => format!("no '{LISTENING}...' line within {timeout:?}"),
-                };
-                return Err(fail(child, why));
-            }
-        };
+        let (mut child, url) = launch::spawn_listening(&mut cmd, timeout).map_err(fail)?;
         let listening_after = spawned.elapsed();
-        let addr: SocketAddr = match addr.parse() {
+        let addr: SocketAddr = match url.trim_start_matches("http://").parse() {
             Ok(a) => a,
-            Err(e) => return Err(fail(child, format!("bad listen address {addr:?}: {e}"))),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!("bad listen address {url:?}: {e}")));
+            }
         };
         Ok(Server {
             child,

@@ -4,7 +4,7 @@
 //! What runs where:
 //! - Private keys and HMAC secrets are token objects labelled with the material label
 //!   (sensitive; extractable only under a trusted key for multi-Region keys, per
-//!   DESIGN.md). The public half of a key pair is generated as a session object, read
+//!   docs/architecture.md). The public half of a key pair is generated as a session object, read
 //!   once to build the DER SubjectPublicKeyInfo the caller stores, and destroyed: public
 //!   keys live in the key's metadata, so every related Region returns the same bytes.
 //! - Signing, HMAC, RSA decryption and ECDH run inside the token. Verification runs inside

@@ -1,4 +1,4 @@
-//! The symmetric ciphertext format (DESIGN.md, "Ciphertext format").
+//! The symmetric ciphertext format (docs/architecture.md, "Ciphertext format").
 //!
 //! ```text
 //! version (1) | key id length (1) | key id (ASCII) | key material id (32) | IV (12) | AES-GCM ciphertext | tag (16)

@@ -1,0 +1,362 @@
+//! The one server launcher of the integration tests: the real `hsm-kms` binary on a fresh
+//! data directory and a free port, AWS SDK clients pointed at it, and the server clock.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use serde_json::Value;
+
+use super::launch;
+
+/// Regions served by `Server::start()`.
+pub const DEFAULT_REGIONS: &str = "us-east-1,us-west-2,eu-west-1,cn-north-1";
+/// Account id the server uses by default.
+pub const ACCOUNT: &str = "111122223333";
+
+/// How long a server may take to start (a fresh start generates RSA keys in SoftHSM2).
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running `hsm-kms serve` process with its own data directory.
+pub struct Server {
+    child: Option<Child>,
+    /// Base URL, e.g. `http://127.0.0.1:41234` (changes on restart).
+    pub url: String,
+    args: Vec<String>,
+    log_path: PathBuf,
+    /// Byte offset in the log file where the current process's output starts.
+    log_start: u64,
+    // Dropped last: the data directory outlives the child (see Drop).
+    data_dir: tempfile::TempDir,
+}
+
+/// Region tokens made once per test process by `hsm-kms init` (one per Region list) and
+/// copied into each test's data directory: first start with transport setup costs
+/// seconds (RSA-3072 generation in SoftHSM), a copy costs milliseconds. The copies are
+/// real tokens; every server still opens, logs in to and reconciles them itself.
+fn token_template(regions: &str) -> PathBuf {
+    static TEMPLATES: std::sync::Mutex<Vec<(String, tempfile::TempDir)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut templates = TEMPLATES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, dir)) = templates.iter().find(|(r, _)| r == regions) {
+        return dir.path().join("tokens");
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("hsm-kms-template-")
+        .tempdir()
+        .expect("create template dir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hsm-kms"));
+    launch::clear_inherited_settings(&mut cmd);
+    let out = cmd
+        .arg("init")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--regions")
+        .arg(regions)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run hsm-kms init");
+    assert!(
+        out.status.success(),
+        "hsm-kms init failed for {regions}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tokens = dir.path().join("tokens");
+    templates.push((regions.to_string(), dir));
+    tokens
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create token dir");
+    for entry in std::fs::read_dir(from).expect("read template") {
+        let entry = entry.expect("template entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy token file");
+        }
+    }
+}
+
+/// The value of `--regions` in `args` (either `--regions X` or `--regions=X`).
+fn regions_arg(args: &[String]) -> Option<String> {
+    args.iter()
+        .position(|a| a == "--regions")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--regions=").map(str::to_string))
+        })
+}
+
+impl Server {
+    /// Start a server serving the default Regions
+    /// (us-east-1, us-west-2, eu-west-1, cn-north-1).
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// Start a server with extra `serve` arguments appended after
+    /// `serve --data-dir DIR --listen 127.0.0.1:0`. If `args` has no `--regions`,
+    /// the default Regions are added. The tokens are copies of a per-process template.
+    pub fn start_with(args: &[&str]) -> Server {
+        Server::launch(args, true)
+    }
+
+    /// Like [`Server::start_with`], but the server creates its tokens itself, as on a
+    /// user's first `scripts/run` (slower: RSA key generation in every token).
+    pub fn start_fresh(args: &[&str]) -> Server {
+        Server::launch(args, false)
+    }
+
+    fn launch(args: &[&str], from_template: bool) -> Server {
+        let data_dir = tempfile::Builder::new()
+            .prefix("hsm-kms-test-")
+            .tempdir()
+            .expect("create temp data dir");
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let regions = regions_arg(&args).unwrap_or_else(|| {
+            args.push("--regions".into());
+            args.push(DEFAULT_REGIONS.into());
+            DEFAULT_REGIONS.to_string()
+        });
+        // Log lives next to (not inside) the server's data dir, so the server owns DIR.
+        let log_path = data_dir.path().join("server-stderr.log");
+        let server_dir = data_dir.path().join("data");
+        std::fs::create_dir_all(&server_dir).expect("create data dir");
+        if from_template {
+            copy_dir(&token_template(&regions), &server_dir.join("tokens"));
+        }
+        let mut server = Server {
+            child: None,
+            url: String::new(),
+            args,
+            log_path,
+            log_start: 0,
+            data_dir,
+        };
+        server.spawn();
+        server
+    }
+
+    /// The directory passed as `--data-dir`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.path().join("data")
+    }
+
+    /// The child's process id, if running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    fn spawn(&mut self) {
+        assert!(self.child.is_none(), "server already running");
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("open server log");
+        self.log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hsm-kms"));
+        launch::clear_inherited_settings(&mut cmd);
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(&self.args)
+            .env("NO_COLOR", "1") // plain text in the log file
+            .stderr(Stdio::from(log));
+        match launch::spawn_listening(&mut cmd, START_TIMEOUT) {
+            Ok((child, url)) => {
+                assert!(
+                    url.starts_with("http://127.0.0.1:"),
+                    "unexpected listening URL {url:?}"
+                );
+                self.url = url;
+                self.child = Some(child);
+            }
+            Err(why) => panic!(
+                "hsm-kms failed to start: {why}\n--- server stderr ---\n{}",
+                self.current_log()
+            ),
+        }
+    }
+
+    /// Everything the server wrote to stderr, over all its runs.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// What the current (or last) process wrote to stderr.
+    pub fn current_log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = File::open(&self.log_path) {
+            let _ = f.seek(SeekFrom::Start(self.log_start));
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    /// SIGKILL the server (no chance to clean up). `restart()` brings it back.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL hsm-kms");
+            child.wait().expect("reap hsm-kms");
+        }
+    }
+
+    /// Graceful stop: SIGTERM, then wait for the process to exit (panics after 30 s).
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("server is not running");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill -TERM");
+        assert!(status.success(), "kill -TERM failed: {status}");
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            if let Some(st) = child.try_wait().expect("wait for hsm-kms") {
+                return st;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "hsm-kms did not exit within {}s of SIGTERM\n--- server stderr ---\n{}",
+                    STOP_TIMEOUT.as_secs(),
+                    self.current_log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Start the server again on the same data directory (the port may change).
+    /// Stops it gracefully first if it is still running.
+    pub fn restart(&mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
+        self.spawn();
+    }
+
+    /// An AWS SDK KMS client for `region`, pointed at this server, retries off.
+    pub async fn client(&self, region: &str) -> aws_sdk_kms::Client {
+        assert!(!self.url.is_empty(), "server not started");
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .credentials_provider(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .region(Region::new(region.to_string()))
+            .endpoint_url(self.url.clone())
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
+            )
+            .load()
+            .await;
+        aws_sdk_kms::Client::new(&config)
+    }
+
+    /// Moves the server clock forward by `seconds` (`POST /admin/clock`; the server must
+    /// run with `--admin-api`). Jobs that became due have run when it returns. Returns the
+    /// server's time afterwards, in epoch seconds.
+    pub async fn advance_clock(&self, seconds: f64) -> f64 {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/admin/clock", self.url))
+            .json(&serde_json::json!({ "advance_seconds": seconds }))
+            .send()
+            .await
+            .expect("POST /admin/clock");
+        clock_now(resp, "POST").await
+    }
+
+    /// The server's time, in epoch seconds (`GET /admin/clock`; needs `--admin-api`).
+    pub async fn clock_now(&self) -> f64 {
+        let resp = reqwest::get(format!("{}/admin/clock", self.url))
+            .await
+            .expect("GET /admin/clock");
+        clock_now(resp, "GET").await
+    }
+
+    /// Key ARN of `key_id` in `region` (partition chosen by Region).
+    pub fn key_arn(region: &str, key_id: &str) -> String {
+        format!(
+            "arn:{}:kms:{region}:{ACCOUNT}:key/{key_id}",
+            partition(region)
+        )
+    }
+
+    /// Alias ARN of `alias_name` (which starts with "alias/") in `region`.
+    pub fn alias_arn(region: &str, alias_name: &str) -> String {
+        format!(
+            "arn:{}:kms:{region}:{ACCOUNT}:{alias_name}",
+            partition(region)
+        )
+    }
+}
+
+/// The `now` of an `/admin/clock` answer.
+async fn clock_now(resp: reqwest::Response, method: &str) -> f64 {
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    assert!(
+        status.is_success(),
+        "{method} /admin/clock: {status} {body}"
+    );
+    let clock: Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("clock answer {body:?}: {e}"));
+    clock["now"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("clock answer without a numeric \"now\": {clock}"))
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail_start = log.len().saturating_sub(20_000);
+            let tail_start = (tail_start..log.len())
+                .find(|i| log.is_char_boundary(*i))
+                .unwrap_or(log.len());
+            eprintln!(
+                "--- hsm-kms stderr (last {} bytes, {}) ---\n{}\n--- end of hsm-kms stderr ---",
+                log.len() - tail_start,
+                self.log_path.display(),
+                &log[tail_start..]
+            );
+        }
+    }
+}
+
+/// The ARN partition of a Region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
