@@ -1,7 +1,8 @@
 //! HTTP and the AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: TrentService.<Op>`,
-//! the Region taken from the SigV4 credential scope, the operation run off the async
-//! executor through [`crate::kms::dispatch::invoke`] (which validates the body against the
-//! service model), and errors rendered as `{"__type": ..., "message": ...}`.
+//! the Region taken from the SigV4 credential scope, the body validated against the
+//! service model ([`crate::kms::dispatch::validate`]), the operation run off the async
+//! executor ([`crate::kms::dispatch::run`]), and errors rendered as
+//! `{"__type": ..., "message": ...}`.
 
 pub mod sigv4;
 pub mod workers;
@@ -155,10 +156,13 @@ async fn handle(
         user_agent: header(&headers, "user-agent").to_string(),
         invoked_by: None,
     };
-    let operation = operation.to_string();
-    let pool_kind = dispatch::pool(&operation);
+    let request = match dispatch::validate(operation, input) {
+        Ok(request) => request,
+        Err(e) => return render(&request_id, Err(e)),
+    };
+    let pool_kind = request.pool();
     let worker_kms = kms.clone();
-    let job = move || dispatch::invoke(&worker_kms, &ctx, &operation, input);
+    let job = move || dispatch::run(&worker_kms, &ctx, request);
     let result = match pool_kind {
         Pool::Short => pool.run(job).await,
         Pool::Long => tokio::task::spawn_blocking(job).await.ok(),

@@ -1,8 +1,9 @@
 //! The entry point of every KMS operation: [`invoke`] runs an operation by name (the
 //! part of `X-Amz-Target` after `TrentService.`) with a JSON request, as a given caller.
-//! The HTTP API calls it; so does anything else inside the server that performs KMS
-//! operations on a caller's behalf (the web console, CloudFormation), so that every call
-//! gets the same validation, key resolution, key-state check, authorization and audit.
+//! Anything inside the server that performs KMS operations on a caller's behalf (the web
+//! console, CloudFormation) calls it; the HTTP API calls its two halves, [`validate`] and
+//! [`run`]. Every call gets the same validation, key resolution, key-state check,
+//! authorization and audit.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -22,27 +23,29 @@ pub fn find(operation: &str) -> Option<&'static Entry> {
     REGISTRY.iter().find(|e| e.spec.name == operation)
 }
 
-/// Where `operation` runs. An operation hsm-kms does not serve is answered at once and
-/// runs anywhere: [`Pool::Short`].
-pub fn pool(operation: &str) -> Pool {
-    find(operation).map_or(Pool::Short, |e| e.spec.pool)
+/// A request checked against the service model: the only thing [`run`] runs.
+pub struct Validated {
+    operation: String,
+    input: Value,
+    /// What the audit record shows of the request (secrets left out), taken before the
+    /// operation consumes the input and zeroises its blobs.
+    audit_input: Value,
+    entry: Option<&'static Entry>,
 }
 
-/// Runs `operation` with the JSON request `input` as the caller `ctx` says, and returns
-/// the response (or the AWS error). In order:
-///
-/// - an operation the AWS model does not have: UnknownOperationException;
-/// - `input` checked against the model's input shape: ValidationException /
-///   SerializationException (these two are not audited, as in AWS);
-/// - an operation of the model hsm-kms does not serve yet: UnsupportedOperationException;
-/// - otherwise the operation's own sequence (`operation::execute`): typed request, key
-///   resolution, key-state check, authorization, the operation itself.
-///
-/// Every call that got past validation is recorded in the Region's audit log. A panic in
-/// an operation is caught and answered with KMSInternalException. Internal errors carry
-/// their cause (`std::error::Error::source`); the caller logs them with the request id
-/// where it renders the response.
-pub fn invoke(kms: &Kms, ctx: &RequestContext, operation: &str, input: Value) -> KmsResult<Output> {
+impl Validated {
+    /// Where the operation runs. One hsm-kms does not serve is answered at once and runs
+    /// anywhere: [`Pool::Short`].
+    pub fn pool(&self) -> Pool {
+        self.entry.map_or(Pool::Short, |e| e.spec.pool)
+    }
+}
+
+/// Checks `input` against the service model's input shape of `operation`:
+/// UnknownOperationException for an operation the AWS model does not have,
+/// ValidationException / SerializationException for a body it does not accept (these
+/// are not audited, as in AWS).
+pub fn validate(operation: &str, input: Value) -> KmsResult<Validated> {
     let model = ServiceModel::get();
     if !model.has_operation(operation) {
         return Err(KmsError::new(
@@ -56,10 +59,28 @@ pub fn invoke(kms: &Kms, ctx: &RequestContext, operation: &str, input: Value) ->
             InputError::Validation(m) => KmsError::validation(m),
             InputError::Serialization(m) => KmsError::new(ErrorKind::Serialization, m),
         })?;
-    // What the audit record shows of the request (secrets left out), taken before the
-    // operation consumes the input and zeroises its blobs.
-    let audit_input = crate::audit::request_record(&input);
-    let entry = find(operation);
+    Ok(Validated {
+        operation: operation.to_string(),
+        audit_input: crate::audit::request_record(&input),
+        input,
+        entry: find(operation),
+    })
+}
+
+/// Runs a validated request as the caller `ctx` says: an operation of the model that
+/// hsm-kms does not serve yet is UnsupportedOperationException; otherwise the
+/// operation's own sequence (`operation::execute`: typed request, key resolution,
+/// key-state check, authorization, the operation itself). Every call is recorded in the
+/// Region's audit log. A panic in an operation is caught and answered with
+/// KMSInternalException. Internal errors carry their cause (`std::error::Error::source`);
+/// the caller logs them with the request id where it renders the response.
+pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Output> {
+    let Validated {
+        operation,
+        input,
+        audit_input,
+        entry,
+    } = request;
     let outcome = match entry {
         Some(entry) => catch_unwind(AssertUnwindSafe(|| {
             (entry.execute)(kms, ctx, input, &audit_input)
@@ -72,7 +93,7 @@ pub fn invoke(kms: &Kms, ctx: &RequestContext, operation: &str, input: Value) ->
     kms.audit.record_call(
         ctx,
         kms.account(),
-        operation,
+        &operation,
         entry.is_some_and(|e| e.spec.read_only),
         &audit_input,
         outcome.as_ref().ok().map(|o| &o.body),
@@ -83,4 +104,14 @@ pub fn invoke(kms: &Kms, ctx: &RequestContext, operation: &str, input: Value) ->
         kms.clock.now(),
     );
     outcome
+}
+
+/// Runs `operation` with the JSON request `input` as the caller `ctx` says, and returns
+/// the response (or the AWS error): [`validate`], then [`run`]. This is the entry point
+/// for callers inside the server (the web console, CloudFormation); the HTTP API calls
+/// the two halves itself so that validation runs on the async executor and only the
+/// operation on a worker thread.
+#[allow(dead_code)] // Until the web console and CloudFormation (their branches) call it.
+pub fn invoke(kms: &Kms, ctx: &RequestContext, operation: &str, input: Value) -> KmsResult<Output> {
+    run(kms, ctx, validate(operation, input)?)
 }
