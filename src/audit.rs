@@ -11,10 +11,9 @@ use std::path::Path;
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 
-use crate::clock::{iso8601, Timestamp};
-use crate::kms::error::KmsError;
-use crate::kms::region::Region;
-use crate::kms::RequestContext;
+use crate::domain::region::Region;
+use crate::domain::request::RequestContext;
+use crate::domain::time::Timestamp;
 
 /// Request members that carry secrets or bulk binary data and are left out of records.
 const OMITTED: &[&str] = &[
@@ -30,24 +29,13 @@ const OMITTED: &[&str] = &[
     "Recipient",
 ];
 
-/// Operations that do not change anything (CloudTrail's `readOnly`).
-fn read_only(event: &str) -> bool {
-    event.starts_with("Describe")
-        || event.starts_with("List")
-        || event.starts_with("Get")
-        || matches!(
-            event,
-            "Encrypt"
-                | "Decrypt"
-                | "ReEncrypt"
-                | "GenerateDataKey"
-                | "GenerateDataKeyWithoutPlaintext"
-                | "GenerateRandom"
-                | "Sign"
-                | "Verify"
-                | "GenerateMac"
-                | "VerifyMac"
-        )
+/// How a call failed, as CloudTrail records it.
+#[derive(Debug, Clone, Copy)]
+pub struct CallError<'a> {
+    /// The AWS error type (`errorCode`), e.g. `NotFoundException`.
+    pub code: &'a str,
+    /// The error message (`errorMessage`).
+    pub message: &'a str,
 }
 
 /// The per-Region audit logs.
@@ -138,16 +126,18 @@ impl Audit {
         }
     }
 
-    /// Records an API call made by a caller.
+    /// Records an API call made by a caller. `read_only`: the call changes nothing
+    /// (CloudTrail's `readOnly`; such records are buffered, see [`Audit::flush`]).
     #[allow(clippy::too_many_arguments)]
     pub fn record_call(
         &self,
         ctx: &RequestContext,
         account: &str,
         event: &str,
+        read_only: bool,
         input: &Value,
         response: Option<&Value>,
-        error: Option<&KmsError>,
+        error: Option<CallError<'_>>,
         time: Timestamp,
     ) {
         let mut record = json!({
@@ -157,7 +147,7 @@ impl Audit {
                 "accountId": account,
                 "accessKeyId": ctx.access_key,
             },
-            "eventTime": iso8601(time),
+            "eventTime": time.iso8601(),
             "eventSource": "kms.amazonaws.com",
             "eventName": event,
             "awsRegion": ctx.region.as_str(),
@@ -167,12 +157,15 @@ impl Audit {
             "responseElements": Value::Null,
             "requestID": ctx.request_id,
             "eventID": uuid::Uuid::new_v4().to_string(),
-            "readOnly": read_only(event),
+            "readOnly": read_only,
             "eventType": "AwsApiCall",
             "managementEvent": true,
             "recipientAccountId": account,
             "eventCategory": "Management",
         });
+        if let Some(service) = ctx.invoked_by {
+            record["userIdentity"]["invokedBy"] = json!(service);
+        }
         if let Some(arn) = resource_arn(response) {
             record["resources"] = json!([{
                 "accountId": account,
@@ -181,7 +174,7 @@ impl Audit {
             }]);
         }
         if let Some(e) = error {
-            record["errorCode"] = json!(e.kind.aws_name());
+            record["errorCode"] = json!(e.code);
             record["errorMessage"] = json!(e.message);
         } else if event == "CreateKey" {
             record["responseElements"] =
@@ -203,7 +196,7 @@ impl Audit {
         let record = json!({
             "eventVersion": "1.08",
             "userIdentity": { "accountId": account, "invokedBy": "kms.amazonaws.com" },
-            "eventTime": iso8601(time),
+            "eventTime": time.iso8601(),
             "eventSource": "kms.amazonaws.com",
             "eventName": event,
             "awsRegion": region.as_str(),

@@ -7,8 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Seconds since the Unix epoch.
-pub type Timestamp = f64;
+use crate::domain::time::Timestamp;
 
 /// Wall clock plus an operator-controlled forward offset.
 #[derive(Debug, Default)]
@@ -29,7 +28,7 @@ impl Clock {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         let ms = sys + self.offset_ms.load(Ordering::Relaxed);
-        ms as f64 / 1000.0
+        Timestamp::from_secs(ms as f64 / 1000.0)
     }
 
     /// Moves the clock forward by `seconds` (never backwards).
@@ -44,12 +43,4 @@ impl Clock {
     pub fn offset_seconds(&self) -> f64 {
         self.offset_ms.load(Ordering::Relaxed) as f64 / 1000.0
     }
-}
-
-/// Formats an epoch timestamp as ISO-8601 UTC (`2026-11-23T15:52:11Z`), as CloudTrail does.
-pub fn iso8601(ts: Timestamp) -> String {
-    let secs = ts.floor() as i64;
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }

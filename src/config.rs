@@ -23,7 +23,7 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 use zeroize::Zeroizing;
 
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 /// Regions served when the configuration names none.
 pub const DEFAULT_REGIONS: &[&str] = &[

@@ -52,6 +52,7 @@ fn serve(config: Config) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(hsm_kms::server::run(config))
+        .map_err(|e| e.to_string())
 }
 
 fn run() -> Result<(), String> {
@@ -73,7 +74,7 @@ fn run() -> Result<(), String> {
         "init" => setup::init_all(&config),
         "rotate-pins" => {
             let rotation = setup::rotate_pins(&config)?;
-            let list = |regions: &[hsm_kms::kms::region::Region]| {
+            let list = |regions: &[hsm_kms::domain::region::Region]| {
                 regions
                     .iter()
                     .map(|r| r.as_str())

@@ -1,31 +1,65 @@
 //! Wires the layers together and runs the HTTP server until SIGTERM or Ctrl-C.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::audit::Audit;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::hsm::Hsm;
-use crate::kms::{jobs, Kms};
+use crate::hsm::{Hsm, HsmError};
+use crate::kms::jobs;
+use crate::kms::service::Kms;
 use crate::store::sqlite::SqliteStore;
+use crate::store::StoreError;
+
+/// Why the server could not start, or stopped with a failure. The message names what
+/// failed and why (its cause, also given by `source()`).
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the Region tokens: {0}")]
+    Tokens(#[source] HsmError),
+    #[error("the task opening the Region tokens failed: {0}")]
+    TokensTask(#[source] tokio::task::JoinError),
+    #[error("{}", crate::kms::error::Report(.0))]
+    Store(#[source] StoreError),
+    #[error("cannot open the audit log in {}: {source}", dir.display())]
+    Audit {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
 
 /// Opens tokens and store, reconciles them, and serves until a shutdown signal.
 /// `hsm::setup::prepare_environment` must have run before (it sets SOFTHSM2_CONF).
-pub async fn run(config: Config) -> Result<(), String> {
+pub async fn run(config: Config) -> Result<(), StartupError> {
     let clock = Arc::new(Clock::new());
     let hsm_config = config.clone();
     let hsm = tokio::task::spawn_blocking(move || Hsm::open(&hsm_config))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(StartupError::TokensTask)?
+        .map_err(StartupError::Tokens)?;
     let store =
-        SqliteStore::open(&config.data_dir.join("kms.sqlite3")).map_err(|e| e.to_string())?;
+        SqliteStore::open(&config.data_dir.join("kms.sqlite3")).map_err(StartupError::Store)?;
+    let audit_dir = config.data_dir.join("audit");
+    let audit = Audit::open(&audit_dir, &config.regions).map_err(|source| StartupError::Audit {
+        dir: audit_dir,
+        source,
+    })?;
     let listen = config.listen;
-    let kms = Arc::new(Kms::new(
-        config.without_pins(),
-        clock,
-        hsm,
-        Box::new(store),
-    )?);
+    let kms = Arc::new(
+        Kms::new(config.without_pins(), clock, hsm, Box::new(store), audit)
+            .map_err(StartupError::Store)?,
+    );
     tokio::spawn(jobs::run(kms.clone()));
     let flusher = kms.clone();
     tokio::spawn(async move {
@@ -38,8 +72,16 @@ pub async fn run(config: Config) -> Result<(), String> {
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| StartupError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartupError::Listen {
+            addr: listen,
+            source,
+        })?;
     {
         use std::io::Write;
         let mut out = std::io::stdout();
@@ -54,7 +96,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(StartupError::Serve)?;
     kms.audit.flush();
     tracing::info!("stopped");
     Ok(())
@@ -80,5 +122,34 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_startup_error_names_what_failed_and_why() {
+        let e = StartupError::Listen {
+            addr: "127.0.0.1:4599".parse().expect("address"),
+            source: std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use"),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot listen on 127.0.0.1:4599: address in use"
+        );
+        assert!(e.source().is_some());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let Err(store) = SqliteStore::open(dir.path()) else {
+            panic!("opened a directory as a database");
+        };
+        let e = StartupError::Store(store);
+        let text = e.to_string();
+        assert!(text.starts_with("metadata store: cannot open "), "{text}");
+        // The cause is named too (SQLite's words after the colon).
+        assert!(text.matches(": ").count() >= 2, "{text}");
     }
 }

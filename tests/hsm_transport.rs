@@ -25,10 +25,10 @@ use std::time::Instant;
 use aws_sdk_kms::types::{AlgorithmSpec, KeySpec, KeyState, KeyUsageType, WrappingKeySpec};
 use cryptoki::error::{Error as Pkcs11Error, RvError};
 use hsm_kms::config::{Config, Settings};
+use hsm_kms::domain::region::Region;
 use hsm_kms::hsm::transport::{kek_label, transport_private_label, transport_public_label};
 use hsm_kms::hsm::Extractability;
 use hsm_kms::hsm::{setup, AttributeAccess, Hsm, HsmError, Pins, TransportSetup};
-use hsm_kms::kms::region::Region;
 
 use common::*;
 

@@ -1,10 +1,10 @@
 //! HTTP and the AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: TrentService.<Op>`,
-//! the Region taken from the SigV4 credential scope, the body checked against the service
-//! model ([`validate`]), the operation run off the async executor, and errors rendered as
+//! the Region taken from the SigV4 credential scope, the body validated against the
+//! service model ([`crate::kms::dispatch::validate`]), the operation run off the async
+//! executor ([`crate::kms::dispatch::run`]), and errors rendered as
 //! `{"__type": ..., "message": ...}`.
 
 pub mod sigv4;
-pub mod validate;
 pub mod workers;
 
 use std::net::SocketAddr;
@@ -17,12 +17,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
+use std::error::Error as _;
 
+use crate::domain::request::RequestContext;
 use crate::kms::dispatch;
-use crate::kms::error::{ErrorKind, KmsError};
+use crate::kms::error::{ErrorKind, KmsError, Report};
+use crate::kms::operation::Pool;
+use crate::kms::service::Kms;
+use crate::kms::validate::ServiceModel;
 use crate::kms::wire::Output;
-use crate::kms::{Kms, RequestContext};
-use validate::{InputError, ServiceModel};
 
 const TARGET_PREFIX: &str = "TrentService.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -55,7 +58,15 @@ pub fn router(kms: Arc<Kms>) -> Router {
     })
 }
 
+/// The HTTP response of a call. An internal error is logged here, once, with the request
+/// id and its causes; the caller gets only its generic message.
 fn render(request_id: &str, result: Result<Output, KmsError>) -> Response {
+    if let Err(e) = &result {
+        if e.is_internal() {
+            let cause: &(dyn std::error::Error + 'static) = e.source().unwrap_or(e);
+            tracing::error!(request_id, "internal error: {}", Report(cause));
+        }
+    }
     let (status, body) = match result {
         Ok(out) => (StatusCode::OK, out.to_bytes()),
         Err(e) => (
@@ -137,46 +148,24 @@ async fn handle(
             }
         }
     };
-    if let Err(e) = model.validate_input(operation, &input) {
-        let err = match e {
-            InputError::Validation(m) => KmsError::validation(m),
-            InputError::Serialization(m) => KmsError::new(ErrorKind::Serialization, m),
-        };
-        return render(&request_id, Err(err));
-    }
     let ctx = RequestContext {
         region,
         access_key: scope.access_key,
         request_id: request_id.clone(),
         source_ip: peer.ip().to_string(),
         user_agent: header(&headers, "user-agent").to_string(),
+        invoked_by: None,
     };
-    let operation = operation.to_string();
-    // What the audit record shows of the request (secrets left out), taken before the
-    // operation consumes the input and zeroises its blobs.
-    let audit_input = crate::audit::request_record(&input);
+    let request = match dispatch::validate(operation, input) {
+        Ok(request) => request,
+        Err(e) => return render(&request_id, Err(e)),
+    };
+    let pool_kind = request.pool();
     let worker_kms = kms.clone();
-    let short = workers::is_short(&operation);
-    let job = move || {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            dispatch::dispatch(&worker_kms, &ctx, &operation, input)
-        }))
-        .unwrap_or_else(|_| Err(KmsError::internal(format!("{operation} panicked"))));
-        worker_kms.audit.record_call(
-            &ctx,
-            worker_kms.account(),
-            &operation,
-            &audit_input,
-            outcome.as_ref().ok().map(|o| &o.body),
-            outcome.as_ref().err(),
-            worker_kms.clock.now(),
-        );
-        outcome
-    };
-    let result = if short {
-        pool.run(job).await
-    } else {
-        tokio::task::spawn_blocking(job).await.ok()
+    let job = move || dispatch::run(&worker_kms, &ctx, request);
+    let result = match pool_kind {
+        Pool::Short => pool.run(job).await,
+        Pool::Long => tokio::task::spawn_blocking(job).await.ok(),
     }
     .unwrap_or_else(|| Err(KmsError::internal("the worker running the request failed")));
     // The request body held any plaintext in base64: wipe it once nothing refers to it.
@@ -210,7 +199,78 @@ async fn clock_advance(State(kms): State<Arc<Kms>>, body: Bytes) -> Response {
     let k = kms.clone();
     let ran = tokio::task::spawn_blocking(move || crate::kms::jobs::run_due(&k)).await;
     if let Ok(Err(e)) = ran {
+        tracing::error!("jobs due after the clock moved failed: {}", Report(&e));
         return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
     }
     clock_get(State(kms)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_is_logged_once_with_its_request_id_and_cause() {
+        let log = Captured::default();
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let response = tracing::subscriber::with_default(subscriber, || {
+            let cause = std::io::Error::other("the metadata disk is on fire");
+            let error = KmsError::internal(cause);
+            render("req-4711", Err(error))
+        });
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text.matches("the metadata disk is on fire").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("req-4711"), "{text}");
+        assert!(text.contains("ERROR"), "{text}");
+
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["__type"], "KMSInternalException");
+        assert!(!body["message"].as_str().unwrap().contains("disk"));
+    }
+
+    #[tokio::test]
+    async fn an_error_of_the_caller_is_not_logged() {
+        let log = Captured::default();
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .finish();
+        let response = tracing::subscriber::with_default(subscriber, || {
+            render("req-1", Err(KmsError::not_found("Key 'x' does not exist")))
+        });
+        assert!(log.0.lock().unwrap().is_empty());
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
 }

@@ -3,8 +3,8 @@
 //! the caller's access key and the Region the request is for. Signatures are not verified.
 
 use crate::config::Config;
+use crate::domain::region::Region;
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
-use crate::kms::region::Region;
 
 /// What the credential scope says.
 #[derive(Debug, Clone, PartialEq, Eq)]

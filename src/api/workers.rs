@@ -5,6 +5,7 @@
 //! contention than the token call itself (measured by scripts/bench). Operations that can
 //! take long (key creation with its durable metadata write, key-pair generation,
 //! transport setup) go to tokio's blocking pool so they cannot hold up the short ones.
+//! Each operation declares which it is (`kms::operation::Pool`).
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -56,33 +57,4 @@ impl Workers {
         self.tx.send(job).ok()?;
         result.await.ok()
     }
-}
-
-/// Operations that are short: crypto with an existing key and reads of metadata. The
-/// rest (anything that creates keys or writes metadata durably) runs on the general
-/// blocking pool.
-pub fn is_short(operation: &str) -> bool {
-    matches!(
-        operation,
-        "Encrypt"
-            | "Decrypt"
-            | "ReEncrypt"
-            | "GenerateDataKey"
-            | "GenerateDataKeyWithoutPlaintext"
-            | "GenerateRandom"
-            | "Sign"
-            | "Verify"
-            | "GenerateMac"
-            | "VerifyMac"
-            | "DeriveSharedSecret"
-            | "GetPublicKey"
-            | "DescribeKey"
-            | "ListKeys"
-            | "ListAliases"
-            | "ListResourceTags"
-            | "ListKeyPolicies"
-            | "ListKeyRotations"
-            | "GetKeyPolicy"
-            | "GetKeyRotationStatus"
-    )
 }

@@ -22,7 +22,7 @@ use cryptoki::slot::Slot;
 use super::algorithms::OaepHash;
 use super::mechanisms;
 use super::templates;
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 /// The mechanisms the service uses, with what each is for (named in the capability line
 /// when missing).

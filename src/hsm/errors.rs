@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::object::AttributeType;
 
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 /// What went wrong in the token layer.
 #[derive(Debug, thiserror::Error)]

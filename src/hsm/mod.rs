@@ -34,6 +34,7 @@ pub mod import;
 pub mod mac;
 pub mod mechanisms;
 pub mod oaep;
+pub mod pin_change;
 pub mod pins;
 pub(crate) mod raw;
 pub mod readers;
@@ -51,7 +52,7 @@ use std::sync::Arc;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 
 use crate::config::{Config, Pin};
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 pub use algorithms::{
     Curve, Hash, MaterialKind, OaepHash, PairKind, PairUsage, SignScheme, WrappingAlgorithm,
 };
@@ -99,7 +100,7 @@ impl Hsm {
         for region in &config.regions {
             let (slot, created) = slots::ensure_token(&ctx, *region, &pins.so, &pins.user)?;
             if !created {
-                pins::check_token(&ctx, slot, *region, &pins)?;
+                pin_change::check_token(&ctx, slot, *region, &pins)?;
             }
             let token = RegionToken::open(&ctx, raw.clone(), *region, slot, &pins.user)?;
             tokens.insert(*region, Arc::new(token));

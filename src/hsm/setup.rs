@@ -2,7 +2,7 @@
 //! SoftHSM2 configuration in the data directory (written before the module is loaded),
 //! `hsm-kms init`, which opens every Region's token once (creating it, see
 //! [`super::slots`]) and sets up key transport, and `hsm-kms rotate-pins`
-//! ([`super::pins::rotate`]).
+//! ([`super::pin_change::rotate`]).
 //!
 //! Before the module is loaded, the token directories of the data directory are cleared of
 //! the empty object files SoftHSM leaves when the process is killed while it creates an
@@ -15,7 +15,7 @@ use std::path::Path;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 
-use super::pins::{self, Rotation};
+use super::pin_change::{self, Rotation};
 use super::slots;
 use super::Hsm;
 use crate::config::Config;
@@ -115,7 +115,7 @@ pub fn init_all(config: &Config) -> Result<(), String> {
 }
 
 /// Used by `hsm-kms rotate-pins`: replaces the user and SO PINs of every served token with
-/// new random ones and writes them to `<data dir>/pins` ([`pins::rotate`]). The server
+/// new random ones and writes them to `<data dir>/pins` ([`pin_change::rotate`]). The server
 /// must not be running (it keeps its login, but its next start needs the new PINs, which
 /// it reads from the file).
 pub fn rotate_pins(config: &Config) -> Result<Rotation, String> {
@@ -131,7 +131,7 @@ pub fn rotate_pins(config: &Config) -> Result<Rotation, String> {
             slots::find(&ctx, *region).map_err(|e| e.to_string())?,
         ));
     }
-    pins::rotate(
+    pin_change::rotate(
         &ctx,
         &config.data_dir,
         (config.user_pin.as_ref(), config.so_pin.as_ref()),

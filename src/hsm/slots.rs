@@ -8,7 +8,7 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
 use super::errors::HsmError;
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 fn find_by_label(ctx: &Pkcs11, region: Region) -> Result<Option<Slot>, HsmError> {
     let label = region.as_str();

@@ -42,7 +42,7 @@ use super::errors::{breaks_session, HsmError};
 use super::mechanisms;
 use super::raw::ArrayCalls;
 use super::templates::{self, Template};
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 /// What the token answers when asked for an attribute's value (C_GetAttributeValue).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

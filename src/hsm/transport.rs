@@ -58,7 +58,7 @@ use super::raw::ArrayAttribute;
 use super::readers::{self, RsaPublicValues};
 use super::templates;
 use super::token::RegionToken;
-use crate::kms::region::Region;
+use crate::domain::region::Region;
 
 /// Modulus size of the transport key pairs.
 const TRANSPORT_KEY_BITS: u64 = 3072;

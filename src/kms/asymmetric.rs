@@ -11,18 +11,14 @@ use zeroize::Zeroizing;
 
 use super::error::{ErrorKind, KmsError, KmsResult};
 use super::key_spec;
-use super::key_state::{self, Op};
-use super::model::{KeyRecord, KeySpec, KeyUsage};
-use super::region::Region;
+use super::service::Kms;
 use super::wire::EncryptionContext;
-use super::Kms;
+use crate::domain::key::{KeyRecord, KeySpec, KeyUsage};
+use crate::domain::region::Region;
+use crate::domain::request::ConditionValues;
 use crate::hsm::Extractability;
 use crate::hsm::{self, Curve, Hash, OaepHash, PairKind, PairUsage, SignScheme};
 use crate::hsm::{HsmError, RegionToken};
-
-/// The longest message Sign, Verify, GenerateMac and VerifyMac take (the model enforces it
-/// too; kept here for the checks that run before the model's).
-pub const MAX_MESSAGE: usize = 4096;
 
 /// The key pair a key spec is, if it is one the token layer knows.
 pub fn pair_kind(spec: KeySpec) -> Option<PairKind> {
@@ -195,6 +191,14 @@ pub fn public_key(key: &KeyRecord) -> KmsResult<(PairKind, Vec<u8>)> {
     Ok((kind, der))
 }
 
+/// The condition values of Sign and Verify: `kms:SigningAlgorithm`, `kms:MessageType`.
+pub fn signing_conditions(algorithm: &str, message_type: Option<&str>) -> ConditionValues {
+    let mut values = ConditionValues::default();
+    values.add("kms:SigningAlgorithm", algorithm);
+    values.add("kms:MessageType", message_type.unwrap_or("RAW"));
+    values
+}
+
 /// What to sign or verify for a SigningAlgorithm, MessageType and message: the scheme and
 /// its input (the digest, or the message for Ed25519). AWS's checks and wording.
 pub fn signing_input(
@@ -295,16 +299,15 @@ fn refuse_context(context: Option<&EncryptionContext>) -> KmsResult<()> {
     Ok(())
 }
 
-/// RSA-OAEP encryption under an RSA ENCRYPT_DECRYPT key (public key, on the host). Returns
+/// RSA-OAEP encryption under an RSA ENCRYPT_DECRYPT key (public key, on the host), whose
+/// state the caller checked. Returns
 /// the raw RSA-OAEP ciphertext (as AWS's) and the algorithm name.
 pub fn rsa_encrypt(
     key: &KeyRecord,
-    op: Op,
     algorithm: Option<&str>,
     context: Option<&EncryptionContext>,
     plaintext: &[u8],
 ) -> KmsResult<(Vec<u8>, &'static str)> {
-    key_state::check(op, key)?;
     let (hash, name) = oaep_hash(key, algorithm)?;
     refuse_context(context)?;
     let (kind, spki) = public_key(key)?;
@@ -325,7 +328,7 @@ pub fn rsa_encrypt(
     use rsa::pkcs8::DecodePublicKey;
     let public = rsa::RsaPublicKey::from_public_key_der(&spki)
         .map_err(|e| KmsError::internal(format!("stored RSA public key: {e}")))?;
-    let mut rng = aes_gcm::aead::OsRng;
+    let mut rng = rand_core::OsRng;
     let ciphertext = match hash {
         OaepHash::Sha1 => public.encrypt(&mut rng, rsa::Oaep::new::<sha1::Sha1>(), plaintext),
         OaepHash::Sha256 => public.encrypt(&mut rng, rsa::Oaep::new::<sha2::Sha256>(), plaintext),
@@ -334,16 +337,15 @@ pub fn rsa_encrypt(
     Ok((ciphertext, name))
 }
 
-/// RSA-OAEP decryption with an RSA ENCRYPT_DECRYPT key, inside its Region's token.
+/// RSA-OAEP decryption with an RSA ENCRYPT_DECRYPT key (whose state the caller checked),
+/// inside its Region's token.
 pub fn rsa_decrypt(
     kms: &Kms,
     key: &KeyRecord,
-    op: Op,
     algorithm: Option<&str>,
     context: Option<&EncryptionContext>,
     ciphertext: &[u8],
 ) -> KmsResult<(Zeroizing<Vec<u8>>, &'static str)> {
-    key_state::check(op, key)?;
     let (hash, name) = oaep_hash(key, algorithm)?;
     refuse_context(context)?;
     let label = material_label(key)?;

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::ids::KeyId;
+use crate::domain::ids::KeyId;
 
 pub const VERSION: u8 = 1;
 pub const IV_LEN: usize = 12;

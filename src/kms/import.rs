@@ -15,29 +15,29 @@
 //! same key id — gets the same id and the same token label, and old ciphertexts (which
 //! name their material id) decrypt again.
 
-use aes_gcm::aead::rand_core::RngCore;
-use aes_gcm::aead::OsRng;
+use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::{ErrorKind, KmsError, KmsResult};
-use super::ids::KeyId;
-use super::model::{ImportedMaterial, KeyRecord, KeySpec, KeyState, KeyUsage};
-use super::region::Region;
-use super::Kms;
+use super::service::Kms;
+use crate::domain::ids::KeyId;
+use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::key::{
+    ImportedMaterial, KeyRecord, KeySpec, KeyState, KeyUsage, KEY_MATERIAL_DOES_NOT_EXPIRE,
+    KEY_MATERIAL_EXPIRES,
+};
+use crate::domain::region::Region;
+use crate::domain::time::Timestamp;
+use crate::domain::write::Write;
 use crate::hsm::import::{MaterialKind, WrappingAlgorithm, IMPORT_TOKEN_KEY_LABEL};
 use crate::hsm::HsmError;
 use crate::hsm::{Curve, PairKind, PairUsage};
-use crate::store::{JobKind, JobRecord, Write};
 
 /// How long a public key and import token stay valid (AWS: 24 hours).
 pub const PARAMETERS_VALID_FOR_SECONDS: f64 = 24.0 * 3600.0;
 /// The latest ValidTo AWS accepts, counted from the request.
-pub const MAX_VALID_TO_DAYS: f64 = 365.0;
-
-pub const KEY_MATERIAL_EXPIRES: &str = "KEY_MATERIAL_EXPIRES";
-pub const KEY_MATERIAL_DOES_NOT_EXPIRE: &str = "KEY_MATERIAL_DOES_NOT_EXPIRE";
+pub const MAX_VALID_TO_DAYS: u32 = 365;
 
 const TOKEN_VERSION: u8 = 1;
 const TOKEN_IV_LEN: usize = 12;
@@ -52,7 +52,7 @@ pub struct ImportClaims {
     pub wrapping_algorithm: String,
     pub wrapping_key_spec: String,
     /// ParametersValidTo (server clock).
-    pub valid_to: f64,
+    pub valid_to: Timestamp,
 }
 
 fn token_aad(region: Region) -> Vec<u8> {
@@ -121,7 +121,7 @@ pub fn open(kms: &Kms, key: &KeyRecord, token: &[u8]) -> KmsResult<ImportClaims>
             ErrorKind::ExpiredImportToken,
             format!(
                 "The import token expired at {} (ParametersValidTo). Call GetParametersForImport for a new public key and import token.",
-                crate::clock::iso8601(claims.valid_to)
+                claims.valid_to.iso8601()
             ),
         ));
     }
@@ -225,17 +225,6 @@ pub fn expected_for_replica(primary: &KeyRecord) -> Vec<ImportedMaterial> {
         .collect()
 }
 
-/// The key's current imported material as the metadata knows it (whether or not it is in
-/// the token now): the last one that is not pending rotation.
-pub fn current_import(key: &KeyRecord) -> Option<&ImportedMaterial> {
-    key.imported.iter().rev().find(|m| !m.pending_rotation)
-}
-
-/// The imported material pending rotation, if any (at most one per key).
-pub fn pending_import(key: &KeyRecord) -> Option<&ImportedMaterial> {
-    key.imported.iter().find(|m| m.pending_rotation)
-}
-
 /// Puts an EXTERNAL key's materials (those in its token) in the order of its imported
 /// list, which is the order the materials became current: the last one that is not
 /// pending rotation then encrypts.
@@ -258,7 +247,9 @@ pub fn order_materials(key: &mut KeyRecord) {
 /// materials changed: it is usable exactly when its current material is in its token. A
 /// key pending deletion or still being created keeps its state.
 pub fn refresh_state(key: &mut KeyRecord) {
-    let usable = current_import(key).is_some_and(|c| key.materials.iter().any(|m| m.id == c.id));
+    let usable = key
+        .current_import()
+        .is_some_and(|c| key.materials.iter().any(|m| m.id == c.id));
     match key.state {
         KeyState::PendingImport if usable => key.state = KeyState::Enabled,
         KeyState::Enabled | KeyState::Disabled if !usable => key.state = KeyState::PendingImport,
@@ -350,11 +341,8 @@ pub fn expiry_write(key: &KeyRecord) -> Write {
     let due = key
         .imported
         .iter()
-        .filter(|m| m.in_token && m.expiration_model.as_deref() == Some(KEY_MATERIAL_EXPIRES))
-        .filter_map(|m| m.valid_to)
-        .fold(None, |acc: Option<f64>, v| {
-            Some(acc.map_or(v, |a| a.min(v)))
-        });
+        .filter_map(ImportedMaterial::expires_at)
+        .reduce(Timestamp::min);
     match due {
         Some(due) => Write::PutJob(JobRecord {
             id,
@@ -414,7 +402,7 @@ pub fn take_material_out(key: &mut KeyRecord, only: Option<&[String]>) -> Vec<St
             true
         }
     });
-    if key.origin == super::model::Origin::External {
+    if key.origin == crate::domain::key::Origin::External {
         refresh_state(key);
     } else if key.materials.is_empty()
         && !matches!(
@@ -434,40 +422,6 @@ pub fn destroy_labels(kms: &Kms, region: Region, labels: &[String]) {
         for label in labels {
             if let Err(e) = token.destroy(label) {
                 tracing::error!(%region, %label, "cannot destroy imported material: {e}");
-            }
-        }
-    }
-}
-
-/// The KeyMetadata members of imported material: ExpirationModel and ValidTo while the
-/// material is in the token, and the CurrentKeyMaterialId of a symmetric key whose
-/// material was deleted or expired (AWS keeps showing it).
-pub fn decorate_metadata(key: &KeyRecord, m: &mut Value) {
-    if key.origin != super::model::Origin::External {
-        return;
-    }
-    let current = current_import(key);
-    if key.key_spec == KeySpec::SymmetricDefault {
-        // The current material stays current while it is deleted or expired (AWS keeps
-        // showing it); material pending rotation never is.
-        let imported_here = key.imported.iter().any(|i| i.imported_at.is_some());
-        match current.filter(|_| imported_here) {
-            Some(c) => m["CurrentKeyMaterialId"] = json!(c.id),
-            None => {
-                if let Some(obj) = m.as_object_mut() {
-                    obj.remove("CurrentKeyMaterialId");
-                }
-            }
-        }
-    }
-    // (HMAC and asymmetric keys show no CurrentKeyMaterialId at all: KeyRecord::metadata.)
-    if let Some(imp) = current.filter(|c| c.in_token) {
-        if let Some(model) = &imp.expiration_model {
-            m["ExpirationModel"] = json!(model);
-            if model == KEY_MATERIAL_EXPIRES {
-                if let Some(v) = imp.valid_to {
-                    m["ValidTo"] = json!(v);
-                }
             }
         }
     }
@@ -498,11 +452,7 @@ fn expire(kms: &Kms, job: &JobRecord, region: Region, key_id: &KeyId) -> KmsResu
         let due: Vec<String> = key
             .imported
             .iter()
-            .filter(|m| {
-                m.in_token
-                    && m.expiration_model.as_deref() == Some(KEY_MATERIAL_EXPIRES)
-                    && m.valid_to.is_some_and(|v| v <= now)
-            })
+            .filter(|m| m.expires_at().is_some_and(|v| v <= now))
             .map(|m| m.id.clone())
             .collect();
         let mut k = (*key).clone();
@@ -536,10 +486,10 @@ fn expire(kms: &Kms, job: &JobRecord, region: Region, key_id: &KeyId) -> KmsResu
 /// ValidTo / ExpirationModel of an ImportKeyMaterial request, checked as AWS does.
 /// Returns (model, valid_to).
 pub fn expiration(
-    now: f64,
+    now: Timestamp,
     model: Option<&str>,
-    valid_to: Option<f64>,
-) -> KmsResult<(String, Option<f64>)> {
+    valid_to: Option<Timestamp>,
+) -> KmsResult<(String, Option<Timestamp>)> {
     let model = model.unwrap_or(KEY_MATERIAL_EXPIRES);
     match (model, valid_to) {
         (KEY_MATERIAL_EXPIRES, None) => Err(KmsError::validation(
@@ -549,13 +499,13 @@ pub fn expiration(
             if v <= now {
                 return Err(KmsError::validation(format!(
                     "ValidTo {} is in the past: it must be a future date and time.",
-                    crate::clock::iso8601(v)
+                    v.iso8601()
                 )));
             }
-            if v > now + MAX_VALID_TO_DAYS * 86_400.0 {
+            if v > now.plus_days(MAX_VALID_TO_DAYS) {
                 return Err(KmsError::validation(format!(
                     "ValidTo {} is too far in the future: it must be at most 365 days from the request date.",
-                    crate::clock::iso8601(v)
+                    v.iso8601()
                 )));
             }
             Ok((KEY_MATERIAL_EXPIRES.to_string(), Some(v)))
@@ -576,17 +526,25 @@ mod tests {
 
     #[test]
     fn expiration_rules_match_aws() {
-        let now = 1_000_000.0;
+        let now = Timestamp::from_secs(1_000_000.0);
         assert_eq!(
             expiration(now, None, None).unwrap_err().message,
             "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES"
         );
-        assert!(expiration(now, Some(KEY_MATERIAL_DOES_NOT_EXPIRE), Some(now + 10.0)).is_err());
-        assert!(expiration(now, None, Some(now + 366.0 * 86_400.0)).is_err());
-        assert!(expiration(now, None, Some(now - 1.0)).is_err());
+        assert!(expiration(
+            now,
+            Some(KEY_MATERIAL_DOES_NOT_EXPIRE),
+            Some(now.plus_secs(10.0))
+        )
+        .is_err());
+        assert!(expiration(now, None, Some(now.plus_days(366))).is_err());
+        assert!(expiration(now, None, Some(now.plus_secs(-1.0))).is_err());
         assert_eq!(
-            expiration(now, None, Some(now + 3600.0)).unwrap(),
-            (KEY_MATERIAL_EXPIRES.to_string(), Some(now + 3600.0))
+            expiration(now, None, Some(now.plus_secs(3600.0))).unwrap(),
+            (
+                KEY_MATERIAL_EXPIRES.to_string(),
+                Some(now.plus_secs(3600.0))
+            )
         );
         assert_eq!(
             expiration(now, Some(KEY_MATERIAL_DOES_NOT_EXPIRE), None).unwrap(),

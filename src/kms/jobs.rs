@@ -2,54 +2,20 @@
 //! their due time, resumed after a restart. Each job is idempotent, so one interrupted by a
 //! crash simply runs again.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use super::error::{KmsResult, Report};
+use super::service::Kms;
+use crate::domain::ids::KeyId;
+use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::key::{KeyRecord, KeyState};
+use crate::domain::region::Region;
+use crate::domain::write::Write;
 
-use super::error::KmsResult;
-use super::ids::KeyId;
-use super::model::KeyState;
-use super::region::Region;
-use super::Kms;
-use crate::store::{JobKind, JobRecord, Write};
-
-/// Retry bookkeeping for failed jobs (in memory: after a restart every job is tried at
-/// once). A failed job waits 50 ms, doubling per failure, at most 30 s.
-#[derive(Default)]
-pub struct Retries {
-    next: Mutex<HashMap<String, (f64, u32)>>,
-}
-
-impl Retries {
-    fn ready(&self, id: &str, now: f64) -> bool {
-        self.next.lock().get(id).is_none_or(|(at, _)| *at <= now)
-    }
-
-    fn failed(&self, id: &str, now: f64) {
-        let mut next = self.next.lock();
-        let attempts = next.get(id).map(|(_, n)| n + 1).unwrap_or(1);
-        let delay = (0.05 * 2f64.powi(attempts.min(20) as i32)).min(30.0);
-        next.insert(id.to_string(), (now + delay, attempts));
-    }
-
-    fn succeeded(&self, id: &str) {
-        self.next.lock().remove(id);
-    }
-
-    /// When the earliest job may next run.
-    fn earliest(&self, kms: &Kms) -> f64 {
-        let next = self.next.lock();
-        kms.state()
-            .jobs
-            .values()
-            .map(|j| {
-                let retry = next.get(&j.id).map(|(at, _)| *at).unwrap_or(0.0);
-                j.due.max(retry)
-            })
-            .fold(f64::INFINITY, f64::min)
-    }
+/// The id of the deletion job of a key.
+pub fn delete_job_id(key: &KeyRecord) -> String {
+    format!("delete-key/{}/{}", key.region, key.key_id)
 }
 
 /// Runs due jobs until the process ends. Wakes every second, or when notified.
@@ -58,10 +24,13 @@ pub async fn run(kms: Arc<Kms>) {
         let k = kms.clone();
         let result = tokio::task::spawn_blocking(move || run_due(&k)).await;
         if let Ok(Err(e)) = result {
-            tracing::error!("job failed: {e}");
+            tracing::error!("jobs could not run: {}", Report(&e));
         }
         // Sleep until the next job is due (at most a second: the clock may be moved).
-        let wait = (kms.job_retries.earliest(&kms) - kms.clock.now()).clamp(0.001, 1.0);
+        let earliest = kms.job_retries.earliest(kms.state().jobs.values());
+        let wait = earliest
+            .map_or(1.0, |at| at.secs_since(kms.clock.now()))
+            .clamp(0.001, 1.0);
         tokio::select! {
             _ = kms.jobs_changed.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
@@ -86,7 +55,7 @@ pub fn run_due(kms: &Kms) -> KmsResult<()> {
             Ok(()) => kms.job_retries.succeeded(&job.id),
             Err(e) => {
                 kms.job_retries.failed(&job.id, now);
-                tracing::error!(job = %job.id, "job failed, will retry: {}", e.message);
+                tracing::error!(job = %job.id, "job failed, will retry: {}", Report(&e));
             }
         }
     }
@@ -169,12 +138,12 @@ fn start_primary_waiting_period(kms: &Kms, deleted_region: Region, key_id: &KeyI
         return Vec::new();
     }
     let days = primary.pending_window_days.unwrap_or(30);
-    let due = kms.clock.now() + f64::from(days) * 86_400.0;
+    let due = kms.clock.now().plus_days(days);
     let mut p = (***primary).clone();
     p.state = KeyState::PendingDeletion;
     p.deletion_date = Some(due);
     let job = JobRecord {
-        id: super::operations::schedule_key_deletion::job_id(&p),
+        id: delete_job_id(&p),
         due,
         kind: JobKind::DeleteKey {
             region: p.region,

@@ -2,7 +2,7 @@
 //! lists for each (spec, usage) pair. CreateKey and the crypto operations read it; nothing
 //! else decides these combinations.
 
-use super::model::{KeySpec, KeyUsage};
+use crate::domain::key::{KeySpec, KeyUsage};
 
 /// One row: a key spec, the usages it allows, and the algorithms for each usage.
 pub struct SpecRule {

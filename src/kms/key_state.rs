@@ -3,7 +3,7 @@
 //! [`check`]; nothing else decides this.
 
 use super::error::{ErrorKind, KmsError, KmsResult};
-use super::model::{KeyRecord, KeyState, Origin};
+use crate::domain::key::{KeyRecord, KeyState, Origin};
 
 /// The operations of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,16 +222,16 @@ pub fn error(note: Note, key: &KeyRecord) -> KmsError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kms::ids::KeyId;
-    use crate::kms::model::{KeySpec, KeyUsage};
-    use crate::kms::region::Region;
+    use crate::domain::ids::KeyId;
+    use crate::domain::key::{KeySpec, KeyUsage};
+    use crate::domain::region::Region;
 
     fn key(state: KeyState, origin: Origin) -> KeyRecord {
         KeyRecord {
             key_id: KeyId::new_single_region(),
             region: Region::parse("us-east-1").expect("catalogue"),
             account_id: "111122223333".into(),
-            created: 0.0,
+            created: crate::domain::time::Timestamp::EPOCH,
             description: String::new(),
             key_spec: KeySpec::SymmetricDefault,
             key_usage: KeyUsage::EncryptDecrypt,

@@ -3,28 +3,11 @@
 
 use super::asymmetric;
 use super::error::{KmsError, KmsResult};
-use super::ids::KeyId;
-use super::model::{new_material_id, KeySpec, KeyUsage, MaterialRecord};
-use super::region::Region;
-use super::Kms;
+use super::service::Kms;
+use crate::domain::ids::KeyId;
+use crate::domain::key::{new_material_id, KeySpec, KeyUsage, MaterialRecord};
+use crate::domain::region::Region;
 use crate::hsm::Extractability;
-
-/// Generates new material of `spec` for `key_id` in `region`'s token, for the spec's
-/// default key usage (ENCRYPT_DECRYPT for symmetric keys, GENERATE_VERIFY_MAC for HMAC).
-pub fn generate(
-    kms: &Kms,
-    region: Region,
-    key_id: &KeyId,
-    spec: KeySpec,
-    extractability: Extractability,
-) -> KmsResult<MaterialRecord> {
-    let usage = super::key_spec::rule(spec)
-        .usages
-        .first()
-        .copied()
-        .unwrap_or(KeyUsage::EncryptDecrypt);
-    generate_for_usage(kms, region, key_id, spec, usage, extractability)
-}
 
 /// Generates new material of `spec` for `key_id` in `region`'s token, usable for `usage`
 /// only (a key pair's private key signs, decrypts or derives, never more than one).
@@ -36,7 +19,6 @@ pub fn generate_for_usage(
     usage: KeyUsage,
     extractability: Extractability,
 ) -> KmsResult<MaterialRecord> {
-    #[allow(unused_mut)]
     let mut material = MaterialRecord {
         id: new_material_id(),
         created: kms.clock.now(),

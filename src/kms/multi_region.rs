@@ -5,14 +5,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
-
 use super::error::{KmsError, KmsResult};
-use super::ids::KeyId;
-use super::model::{KeyRecord, KeyState, MultiRegionRole, Origin};
-use super::region::Region;
-use super::Kms;
-use crate::store::{JobKind, JobRecord, Write};
+use super::service::Kms;
+use crate::domain::ids::KeyId;
+use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::key::{KeyRecord, KeyState, MultiRegionRole, Origin};
+use crate::domain::region::Region;
+use crate::domain::write::Write;
 
 /// Every key with this id, in every served Region (primary and replicas), in Region order.
 pub fn related(kms: &Kms, key_id: &KeyId) -> Vec<Arc<KeyRecord>> {
@@ -30,34 +29,6 @@ pub fn related(kms: &Kms, key_id: &KeyId) -> Vec<Arc<KeyRecord>> {
 /// The primary key of a multi-Region key's family.
 pub fn primary(kms: &Kms, key_id: &KeyId) -> Option<Arc<KeyRecord>> {
     related(kms, key_id).into_iter().find(|k| k.is_primary())
-}
-
-/// The key's `KeyMetadata`, with `MultiRegionConfiguration` for multi-Region keys.
-pub fn metadata(kms: &Kms, key: &KeyRecord) -> Value {
-    let mut m = key.metadata();
-    if let Some(role) = key.multi_region {
-        let family = related(kms, &key.key_id);
-        let entry = |k: &KeyRecord| json!({"Arn": k.arn(), "Region": k.region.as_str()});
-        let primary = family
-            .iter()
-            .find(|k| k.is_primary())
-            .map(|k| entry(k))
-            .unwrap_or(Value::Null);
-        let replicas: Vec<Value> = family
-            .iter()
-            .filter(|k| !k.is_primary())
-            .map(|k| entry(k))
-            .collect();
-        m["MultiRegionConfiguration"] = json!({
-            "MultiRegionKeyType": match role {
-                MultiRegionRole::Primary => "PRIMARY",
-                MultiRegionRole::Replica => "REPLICA",
-            },
-            "PrimaryKey": primary,
-            "ReplicaKeys": replicas,
-        });
-    }
-    m
 }
 
 /// Job id for finishing a replica.

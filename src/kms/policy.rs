@@ -1,7 +1,7 @@
 //! Key policies: AWS's default key policy text, and the checks a new policy must pass.
 
 use super::error::{ErrorKind, KmsError, KmsResult};
-use super::region::Region;
+use crate::domain::region::Region;
 
 /// The name of the one policy a key has.
 pub const POLICY_NAME: &str = "default";
@@ -14,6 +14,16 @@ pub fn default_policy(region: Region, account: &str) -> String {
         region.partition().as_str(),
         account
     )
+}
+
+/// Only the policy name "default" exists (GetKeyPolicy, PutKeyPolicy).
+pub fn check_policy_name(name: Option<&str>) -> KmsResult<()> {
+    match name {
+        None | Some(POLICY_NAME) => Ok(()),
+        Some(other) => Err(KmsError::not_found(format!(
+            "No such policy exists: {other}. A key has one policy, named default."
+        ))),
+    }
 }
 
 fn malformed(message: impl Into<String>) -> KmsError {

@@ -10,14 +10,16 @@
 //! the pending material becomes current in every related key in one commit.
 
 use super::error::{KmsError, KmsResult};
-use super::ids::KeyId;
-use super::model::{new_material_id, KeyRecord, KeySpec, KeyState, MaterialRecord, Origin};
-use super::region::Region;
-use super::{multi_region, Kms};
+use super::multi_region;
+use super::service::Kms;
+use crate::domain::ids::KeyId;
+use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::key::{new_material_id, KeyRecord, KeySpec, KeyState, MaterialRecord, Origin};
+use crate::domain::region::Region;
+use crate::domain::time::Timestamp;
+use crate::domain::write::Write;
 use crate::hsm::Extractability;
-use crate::store::{JobKind, JobRecord, Write};
 
-pub const DAY: f64 = 86_400.0;
 pub const AUTOMATIC: &str = "AUTOMATIC";
 pub const ON_DEMAND: &str = "ON_DEMAND";
 
@@ -37,7 +39,7 @@ pub fn require_rotatable(key: &KeyRecord) -> KmsResult<()> {
 
 /// Rotation settings are changed on the primary only.
 pub fn require_not_replica(key: &KeyRecord) -> KmsResult<()> {
-    if key.multi_region == Some(super::model::MultiRegionRole::Replica) {
+    if key.multi_region == Some(crate::domain::key::MultiRegionRole::Replica) {
         return Err(KmsError::unsupported(format!(
             "{} is a multi-Region replica key. Rotation settings can only be changed on its primary key.",
             key.arn()
@@ -47,7 +49,7 @@ pub fn require_not_replica(key: &KeyRecord) -> KmsResult<()> {
 }
 
 /// The job that rotates `key` (the primary, for a multi-Region key).
-pub fn rotation_job(key: &KeyRecord, rotation_type: &str, due: f64) -> JobRecord {
+pub fn rotation_job(key: &KeyRecord, rotation_type: &str, due: Timestamp) -> JobRecord {
     JobRecord {
         id: job_id(&key.key_id),
         due,
@@ -74,7 +76,7 @@ pub fn schedule_due(kms: &Kms) -> KmsResult<()> {
                     && k.state == KeyState::Enabled
                     && k.origin == Origin::AwsKms
                     && k.next_rotation.is_some_and(|t| t <= now)
-                    && k.multi_region != Some(super::model::MultiRegionRole::Replica)
+                    && k.multi_region != Some(crate::domain::key::MultiRegionRole::Replica)
                     && !state.jobs.contains_key(&job_id(&k.key_id))
             })
             .map(|k| (**k).clone())
@@ -143,7 +145,7 @@ pub fn run(
             k.next_rotation = k
                 .rotation_period_days
                 .filter(|_| k.rotation_enabled)
-                .map(|d| now + f64::from(d) * DAY);
+                .map(|d| now.plus_days(d));
         } else {
             k.on_demand_rotations = k.on_demand_rotations.saturating_add(1);
         }

@@ -4,16 +4,15 @@
 
 use std::sync::Arc;
 
-use aes_gcm::aead::rand_core::RngCore;
-use aes_gcm::aead::OsRng;
+use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
 use super::ciphertext::{self, IV_LEN};
 use super::error::{ErrorKind, KmsError, KmsResult};
-use super::key_state::{self, Op};
-use super::model::{KeyRecord, KeySpec, KeyUsage};
+use super::service::Kms;
 use super::wire::EncryptionContext;
-use super::{Kms, RequestContext};
+use crate::domain::key::{KeyRecord, KeySpec, KeyUsage};
+use crate::domain::region::Region;
 
 /// The only algorithm of symmetric keys.
 pub const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
@@ -83,37 +82,40 @@ pub fn encrypt(
 
 /// What a successful decryption yields.
 pub struct Decrypted {
-    pub key: Arc<KeyRecord>,
     pub material_id: String,
     pub plaintext: Zeroizing<Vec<u8>>,
 }
 
-/// Decrypts a ciphertext blob in the request's Region. `expected` is the key the caller
-/// named (KeyId/SourceKeyId), if any; `op` is the operation for the key-state table.
+/// The key of `region` a ciphertext blob names. `named` is the key the caller named
+/// (KeyId/SourceKeyId), if any: another key than the ciphertext's is
+/// IncorrectKeyException. Not a ciphertext of ours, or of a key that does not exist
+/// here: InvalidCiphertextException.
+pub fn ciphertext_key(
+    kms: &Kms,
+    region: Region,
+    blob: &[u8],
+    named: Option<&KeyRecord>,
+) -> KmsResult<Arc<KeyRecord>> {
+    let parsed = ciphertext::parse(blob).map_err(|_| KmsError::invalid_ciphertext())?;
+    if named.is_some_and(|named| named.key_id != parsed.key_id) {
+        return Err(KmsError::new(
+            ErrorKind::IncorrectKey,
+            "The key ID in the request does not identify a CMK that can perform this operation.",
+        ));
+    }
+    kms.get_key(region, &parsed.key_id)
+        .ok_or_else(KmsError::invalid_ciphertext)
+}
+
+/// Decrypts a ciphertext blob of `key` (found by [`ciphertext_key`], its usage and state
+/// checked by the caller) inside the key's Region token.
 pub fn decrypt(
     kms: &Kms,
-    ctx: &RequestContext,
+    key: &KeyRecord,
     blob: &[u8],
     context: &EncryptionContext,
-    expected: Option<&str>,
-    op: Op,
-    operation: &str,
 ) -> KmsResult<Decrypted> {
     let parsed = ciphertext::parse(blob).map_err(|_| KmsError::invalid_ciphertext())?;
-    if let Some(raw) = expected {
-        let named = kms.resolve(ctx, raw)?;
-        if named.key_id != parsed.key_id {
-            return Err(KmsError::new(
-                ErrorKind::IncorrectKey,
-                "The key ID in the request does not identify a CMK that can perform this operation.",
-            ));
-        }
-    }
-    let key = kms
-        .get_key(ctx.region, &parsed.key_id)
-        .ok_or_else(KmsError::invalid_ciphertext)?;
-    require_symmetric(&key, operation)?;
-    key_state::check(op, &key)?;
     let material = key
         .material(&parsed.material_id)
         .ok_or_else(KmsError::invalid_ciphertext)?;
@@ -129,7 +131,6 @@ pub fn decrypt(
         .map_err(Kms::hsm_error)?;
     let material_id = material.id.clone();
     Ok(Decrypted {
-        key,
         material_id,
         plaintext,
     })

@@ -11,6 +11,56 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::error::{ErrorKind, KmsError, KmsResult};
+use crate::domain::request::ConditionValues;
+
+/// How each kind of error travels: its AWS error type (the `__type` of a JSON error
+/// response, CloudTrail's `errorCode`) and its HTTP status.
+impl ErrorKind {
+    /// The error type name on the wire.
+    pub fn aws_name(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            AlreadyExists => "AlreadyExistsException",
+            Disabled => "DisabledException",
+            ExpiredImportToken => "ExpiredImportTokenException",
+            IncorrectKey => "IncorrectKeyException",
+            IncorrectKeyMaterial => "IncorrectKeyMaterialException",
+            InvalidAliasName => "InvalidAliasNameException",
+            InvalidArn => "InvalidArnException",
+            InvalidCiphertext => "InvalidCiphertextException",
+            InvalidGrantToken => "InvalidGrantTokenException",
+            InvalidImportToken => "InvalidImportTokenException",
+            InvalidKeyUsage => "InvalidKeyUsageException",
+            InvalidMarker => "InvalidMarkerException",
+            KmsInternal => "KMSInternalException",
+            KmsInvalidMac => "KMSInvalidMacException",
+            KmsInvalidSignature => "KMSInvalidSignatureException",
+            KmsInvalidState => "KMSInvalidStateException",
+            LimitExceeded => "LimitExceededException",
+            MalformedPolicyDocument => "MalformedPolicyDocumentException",
+            NotFound => "NotFoundException",
+            Tag => "TagException",
+            UnsupportedOperation => "UnsupportedOperationException",
+            Validation => "ValidationException",
+            Serialization => "SerializationException",
+            UnknownOperation => "UnknownOperationException",
+            Conflict => "ConflictException",
+            DryRunOperation => "DryRunOperationException",
+            MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            IncompleteSignature => "IncompleteSignatureException",
+            UnrecognizedClient => "UnrecognizedClientException",
+        }
+    }
+
+    /// HTTP status: 500 for internal faults, 400 for everything the caller did.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::KmsInternal => 500,
+            ErrorKind::DryRunOperation => 412,
+            _ => 400,
+        }
+    }
+}
 
 /// Parses a request body into an operation's typed request. The body has already been
 /// validated against the service model, so a failure here is a shape the model allows but
@@ -97,6 +147,25 @@ impl From<serde_json::Value> for Output {
 /// An encryption context, canonically ordered.
 pub type EncryptionContext = BTreeMap<String, String>;
 
+/// The condition values of a request with an encryption algorithm and an encryption
+/// context: `kms:EncryptionAlgorithm` (SYMMETRIC_DEFAULT unless the request names
+/// another), `kms:EncryptionContext:<key>` per pair and `kms:EncryptionContextKeys`.
+pub fn encryption_conditions(
+    algorithm: Option<&str>,
+    context: Option<&EncryptionContext>,
+) -> ConditionValues {
+    let mut values = ConditionValues::default();
+    values.add(
+        "kms:EncryptionAlgorithm",
+        algorithm.unwrap_or("SYMMETRIC_DEFAULT"),
+    );
+    for (k, v) in context.into_iter().flatten() {
+        values.add(format!("kms:EncryptionContext:{k}"), v.as_str());
+        values.add("kms:EncryptionContextKeys", k.as_str());
+    }
+    values
+}
+
 /// `Limit` and `Marker` of the List* operations over items sorted by their string key:
 /// the marker is the key of the last item of the previous page, so a page starts after it
 /// even if that item has since been deleted.
@@ -138,6 +207,20 @@ mod tests {
         let only = Output::with_secret(serde_json::json!({}), "Plaintext", b"x");
         let v: serde_json::Value = serde_json::from_slice(&only.to_bytes()).expect("json");
         assert_eq!(v["Plaintext"], "eA==");
+    }
+
+    #[test]
+    fn encryption_conditions_name_the_algorithm_and_every_context_pair() {
+        let mut context = EncryptionContext::new();
+        context.insert("purpose".into(), "tour".into());
+        context.insert("team".into(), "a".into());
+        let v = encryption_conditions(None, Some(&context));
+        assert_eq!(v.get("kms:EncryptionAlgorithm"), ["SYMMETRIC_DEFAULT"]);
+        assert_eq!(v.get("kms:EncryptionContext:purpose"), ["tour"]);
+        assert_eq!(v.get("kms:EncryptionContextKeys"), ["purpose", "team"]);
+        let v = encryption_conditions(Some("RSAES_OAEP_SHA_256"), None);
+        assert_eq!(v.get("kms:EncryptionAlgorithm"), ["RSAES_OAEP_SHA_256"]);
+        assert!(v.get("kms:EncryptionContextKeys").is_empty());
     }
 
     #[test]

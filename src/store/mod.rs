@@ -1,85 +1,48 @@
 //! Durable metadata behind a narrow trait: the service hands the store a batch of writes,
 //! the store makes them durable atomically (on disk before it returns), and at startup
 //! gives everything back. The in-memory view the service serves reads from lives in
-//! `kms::state`; the store is only written through and read at startup.
+//! `kms::service`; the store is only written through and read at startup.
 
 pub mod sqlite;
 
-use std::fmt;
+use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use crate::domain::write::{Snapshot, Write};
 
-use crate::clock::Timestamp;
-use crate::kms::ids::{AliasName, KeyId};
-use crate::kms::model::{AliasRecord, KeyRecord};
-use crate::kms::region::Region;
-
-/// A durable background job (delete a key at its date, finish a replica, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobRecord {
-    pub id: String,
-    pub due: Timestamp,
-    pub kind: JobKind,
-}
-
-/// What a job does when it is due.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum JobKind {
-    /// Destroy a key scheduled for deletion (metadata and token material).
-    DeleteKey { region: Region, key_id: KeyId },
-    /// Copy a new replica's material into its token and move it out of `Creating`.
-    FinishReplica { region: Region, key_id: KeyId },
-    /// Rotate a key: new material in the primary's token, copied to every replica's token,
-    /// then made current everywhere at once.
-    RotateKey {
-        region: Region,
-        key_id: KeyId,
-        material_id: String,
-        rotation_type: String,
+/// A store failure (always an internal fault for the caller). Each says what the store
+/// was doing; the cause (SQLite's or serde's error) is its `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Opening the database file, or migrating its schema, failed.
+    #[error("metadata store: cannot open {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
     },
-    /// Imported key material reached its ValidTo: destroy it in the token, the key
-    /// returns to `PendingImport`.
-    ExpireImportedMaterial { region: Region, key_id: KeyId },
-    /// An import token's 24 hours are over: destroy its wrapping key pair in the token.
-    DropImportWrappingKey { region: Region, label: String },
-    /// Swap the primary and replica roles after UpdatePrimaryRegion.
-    UpdatePrimary {
-        key_id: KeyId,
-        old: Region,
-        new: Region,
+    /// A SQLite statement failed.
+    #[error("metadata store: {action} failed")]
+    Sqlite {
+        action: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A record could not be encoded as JSON.
+    #[error("metadata store: cannot encode a {record} record")]
+    Encode {
+        record: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored document is not a valid record (a damaged file, or one written by a
+    /// newer hsm-kms).
+    #[error("metadata store: a stored {record} record does not decode")]
+    Decode {
+        record: &'static str,
+        #[source]
+        source: serde_json::Error,
     },
 }
-
-/// One write of a batch.
-#[derive(Debug, Clone)]
-pub enum Write {
-    PutKey(KeyRecord),
-    DeleteKey { region: Region, key_id: KeyId },
-    PutAlias(AliasRecord),
-    DeleteAlias { region: Region, name: AliasName },
-    PutJob(JobRecord),
-    DeleteJob { id: String },
-}
-
-/// Everything the store holds, read at startup.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    pub keys: Vec<KeyRecord>,
-    pub aliases: Vec<AliasRecord>,
-    pub jobs: Vec<JobRecord>,
-}
-
-/// A store failure (always an internal fault for the caller).
-#[derive(Debug)]
-pub struct StoreError(pub String);
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "metadata store: {}", self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 /// The narrow persistence interface. Implementations: [`sqlite::SqliteStore`].
 pub trait MetadataStore: Send + Sync {

@@ -8,7 +8,9 @@ use std::path::Path;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 
-use super::{JobRecord, MetadataStore, Snapshot, StoreError, Write};
+use super::{MetadataStore, StoreError};
+use crate::domain::job::JobRecord;
+use crate::domain::write::{Snapshot, Write};
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[
@@ -24,27 +26,43 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+/// Wraps a SQLite failure with what the store was doing.
+fn sql(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sqlite { action, source }
+}
+
+fn encode<T: serde::Serialize>(record: &'static str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|source| StoreError::Encode { record, source })
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    record: &'static str,
+    doc: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(doc).map_err(|source| StoreError::Decode { record, source })
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and migrates it to the current schema.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let mut conn = Connection::open(path).map_err(err)?;
+        let open = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
         )
-        .map_err(err)?;
+        .map_err(open)?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            let tx = conn.transaction().map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
+            .map_err(open)?;
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            let tx = conn.transaction().map_err(open)?;
+            tx.execute_batch(migration).map_err(open)?;
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
-                .map_err(err)?;
-            tx.commit().map_err(err)?;
+                .map_err(open)?;
+            tx.commit().map_err(open)?;
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
@@ -55,81 +73,127 @@ impl SqliteStore {
 impl MetadataStore for SqliteStore {
     fn apply(&self, batch: &[Write]) -> Result<(), StoreError> {
         let mut conn = self.conn.lock();
-        let tx = conn.transaction().map_err(err)?;
+        let tx = conn.transaction().map_err(sql("begin a write batch"))?;
         for write in batch {
             match write {
                 Write::PutKey(k) => {
                     tx.execute(
                         "INSERT OR REPLACE INTO keys (region, key_id, doc) VALUES (?1, ?2, ?3)",
-                        params![
-                            k.region.as_str(),
-                            k.key_id.as_str(),
-                            serde_json::to_string(k).map_err(err)?
-                        ],
+                        params![k.region.as_str(), k.key_id.as_str(), encode("key", k)?],
                     )
-                    .map_err(err)?;
+                    .map_err(sql("write a key"))?;
                 }
                 Write::DeleteKey { region, key_id } => {
                     tx.execute(
                         "DELETE FROM keys WHERE region = ?1 AND key_id = ?2",
                         params![region.as_str(), key_id.as_str()],
                     )
-                    .map_err(err)?;
+                    .map_err(sql("delete a key"))?;
                 }
                 Write::PutAlias(a) => {
                     tx.execute(
                         "INSERT OR REPLACE INTO aliases (region, name, doc) VALUES (?1, ?2, ?3)",
-                        params![
-                            a.region.as_str(),
-                            a.name.as_str(),
-                            serde_json::to_string(a).map_err(err)?
-                        ],
+                        params![a.region.as_str(), a.name.as_str(), encode("alias", a)?],
                     )
-                    .map_err(err)?;
+                    .map_err(sql("write an alias"))?;
                 }
                 Write::DeleteAlias { region, name } => {
                     tx.execute(
                         "DELETE FROM aliases WHERE region = ?1 AND name = ?2",
                         params![region.as_str(), name.as_str()],
                     )
-                    .map_err(err)?;
+                    .map_err(sql("delete an alias"))?;
                 }
                 Write::PutJob(j) => {
                     tx.execute(
                         "INSERT OR REPLACE INTO jobs (id, due, doc) VALUES (?1, ?2, ?3)",
-                        params![j.id, j.due, serde_json::to_string(j).map_err(err)?],
+                        params![j.id, j.due.secs(), encode("job", j)?],
                     )
-                    .map_err(err)?;
+                    .map_err(sql("write a job"))?;
                 }
                 Write::DeleteJob { id } => {
                     tx.execute("DELETE FROM jobs WHERE id = ?1", params![id])
-                        .map_err(err)?;
+                        .map_err(sql("delete a job"))?;
                 }
             }
         }
-        tx.commit().map_err(err)
+        tx.commit().map_err(sql("commit a write batch"))
     }
 
     fn load(&self) -> Result<Snapshot, StoreError> {
         let conn = self.conn.lock();
-        let docs = |sql: &str| -> Result<Vec<String>, StoreError> {
-            let mut stmt = conn.prepare(sql).map_err(err)?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(err)
+        let docs = |query: &str| -> Result<Vec<String>, StoreError> {
+            let read = sql("read the records");
+            let mut stmt = match conn.prepare(query) {
+                Ok(stmt) => stmt,
+                Err(e) => return Err(read(e)),
+            };
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0));
+            rows.and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(sql("read the records"))
         };
         let mut snapshot = Snapshot::default();
         for doc in docs("SELECT doc FROM keys ORDER BY rowid")? {
-            snapshot.keys.push(serde_json::from_str(&doc).map_err(err)?);
+            snapshot.keys.push(decode("key", &doc)?);
         }
         for doc in docs("SELECT doc FROM aliases ORDER BY name")? {
-            snapshot
-                .aliases
-                .push(serde_json::from_str(&doc).map_err(err)?);
+            snapshot.aliases.push(decode("alias", &doc)?);
         }
         for doc in docs("SELECT doc FROM jobs ORDER BY due")? {
-            let job: JobRecord = serde_json::from_str(&doc).map_err(err)?;
+            let job: JobRecord = decode("job", &doc)?;
             snapshot.jobs.push(job);
         }
         Ok(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_store_that_cannot_open_says_where_and_keeps_sqlites_cause() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A directory is not a database file.
+        let Err(e) = SqliteStore::open(dir.path()) else {
+            panic!("opened a directory as a database");
+        };
+        assert!(matches!(e, StoreError::Open { .. }), "{e:?}");
+        assert!(
+            e.to_string().contains(&dir.path().display().to_string()),
+            "{e}"
+        );
+        assert!(
+            e.source().is_some_and(|c| c.is::<rusqlite::Error>()),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_record_is_a_decode_error_naming_the_record() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("kms.sqlite3");
+        let store = SqliteStore::open(&path).expect("open");
+        store
+            .conn
+            .lock()
+            .execute(
+                "INSERT INTO keys (region, key_id, doc) VALUES ('us-east-1', 'x', '{not json')",
+                [],
+            )
+            .expect("insert");
+        let Err(e) = store.load() else {
+            panic!("loaded a damaged record");
+        };
+        assert!(
+            matches!(e, StoreError::Decode { record: "key", .. }),
+            "{e:?}"
+        );
+        assert!(
+            e.source().is_some_and(|c| c.is::<serde_json::Error>()),
+            "{e:?}"
+        );
     }
 }

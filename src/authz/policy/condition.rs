@@ -16,8 +16,8 @@ use base64::Engine;
 use super::super::arn;
 use super::super::context::ConditionValues;
 use super::super::glob;
+use super::error::PolicyError;
 use super::template::Template;
-use super::PolicyError;
 
 /// The operator without its `ForAnyValue:`/`ForAllValues:` prefix or `IfExists` suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

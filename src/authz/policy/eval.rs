@@ -5,7 +5,7 @@
 use super::super::arn;
 use super::super::context::ConditionValues;
 use super::super::glob::{self, Tok};
-use super::{Effect, PolicyDoc, PrincipalElement, Statement};
+use super::document::{Effect, PolicyDoc, PrincipalElement, Statement};
 
 /// The outcome of evaluating a set of policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,7 +235,7 @@ fn arn_matches_tokens(pattern: &[Tok], arn_text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::PolicyKind;
+    use super::super::error::PolicyKind;
     use super::*;
 
     const ACCOUNT: &str = "111122223333";

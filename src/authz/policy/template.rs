@@ -7,7 +7,7 @@
 
 use super::super::context::ConditionValues;
 use super::super::glob::{self, Tok};
-use super::PolicyError;
+use super::error::PolicyError;
 
 /// A string from a policy that may contain variables.
 #[derive(Debug, Clone, PartialEq)]

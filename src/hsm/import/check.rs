@@ -20,7 +20,7 @@ use crate::hsm::mechanisms;
 use crate::hsm::readers;
 use crate::hsm::token::RegionToken;
 
-use super::MEASURING_KEY_LABEL;
+use super::keys::MEASURING_KEY_LABEL;
 
 /// The length of a secret, as far as the token tells it without revealing it: between
 /// `min` and `max` bytes.

@@ -2,30 +2,49 @@
 //! dropped.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::key::KeyState;
+use crate::domain::write::Write;
 use crate::kms::error::KmsResult;
+use crate::kms::jobs::delete_job_id;
 use crate::kms::key_state::Op;
-use crate::kms::model::KeyState;
-use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
 
-use super::schedule_key_deletion::job_id;
+pub struct CancelKeyDeletion;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let key = kms.modify_key(ctx, &req.key_id, Op::CancelKeyDeletion, |key, extra| {
-        key.state = KeyState::Disabled;
-        key.deletion_date = None;
-        key.pending_window_days = None;
-        extra.push(Write::DeleteJob { id: job_id(key) });
-        Ok(())
-    })?;
-    Ok(json!({ "KeyId": key.arn() }))
+impl Operation for CancelKeyDeletion {
+    const SPEC: Spec = Spec {
+        name: "CancelKeyDeletion",
+        action: "kms:CancelKeyDeletion",
+        key_state: Some(Op::CancelKeyDeletion),
+        pool: Pool::Long,
+        read_only: false,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, _req: Request) -> KmsResult<Output> {
+        let key = call.modify_key(kms, |key, extra| {
+            key.state = KeyState::Disabled;
+            key.deletion_date = None;
+            key.pending_window_days = None;
+            extra.push(Write::DeleteJob {
+                id: delete_job_id(key),
+            });
+            Ok(())
+        })?;
+        Ok(json!({ "KeyId": key.arn() }).into())
+    }
 }

@@ -2,22 +2,26 @@
 //! Region's token.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::ids::KeyId;
+use crate::domain::key::{KeyRecord, KeySpec, KeyState, KeyUsage, MultiRegionRole, Origin};
+use crate::domain::request::ConditionValues;
+use crate::domain::write::Write;
 use crate::hsm::Extractability;
 use crate::kms::error::{KmsError, KmsResult};
-use crate::kms::ids::KeyId;
-use crate::kms::model::{KeyRecord, KeySpec, KeyState, KeyUsage, MultiRegionRole, Origin};
+use crate::kms::operation::{Call, Operation, Pool, Spec};
 use crate::kms::policy::{check_policy, default_policy};
-use crate::kms::{key_spec, material};
-use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
+use crate::kms::service::Kms;
+use crate::kms::tags::{check_tags, merge_tags, tag_conditions, WireTag};
+use crate::kms::wire::Output;
+use crate::kms::{key_metadata, key_spec, material};
 
-use super::{check_tags, merge_tags, WireTag};
+pub struct CreateKey;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     policy: Option<String>,
     description: Option<String>,
     key_usage: Option<String>,
@@ -32,120 +36,147 @@ struct Request {
     xks_key_id: Option<String>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    if req.key_spec.is_some() && req.customer_master_key_spec.is_some() {
-        return Err(KmsError::validation(
-            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
-        ));
-    }
-    let spec_text = req
-        .key_spec
-        .or(req.customer_master_key_spec)
-        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_string());
-    let key_spec = KeySpec::parse(&spec_text)
-        .ok_or_else(|| KmsError::validation(format!("KeySpec {spec_text} is not valid.")))?;
-    if req.key_usage.is_none() && key_spec != KeySpec::SymmetricDefault {
-        return Err(KmsError::validation(
-            "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
-        ));
-    }
-    let usage_text = req
-        .key_usage
-        .unwrap_or_else(|| "ENCRYPT_DECRYPT".to_string());
-    let key_usage = KeyUsage::parse(&usage_text)
-        .ok_or_else(|| KmsError::validation(format!("KeyUsage {usage_text} is not valid.")))?;
-    if !key_spec::allows(key_spec, key_usage) {
-        return Err(KmsError::validation(format!(
-            "KeyUsage {} is not compatible with KeySpec {}",
-            key_usage.as_str(),
-            key_spec.as_str()
-        )));
-    }
-    let origin_text = req.origin.unwrap_or_else(|| "AWS_KMS".to_string());
-    let origin = Origin::parse(&origin_text)
-        .ok_or_else(|| KmsError::validation(format!("Origin {origin_text} is not valid.")))?;
-    if origin != Origin::AwsKms && origin != Origin::External {
-        return Err(KmsError::unsupported(format!(
-            "Origin {} is not supported by hsm-kms yet.",
-            origin.as_str()
-        )));
-    }
-    if req.custom_key_store_id.is_some() || req.xks_key_id.is_some() {
-        return Err(KmsError::unsupported(
-            "Custom key stores are not supported by hsm-kms.",
-        ));
-    }
-    let policy = match req.policy {
-        Some(p) => {
-            check_policy(&p)?;
-            p
-        }
-        None => default_policy(ctx.region, kms.account()),
+impl Operation for CreateKey {
+    const SPEC: Spec = Spec {
+        name: "CreateKey",
+        action: "kms:CreateKey",
+        key_state: None,
+        pool: Pool::Long,
+        read_only: false,
     };
-    let mut tags = Vec::new();
-    merge_tags(&mut tags, check_tags(req.tags.unwrap_or_default())?)?;
+    type Request = Request;
 
-    let now = kms.clock.now();
-    let multi_region = req.multi_region.unwrap_or(false);
-    let (key_id, extractability, role) = if multi_region {
-        (
-            KeyId::new_multi_region(),
-            Extractability::WrappedUnderTrustedKey,
-            Some(MultiRegionRole::Primary),
-        )
-    } else {
-        (KeyId::new_single_region(), Extractability::Never, None)
-    };
-    // Material first, metadata second: a crash in between leaves an orphaned object that
-    // startup reconciliation destroys, never a key without material.
-    // Origin EXTERNAL: no material until ImportKeyMaterial (state PendingImport).
-    let external = origin == Origin::External;
-    let material = if external {
-        None
-    } else {
-        Some(material::generate_for_usage(
-            kms,
-            ctx.region,
-            &key_id,
+    fn conditions(req: &Request) -> ConditionValues {
+        let mut values = tag_conditions(req.tags.as_deref().unwrap_or_default());
+        let spec = req.key_spec.as_deref().or(req.customer_master_key_spec.as_deref());
+        values.add("kms:KeySpec", spec.unwrap_or("SYMMETRIC_DEFAULT"));
+        values.add(
+            "kms:KeyUsage",
+            req.key_usage.as_deref().unwrap_or("ENCRYPT_DECRYPT"),
+        );
+        values.add("kms:KeyOrigin", req.origin.as_deref().unwrap_or("AWS_KMS"));
+        values.add(
+            "kms:MultiRegion",
+            req.multi_region.unwrap_or(false).to_string(),
+        );
+        values
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let region = call.ctx.region;
+        if req.key_spec.is_some() && req.customer_master_key_spec.is_some() {
+            return Err(KmsError::validation(
+                "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
+            ));
+        }
+        let spec_text = req
+            .key_spec
+            .or(req.customer_master_key_spec)
+            .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_string());
+        let key_spec = KeySpec::parse(&spec_text)
+            .ok_or_else(|| KmsError::validation(format!("KeySpec {spec_text} is not valid.")))?;
+        if req.key_usage.is_none() && key_spec != KeySpec::SymmetricDefault {
+            return Err(KmsError::validation(
+                "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
+            ));
+        }
+        let usage_text = req
+            .key_usage
+            .unwrap_or_else(|| "ENCRYPT_DECRYPT".to_string());
+        let key_usage = KeyUsage::parse(&usage_text)
+            .ok_or_else(|| KmsError::validation(format!("KeyUsage {usage_text} is not valid.")))?;
+        if !key_spec::allows(key_spec, key_usage) {
+            return Err(KmsError::validation(format!(
+                "KeyUsage {} is not compatible with KeySpec {}",
+                key_usage.as_str(),
+                key_spec.as_str()
+            )));
+        }
+        let origin_text = req.origin.unwrap_or_else(|| "AWS_KMS".to_string());
+        let origin = Origin::parse(&origin_text)
+            .ok_or_else(|| KmsError::validation(format!("Origin {origin_text} is not valid.")))?;
+        if origin != Origin::AwsKms && origin != Origin::External {
+            return Err(KmsError::unsupported(format!(
+                "Origin {} is not supported by hsm-kms yet.",
+                origin.as_str()
+            )));
+        }
+        if req.custom_key_store_id.is_some() || req.xks_key_id.is_some() {
+            return Err(KmsError::unsupported(
+                "Custom key stores are not supported by hsm-kms.",
+            ));
+        }
+        let policy = match req.policy {
+            Some(p) => {
+                check_policy(&p)?;
+                p
+            }
+            None => default_policy(region, kms.account()),
+        };
+        let mut tags = Vec::new();
+        merge_tags(&mut tags, check_tags(&req.tags.unwrap_or_default())?)?;
+
+        let now = kms.clock.now();
+        let multi_region = req.multi_region.unwrap_or(false);
+        let (key_id, extractability, role) = if multi_region {
+            (
+                KeyId::new_multi_region(),
+                Extractability::WrappedUnderTrustedKey,
+                Some(MultiRegionRole::Primary),
+            )
+        } else {
+            (KeyId::new_single_region(), Extractability::Never, None)
+        };
+        // Material first, metadata second: a crash in between leaves an orphaned object that
+        // startup reconciliation destroys, never a key without material.
+        // Origin EXTERNAL: no material until ImportKeyMaterial (state PendingImport).
+        let external = origin == Origin::External;
+        let material = if external {
+            None
+        } else {
+            Some(material::generate_for_usage(
+                kms,
+                region,
+                &key_id,
+                key_spec,
+                key_usage,
+                extractability,
+            )?)
+        };
+        let label = material.as_ref().map(|m| m.token_label(&key_id));
+        let key = KeyRecord {
+            key_id,
+            region,
+            account_id: kms.account().to_string(),
+            created: now,
+            description: req.description.unwrap_or_default(),
             key_spec,
             key_usage,
-            extractability,
-        )?)
-    };
-    let label = material.as_ref().map(|m| m.token_label(&key_id));
-    let key = KeyRecord {
-        key_id,
-        region: ctx.region,
-        account_id: kms.account().to_string(),
-        created: now,
-        description: req.description.unwrap_or_default(),
-        key_spec,
-        key_usage,
-        origin,
-        state: if external {
-            KeyState::PendingImport
-        } else {
-            KeyState::Enabled
-        },
-        deletion_date: None,
-        pending_window_days: None,
-        policy,
-        tags,
-        materials: material.into_iter().collect(),
-        rotation_enabled: false,
-        rotation_period_days: None,
-        multi_region: role,
-        next_rotation: None,
-        on_demand_rotations: 0,
-        rotation_started: None,
-        imported: Vec::new(),
-    };
-    if let Err(e) = kms.commit(vec![Write::PutKey(key.clone())]) {
-        if let (Ok(token), Some(label)) = (kms.token(ctx.region), &label) {
-            let _ = token.destroy(label);
+            origin,
+            state: if external {
+                KeyState::PendingImport
+            } else {
+                KeyState::Enabled
+            },
+            deletion_date: None,
+            pending_window_days: None,
+            policy,
+            tags,
+            materials: material.into_iter().collect(),
+            rotation_enabled: false,
+            rotation_period_days: None,
+            multi_region: role,
+            next_rotation: None,
+            on_demand_rotations: 0,
+            rotation_started: None,
+            imported: Vec::new(),
+        };
+        if let Err(e) = kms.commit(vec![Write::PutKey(key.clone())]) {
+            if let (Ok(token), Some(label)) = (kms.token(region), &label) {
+                let _ = token.destroy(label);
+            }
+            return Err(e);
         }
-        return Err(e);
+        Ok(json!({ "KeyMetadata": key_metadata::of(kms, &key) }).into())
     }
-    Ok(json!({ "KeyMetadata": kms.key_metadata(&key) }))
 }

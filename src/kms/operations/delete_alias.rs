@@ -1,37 +1,49 @@
 //! DeleteAlias: removes an alias; the key it pointed at is unaffected.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::ids::AliasName;
+use crate::domain::write::Write;
 use crate::kms::error::{KmsError, KmsResult};
-use crate::kms::ids::AliasName;
-use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
+
+pub struct DeleteAlias;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     alias_name: String,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let name = AliasName::parse(&req.alias_name)?;
-    let _guard = kms.write_guard();
-    let exists = kms
-        .state()
-        .aliases
-        .get(&ctx.region)
-        .is_some_and(|m| m.contains_key(&name));
-    if !exists {
-        return Err(KmsError::not_found(format!(
-            "Alias {} is not found.",
-            kms.alias_arn(ctx.region, &name)
-        )));
+impl Operation for DeleteAlias {
+    const SPEC: Spec = Spec {
+        name: "DeleteAlias",
+        action: "kms:DeleteAlias",
+        key_state: None,
+        pool: Pool::Long,
+        read_only: false,
+    };
+    type Request = Request;
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let region = call.ctx.region;
+        let name = AliasName::parse(&req.alias_name)?;
+        let _guard = kms.write_guard();
+        let exists = kms
+            .state()
+            .aliases
+            .get(&region)
+            .is_some_and(|m| m.contains_key(&name));
+        if !exists {
+            return Err(KmsError::not_found(format!(
+                "Alias {} is not found.",
+                kms.alias_arn(region, &name)
+            )));
+        }
+        kms.commit(vec![Write::DeleteAlias { region, name }])?;
+        Ok(json!({}).into())
     }
-    kms.commit(vec![Write::DeleteAlias {
-        region: ctx.region,
-        name,
-    }])?;
-    Ok(json!({}))
 }

@@ -3,29 +3,42 @@
 //! the same material again brings the key back, with the same key material id.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::import;
 use crate::kms::key_state::Op;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
+
+pub struct DeleteImportedKeyMaterial;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     key_material_id: Option<String>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let mut labels = Vec::new();
-    let mut deleted: Option<String> = None;
-    let key = kms.modify_key(
-        ctx,
-        &req.key_id,
-        Op::DeleteImportedKeyMaterial,
-        |k, extra| {
+impl Operation for DeleteImportedKeyMaterial {
+    const SPEC: Spec = Spec {
+        name: "DeleteImportedKeyMaterial",
+        action: "kms:DeleteImportedKeyMaterial",
+        key_state: Some(Op::DeleteImportedKeyMaterial),
+        pool: Pool::Long,
+        read_only: false,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let mut labels = Vec::new();
+        let mut deleted: Option<String> = None;
+        let key = call.modify_key(kms, |k, extra| {
             let target = match &req.key_material_id {
                 Some(id) => {
                     if !k.imported.iter().any(|m| &m.id == id) {
@@ -52,12 +65,12 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
             // Other materials may still expire later.
             extra.push(import::expiry_write(k));
             Ok(())
-        },
-    )?;
-    import::destroy_labels(kms, key.region, &labels);
-    let mut out = json!({ "KeyId": key.arn() });
-    if let Some(id) = deleted {
-        out["KeyMaterialId"] = json!(id);
+        })?;
+        import::destroy_labels(kms, key.region, &labels);
+        let mut out = json!({ "KeyId": key.arn() });
+        if let Some(id) = deleted {
+            out["KeyMaterialId"] = json!(id);
+        }
+        Ok(out.into())
     }
-    Ok(out)
 }

@@ -1,21 +1,38 @@
 //! DescribeKey: a key's metadata, by key id, key ARN, alias name or alias ARN.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::kms::error::KmsResult;
-use crate::kms::key_state::{self, Op};
-use crate::kms::{Kms, RequestContext};
+use crate::kms::key_metadata;
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
+
+pub struct DescribeKey;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let key = kms.resolve(ctx, &req.key_id)?;
-    key_state::check(Op::DescribeKey, &key)?;
-    Ok(json!({ "KeyMetadata": kms.key_metadata(&key) }))
+impl Operation for DescribeKey {
+    const SPEC: Spec = Spec {
+        name: "DescribeKey",
+        action: "kms:DescribeKey",
+        key_state: Some(Op::DescribeKey),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, _req: Request) -> KmsResult<Output> {
+        Ok(json!({ "KeyMetadata": key_metadata::of(kms, call.key()?) }).into())
+    }
 }

@@ -2,36 +2,55 @@
 //! synchronised to every replica). Existing material is kept.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::write::Write;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
+use crate::kms::multi_region;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
 use crate::kms::rotation::{require_not_replica, require_rotatable};
-use crate::kms::{multi_region, Kms, RequestContext};
-use crate::store::Write;
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
+
+pub struct DisableKeyRotation;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    kms.modify_key(ctx, &req.key_id, Op::DisableKeyRotation, |key, extra| {
-        require_rotatable(key)?;
-        require_not_replica(key)?;
-        key.rotation_enabled = false;
-        key.next_rotation = None;
-        for replica in multi_region::related(kms, &key.key_id) {
-            if replica.region != key.region {
-                let mut r = (*replica).clone();
-                r.rotation_enabled = false;
-                r.next_rotation = None;
-                extra.push(Write::PutKey(r));
+impl Operation for DisableKeyRotation {
+    const SPEC: Spec = Spec {
+        name: "DisableKeyRotation",
+        action: "kms:DisableKeyRotation",
+        key_state: Some(Op::DisableKeyRotation),
+        pool: Pool::Long,
+        read_only: false,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, _req: Request) -> KmsResult<Output> {
+        call.modify_key(kms, |key, extra| {
+            require_rotatable(key)?;
+            require_not_replica(key)?;
+            key.rotation_enabled = false;
+            key.next_rotation = None;
+            for replica in multi_region::related(kms, &key.key_id) {
+                if replica.region != key.region {
+                    let mut r = (*replica).clone();
+                    r.rotation_enabled = false;
+                    r.next_rotation = None;
+                    extra.push(Write::PutKey(r));
+                }
             }
-        }
-        Ok(())
-    })?;
-    Ok(json!({}))
+            Ok(())
+        })?;
+        Ok(json!({}).into())
+    }
 }

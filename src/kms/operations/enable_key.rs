@@ -1,24 +1,42 @@
 //! EnableKey: Enables a key: Disabled → Enabled.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::key::KeyState;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
-use crate::kms::model::KeyState;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
+
+pub struct EnableKey;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    kms.modify_key(ctx, &req.key_id, Op::EnableKey, |key, _| {
-        key.state = KeyState::Enabled;
-        Ok(())
-    })?;
-    Ok(json!({}))
+impl Operation for EnableKey {
+    const SPEC: Spec = Spec {
+        name: "EnableKey",
+        action: "kms:EnableKey",
+        key_state: Some(Op::EnableKey),
+        pool: Pool::Long,
+        read_only: false,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, _req: Request) -> KmsResult<Output> {
+        call.modify_key(kms, |key, _| {
+            key.state = KeyState::Enabled;
+            Ok(())
+        })?;
+        Ok(json!({}).into())
+    }
 }

@@ -1,49 +1,83 @@
-//! Encrypt: AES-256-GCM under the key's current material, inside the Region's token.
+//! Encrypt: AES-256-GCM under the key's current material, inside the Region's token; with
+//! an RSA key, RSA-OAEP with its public key (the ciphertext is the raw RSA-OAEP output).
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::key::KeyRecord;
+use crate::domain::request::ConditionValues;
+use crate::kms::asymmetric;
 use crate::kms::error::KmsResult;
-use crate::kms::key_state::{self, Op};
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
 use crate::kms::symmetric::{self, SYMMETRIC_DEFAULT};
-use crate::kms::wire::{b64, Blob, EncryptionContext};
-use crate::kms::{Kms, RequestContext};
+use crate::kms::wire::{b64, encryption_conditions, Blob, EncryptionContext, Output};
+
+pub struct Encrypt;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     plaintext: Blob,
     encryption_context: Option<EncryptionContext>,
     encryption_algorithm: Option<String>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let key = kms.resolve(ctx, &req.key_id)?;
-    // RSA keys: RSA-OAEP with the public key; the ciphertext is the raw RSA-OAEP output.
-    if crate::kms::asymmetric::is_rsa_encryption_key(&key) {
-        let (blob, algorithm) = crate::kms::asymmetric::rsa_encrypt(
-            &key,
-            Op::Encrypt,
+impl Operation for Encrypt {
+    const SPEC: Spec = Spec {
+        name: "Encrypt",
+        action: "kms:Encrypt",
+        key_state: Some(Op::Encrypt),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn check_key(_req: &Request, key: &KeyRecord) -> KmsResult<()> {
+        // RSA keys: the key state comes first, then the algorithm (in `run`).
+        if asymmetric::is_rsa_encryption_key(key) {
+            return Ok(());
+        }
+        symmetric::require_symmetric(key, Self::SPEC.name)
+    }
+
+    fn conditions(req: &Request) -> ConditionValues {
+        encryption_conditions(
             req.encryption_algorithm.as_deref(),
             req.encryption_context.as_ref(),
-            &req.plaintext.0,
-        )?;
-        return Ok(json!({
+        )
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let key = call.key()?;
+        if asymmetric::is_rsa_encryption_key(key) {
+            let (blob, algorithm) = asymmetric::rsa_encrypt(
+                key,
+                req.encryption_algorithm.as_deref(),
+                req.encryption_context.as_ref(),
+                &req.plaintext.0,
+            )?;
+            return Ok(json!({
+                "CiphertextBlob": b64(&blob),
+                "KeyId": key.arn(),
+                "EncryptionAlgorithm": algorithm,
+            })
+            .into());
+        }
+        symmetric::require_algorithm(key, req.encryption_algorithm.as_deref())?;
+        let context = req.encryption_context.unwrap_or_default();
+        let (blob, _material) = symmetric::encrypt(kms, key, &req.plaintext.0, &context)?;
+        Ok(json!({
             "CiphertextBlob": b64(&blob),
             "KeyId": key.arn(),
-            "EncryptionAlgorithm": algorithm,
-        }));
+            "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        })
+        .into())
     }
-    symmetric::require_symmetric(&key, "Encrypt")?;
-    key_state::check(Op::Encrypt, &key)?;
-    symmetric::require_algorithm(&key, req.encryption_algorithm.as_deref())?;
-    let context = req.encryption_context.unwrap_or_default();
-    let (blob, _material) = symmetric::encrypt(kms, &key, &req.plaintext.0, &context)?;
-    Ok(json!({
-        "CiphertextBlob": b64(&blob),
-        "KeyId": key.arn(),
-        "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
-    }))
 }

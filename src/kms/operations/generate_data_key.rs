@@ -1,15 +1,21 @@
 //! GenerateDataKey: a data key from the token's RNG, returned in plaintext and encrypted
-//! under the KMS key. The plaintext lives only in zeroising buffers.
+//! under the KMS key. The plaintext lives only in zeroising buffers. Shared with
+//! GenerateDataKeyWithoutPlaintext, which returns only the ciphertext.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
+use crate::domain::key::KeyRecord;
+use crate::domain::request::{ConditionValues, RequestContext};
 use crate::kms::error::{KmsError, KmsResult};
-use crate::kms::key_state::{self, Op};
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
 use crate::kms::symmetric;
-use crate::kms::wire::{b64, EncryptionContext, Output};
-use crate::kms::{Kms, RequestContext};
+use crate::kms::wire::{b64, encryption_conditions, EncryptionContext, Output};
+
+pub struct GenerateDataKey;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -29,40 +35,39 @@ pub struct DataKey {
     pub blob: Vec<u8>,
 }
 
-/// Shared by GenerateDataKey and GenerateDataKeyWithoutPlaintext.
-pub fn generate(
-    kms: &Kms,
-    ctx: &RequestContext,
-    req: Request,
-    op: Op,
-    name: &str,
-) -> KmsResult<DataKey> {
+/// The checks of a data key request (both operations): no Recipient, and either a
+/// KeySpec or a NumberOfBytes. Returns the data key's length.
+pub fn data_key_len(req: &Request) -> KmsResult<usize> {
     if req.recipient.is_some() {
         return Err(KmsError::unsupported(
             "Recipient (Nitro Enclaves attestation) is not supported by hsm-kms.",
         ));
     }
-    let len = match (req.key_spec.as_deref(), req.number_of_bytes) {
-        (Some("AES_256"), None) => 32,
-        (Some("AES_128"), None) => 16,
-        (None, Some(n)) => n as usize,
-        (Some(_), Some(_)) | (None, None) => {
-            return Err(KmsError::validation(
-                "Please specify either number of bytes or key spec.",
-            ))
-        }
-        (Some(other), None) => {
-            return Err(KmsError::validation(format!(
-                "1 validation error detected: Value '{other}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]"
-            )))
-        }
-    };
-    let key = kms.resolve(ctx, &req.key_id)?;
-    symmetric::require_symmetric(&key, name)?;
-    key_state::check(op, &key)?;
+    match (req.key_spec.as_deref(), req.number_of_bytes) {
+        (Some("AES_256"), None) => Ok(32),
+        (Some("AES_128"), None) => Ok(16),
+        (None, Some(n)) => Ok(n as usize),
+        (Some(_), Some(_)) | (None, None) => Err(KmsError::validation(
+            "Please specify either number of bytes or key spec.",
+        )),
+        (Some(other), None) => Err(KmsError::validation(format!(
+            "1 validation error detected: Value '{other}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]"
+        ))),
+    }
+}
+
+/// The condition values of a data key request (both operations).
+pub fn data_key_conditions(req: &Request) -> ConditionValues {
+    encryption_conditions(None, req.encryption_context.as_ref())
+}
+
+/// Generates a data key in the key's token and encrypts it under the key (both
+/// operations).
+pub fn generate(kms: &Kms, key: &KeyRecord, req: Request) -> KmsResult<DataKey> {
+    let len = data_key_len(&req)?;
     let plaintext = kms.token(key.region)?.random(len).map_err(Kms::hsm_error)?;
     let context = req.encryption_context.unwrap_or_default();
-    let (blob, material_id) = symmetric::encrypt(kms, &key, &plaintext, &context)?;
+    let (blob, material_id) = symmetric::encrypt(kms, key, &plaintext, &context)?;
     Ok(DataKey {
         key_arn: key.arn(),
         material_id,
@@ -71,13 +76,39 @@ pub fn generate(
     })
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Output> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let dk = generate(kms, ctx, req, Op::GenerateDataKey, "GenerateDataKey")?;
-    let body = json!({
-        "CiphertextBlob": b64(&dk.blob),
-        "KeyId": dk.key_arn,
-        "KeyMaterialId": dk.material_id,
-    });
-    Ok(Output::with_secret(body, "Plaintext", &dk.plaintext))
+impl Operation for GenerateDataKey {
+    const SPEC: Spec = Spec {
+        name: "GenerateDataKey",
+        action: "kms:GenerateDataKey",
+        key_state: Some(Op::GenerateDataKey),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn check_request(_kms: &Kms, _ctx: &RequestContext, req: &Request) -> KmsResult<()> {
+        data_key_len(req).map(|_| ())
+    }
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn check_key(_req: &Request, key: &KeyRecord) -> KmsResult<()> {
+        symmetric::require_symmetric(key, Self::SPEC.name)
+    }
+
+    fn conditions(req: &Request) -> ConditionValues {
+        data_key_conditions(req)
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let dk = generate(kms, call.key()?, req)?;
+        let body = json!({
+            "CiphertextBlob": b64(&dk.blob),
+            "KeyId": dk.key_arn,
+            "KeyMaterialId": dk.material_id,
+        });
+        Ok(Output::with_secret(body, "Plaintext", &dk.plaintext))
+    }
 }

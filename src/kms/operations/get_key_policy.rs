@@ -1,34 +1,44 @@
 //! GetKeyPolicy: the key's one policy, named "default".
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::kms::error::{KmsError, KmsResult};
-use crate::kms::key_state::{self, Op};
-use crate::kms::policy::POLICY_NAME;
-use crate::kms::{Kms, RequestContext};
+use crate::domain::request::RequestContext;
+use crate::kms::error::KmsResult;
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::policy::{check_policy_name, POLICY_NAME};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
+
+pub struct GetKeyPolicy;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     policy_name: Option<String>,
 }
 
-/// Only the policy name "default" exists.
-pub fn check_policy_name(name: Option<&str>) -> KmsResult<()> {
-    match name {
-        None | Some(POLICY_NAME) => Ok(()),
-        Some(other) => Err(KmsError::not_found(format!(
-            "No such policy exists: {other}. A key has one policy, named default."
-        ))),
-    }
-}
+impl Operation for GetKeyPolicy {
+    const SPEC: Spec = Spec {
+        name: "GetKeyPolicy",
+        action: "kms:GetKeyPolicy",
+        key_state: Some(Op::GetKeyPolicy),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    check_policy_name(req.policy_name.as_deref())?;
-    let key = kms.resolve(ctx, &req.key_id)?;
-    key_state::check(Op::GetKeyPolicy, &key)?;
-    Ok(json!({ "Policy": key.policy, "PolicyName": POLICY_NAME }))
+    fn check_request(_kms: &Kms, _ctx: &RequestContext, req: &Request) -> KmsResult<()> {
+        check_policy_name(req.policy_name.as_deref())
+    }
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn run(_kms: &Kms, call: &Call<'_>, _req: Request) -> KmsResult<Output> {
+        Ok(json!({ "Policy": call.key()?.policy, "PolicyName": POLICY_NAME }).into())
+    }
 }

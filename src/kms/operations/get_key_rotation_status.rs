@@ -2,38 +2,55 @@
 //! and when an on-demand rotation in progress started.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::kms::error::KmsResult;
-use crate::kms::key_state::{self, Op};
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
 use crate::kms::rotation::require_rotatable;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
+
+pub struct GetKeyRotationStatus;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let key = kms.resolve(ctx, &req.key_id)?;
-    key_state::check(Op::GetKeyRotationStatus, &key)?;
-    require_rotatable(&key)?;
-    let mut out = json!({
-        "KeyRotationEnabled": key.rotation_enabled,
-        "KeyId": key.arn(),
-    });
-    if key.rotation_enabled {
-        if let Some(days) = key.rotation_period_days {
-            out["RotationPeriodInDays"] = json!(days);
-        }
-        if let Some(next) = key.next_rotation {
-            out["NextRotationDate"] = json!(next);
-        }
+impl Operation for GetKeyRotationStatus {
+    const SPEC: Spec = Spec {
+        name: "GetKeyRotationStatus",
+        action: "kms:GetKeyRotationStatus",
+        key_state: Some(Op::GetKeyRotationStatus),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
     }
-    if let Some(started) = key.rotation_started {
-        out["OnDemandRotationStartDate"] = json!(started);
+
+    fn run(_kms: &Kms, call: &Call<'_>, _req: Request) -> KmsResult<Output> {
+        let key = call.key()?;
+        require_rotatable(key)?;
+        let mut out = json!({
+            "KeyRotationEnabled": key.rotation_enabled,
+            "KeyId": key.arn(),
+        });
+        if key.rotation_enabled {
+            if let Some(days) = key.rotation_period_days {
+                out["RotationPeriodInDays"] = json!(days);
+            }
+            if let Some(next) = key.next_rotation {
+                out["NextRotationDate"] = json!(next);
+            }
+        }
+        if let Some(started) = key.rotation_started {
+            out["OnDemandRotationStartDate"] = json!(started);
+        }
+        Ok(out.into())
     }
-    Ok(out)
 }

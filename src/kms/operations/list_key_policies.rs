@@ -1,22 +1,38 @@
 //! ListKeyPolicies: always the one policy name, "default".
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::kms::error::KmsResult;
-use crate::kms::key_state::{self, Op};
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
 use crate::kms::policy::POLICY_NAME;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
+
+pub struct ListKeyPolicies;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let key = kms.resolve(ctx, &req.key_id)?;
-    key_state::check(Op::ListKeyPolicies, &key)?;
-    Ok(json!({ "PolicyNames": [POLICY_NAME], "Truncated": false }))
+impl Operation for ListKeyPolicies {
+    const SPEC: Spec = Spec {
+        name: "ListKeyPolicies",
+        action: "kms:ListKeyPolicies",
+        key_state: Some(Op::ListKeyPolicies),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn run(_kms: &Kms, _call: &Call<'_>, _req: Request) -> KmsResult<Output> {
+        Ok(json!({ "PolicyNames": [POLICY_NAME], "Truncated": false }).into())
+    }
 }

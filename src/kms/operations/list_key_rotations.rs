@@ -5,52 +5,68 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::key::{KeyRecord, Origin};
 use crate::kms::error::KmsResult;
-use crate::kms::import::{self, KEY_MATERIAL_EXPIRES};
-use crate::kms::key_state::{self, Op};
-use crate::kms::model::{KeyRecord, Origin};
+use crate::kms::import;
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
 use crate::kms::rotation::require_rotatable;
-use crate::kms::wire::page;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::service::Kms;
+use crate::kms::wire::{page, Output};
+
+pub struct ListKeyRotations;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     include_key_material: Option<String>,
     limit: Option<i64>,
     marker: Option<String>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let key = kms.resolve(ctx, &req.key_id)?;
-    key_state::check(Op::ListKeyRotations, &key)?;
-    require_rotatable(&key)?;
-    let all = req.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
-    if key.origin == Origin::External {
-        return Ok(respond(imported_entries(kms, &key, all), &req));
+impl Operation for ListKeyRotations {
+    const SPEC: Spec = Spec {
+        name: "ListKeyRotations",
+        action: "kms:ListKeyRotations",
+        key_state: Some(Op::ListKeyRotations),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
     }
-    let current = key.current_material().map(|m| m.id.clone());
-    let items = key
-        .materials
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| all || m.rotation_type.is_some())
-        .map(|(i, m)| {
-            let mut entry = json!({
-                "KeyId": key.key_id.as_str(),
-                "KeyMaterialId": m.id,
-                "KeyMaterialState": if Some(&m.id) == current.as_ref() { "CURRENT" } else { "NON_CURRENT" },
-            });
-            if let Some(t) = &m.rotation_type {
-                entry["RotationDate"] = json!(m.created);
-                entry["RotationType"] = json!(t);
-            }
-            (format!("{i:08}"), entry)
-        })
-        .collect();
-    Ok(respond(items, &req))
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let key = call.key()?;
+        require_rotatable(key)?;
+        let all = req.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
+        if key.origin == Origin::External {
+            return Ok(respond(imported_entries(kms, key, all), &req).into());
+        }
+        let current = key.current_material().map(|m| m.id.clone());
+        let items = key
+            .materials
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| all || m.rotation_type.is_some())
+            .map(|(i, m)| {
+                let mut entry = json!({
+                    "KeyId": key.key_id.as_str(),
+                    "KeyMaterialId": m.id,
+                    "KeyMaterialState": if Some(&m.id) == current.as_ref() { "CURRENT" } else { "NON_CURRENT" },
+                });
+                if let Some(t) = &m.rotation_type {
+                    entry["RotationDate"] = json!(m.created);
+                    entry["RotationType"] = json!(t);
+                }
+                (format!("{i:08}"), entry)
+            })
+            .collect();
+        Ok(respond(items, &req).into())
+    }
 }
 
 fn respond(items: Vec<(String, Value)>, req: &Request) -> Value {
@@ -66,7 +82,7 @@ fn respond(items: Vec<(String, Value)>, req: &Request) -> Value {
 /// multi-Region family) has, in the order they became current, the one pending rotation
 /// last, each with its import state in this key's Region.
 fn imported_entries(kms: &Kms, key: &KeyRecord, all: bool) -> Vec<(String, Value)> {
-    let current = import::current_import(key).map(|m| m.id.clone());
+    let current = key.current_import().map(|m| m.id.clone());
     key.imported
         .iter()
         .enumerate()
@@ -94,15 +110,11 @@ fn imported_entries(kms: &Kms, key: &KeyRecord, all: bool) -> Vec<(String, Value
             if let Some(d) = &m.description {
                 entry["KeyMaterialDescription"] = json!(d);
             }
-            if m.in_token {
-                if let Some(model) = &m.expiration_model {
-                    entry["ExpirationModel"] = json!(model);
-                    if model == KEY_MATERIAL_EXPIRES {
-                        if let Some(v) = m.valid_to {
-                            entry["ValidTo"] = json!(v);
-                        }
-                    }
-                }
+            if let Some(model) = m.expiration_model.as_ref().filter(|_| m.in_token) {
+                entry["ExpirationModel"] = json!(model);
+            }
+            if let Some(valid_to) = m.expires_at() {
+                entry["ValidTo"] = json!(valid_to);
             }
             if let (Some(t), Some(at)) = (&m.rotation_type, m.rotated_at) {
                 entry["RotationDate"] = json!(at);

@@ -1,37 +1,52 @@
 //! ListResourceTags: a key's tags in insertion order, paged.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::kms::error::KmsResult;
-use crate::kms::key_state::{self, Op};
-use crate::kms::wire::page;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::tags::tag_json;
+use crate::kms::wire::{page, Output};
 
-use super::tag_json;
+pub struct ListResourceTags;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     limit: Option<i64>,
     marker: Option<String>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let key = kms.resolve(ctx, &req.key_id)?;
-    key_state::check(Op::ListResourceTags, &key)?;
-    // Insertion order is the listing order: the marker is the zero-padded position.
-    let items = key
-        .tags
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (format!("{i:08}"), tag_json(t)));
-    let (tags, next) = page(items, req.marker.as_deref(), req.limit);
-    let mut out = json!({"Tags": tags, "Truncated": next.is_some()});
-    if let Some(m) = next {
-        out["NextMarker"] = json!(m);
+impl Operation for ListResourceTags {
+    const SPEC: Spec = Spec {
+        name: "ListResourceTags",
+        action: "kms:ListResourceTags",
+        key_state: Some(Op::ListResourceTags),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
     }
-    Ok(out)
+
+    fn run(_kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        // Insertion order is the listing order: the marker is the zero-padded position.
+        let items = call
+            .key()?
+            .tags
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("{i:08}"), tag_json(t)));
+        let (tags, next) = page(items, req.marker.as_deref(), req.limit);
+        let mut out = json!({"Tags": tags, "Truncated": next.is_some()});
+        if let Some(m) = next {
+            out["NextMarker"] = json!(m);
+        }
+        Ok(out.into())
+    }
 }

@@ -1,102 +1,101 @@
-//! One file per KMS operation. Each exposes `handle(kms, ctx, input) -> KmsResult<Value>`;
-//! [`super::dispatch`] routes `X-Amz-Target` names to them.
+//! One file per KMS operation, each declaring itself once by implementing
+//! [`Operation`](super::operation::Operation); the file is the operation's name in snake
+//! case (`GenerateDataKey` → `generate_data_key.rs`). [`REGISTRY`] is built from this one
+//! list of files; [`super::dispatch`] finds operations in it by name.
 
-pub mod cancel_key_deletion;
-pub mod create_alias;
-pub mod create_key;
-pub mod decrypt;
-pub mod delete_alias;
-pub mod delete_imported_key_material;
-pub mod derive_shared_secret;
-pub mod describe_key;
-pub mod disable_key;
-pub mod disable_key_rotation;
-pub mod enable_key;
-pub mod enable_key_rotation;
-pub mod encrypt;
-pub mod generate_data_key;
-pub mod generate_data_key_pair;
-pub mod generate_data_key_pair_without_plaintext;
-pub mod generate_data_key_without_plaintext;
-pub mod generate_mac;
-pub mod generate_random;
-pub mod get_key_policy;
-pub mod get_key_rotation_status;
-pub mod get_parameters_for_import;
-pub mod get_public_key;
-pub mod import_key_material;
-pub mod list_aliases;
-pub mod list_key_policies;
-pub mod list_key_rotations;
-pub mod list_keys;
-pub mod list_resource_tags;
-pub mod put_key_policy;
-pub mod re_encrypt;
-pub mod replicate_key;
-pub mod rotate_key_on_demand;
-pub mod schedule_key_deletion;
-pub mod sign;
-pub mod tag_resource;
-pub mod untag_resource;
-pub mod update_alias;
-pub mod update_key_description;
-pub mod update_primary_region;
-pub mod verify;
-pub mod verify_mac;
+use super::operation::Entry;
 
-use serde::Deserialize;
+/// Declares the operation modules and the registry of their types, from one list.
+macro_rules! operations {
+    ($($module:ident :: $operation:ident),* $(,)?) => {
+        $(pub mod $module;)*
 
-use super::error::{ErrorKind, KmsError, KmsResult};
-use super::model::Tag;
-
-/// A tag as it appears in requests.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct WireTag {
-    pub tag_key: String,
-    pub tag_value: String,
+        /// Every operation hsm-kms serves.
+        pub static REGISTRY: &[Entry] = &[$(
+            Entry {
+                spec: &<$module::$operation as super::operation::Operation>::SPEC,
+                execute: super::operation::execute::<$module::$operation>,
+            }
+        ),*];
+    };
 }
 
-/// AWS's limit on tags per key.
-pub const MAX_TAGS: usize = 50;
-
-fn tag_error(message: &str) -> KmsError {
-    KmsError::new(ErrorKind::Tag, message)
+operations! {
+    cancel_key_deletion::CancelKeyDeletion,
+    create_alias::CreateAlias,
+    create_key::CreateKey,
+    decrypt::Decrypt,
+    delete_alias::DeleteAlias,
+    delete_imported_key_material::DeleteImportedKeyMaterial,
+    derive_shared_secret::DeriveSharedSecret,
+    describe_key::DescribeKey,
+    disable_key::DisableKey,
+    disable_key_rotation::DisableKeyRotation,
+    enable_key::EnableKey,
+    enable_key_rotation::EnableKeyRotation,
+    encrypt::Encrypt,
+    generate_data_key::GenerateDataKey,
+    generate_data_key_pair::GenerateDataKeyPair,
+    generate_data_key_pair_without_plaintext::GenerateDataKeyPairWithoutPlaintext,
+    generate_data_key_without_plaintext::GenerateDataKeyWithoutPlaintext,
+    generate_mac::GenerateMac,
+    generate_random::GenerateRandom,
+    get_key_policy::GetKeyPolicy,
+    get_key_rotation_status::GetKeyRotationStatus,
+    get_parameters_for_import::GetParametersForImport,
+    get_public_key::GetPublicKey,
+    import_key_material::ImportKeyMaterial,
+    list_aliases::ListAliases,
+    list_key_policies::ListKeyPolicies,
+    list_key_rotations::ListKeyRotations,
+    list_keys::ListKeys,
+    list_resource_tags::ListResourceTags,
+    put_key_policy::PutKeyPolicy,
+    re_encrypt::ReEncrypt,
+    replicate_key::ReplicateKey,
+    rotate_key_on_demand::RotateKeyOnDemand,
+    schedule_key_deletion::ScheduleKeyDeletion,
+    sign::Sign,
+    tag_resource::TagResource,
+    untag_resource::UntagResource,
+    update_alias::UpdateAlias,
+    update_key_description::UpdateKeyDescription,
+    update_primary_region::UpdatePrimaryRegion,
+    verify::Verify,
+    verify_mac::VerifyMac,
 }
 
-/// Checks a request's tags (reserved prefix, duplicates) and converts them.
-pub fn check_tags(tags: Vec<WireTag>) -> KmsResult<Vec<Tag>> {
-    let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
-    for t in tags {
-        if t.tag_key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(tag_error("Tags beginning with aws: are reserved"));
+#[cfg(test)]
+mod tests {
+    use super::REGISTRY;
+    use crate::kms::validate::ServiceModel;
+
+    #[test]
+    fn every_operation_is_declared_once_under_its_file_name() {
+        for (i, a) in REGISTRY.iter().enumerate() {
+            for b in &REGISTRY[i + 1..] {
+                assert_ne!(a.spec.name, b.spec.name, "declared twice");
+            }
         }
-        if out.iter().any(|o| o.key == t.tag_key) {
-            return Err(tag_error("Duplicate tag keys"));
-        }
-        out.push(Tag {
-            key: t.tag_key,
-            value: t.tag_value,
-        });
+        assert_eq!(REGISTRY.len(), 42);
     }
-    Ok(out)
-}
 
-/// Adds or updates tags in place (an updated tag keeps its position), enforcing the limit.
-pub fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) -> KmsResult<()> {
-    for t in new {
-        match existing.iter_mut().find(|e| e.key == t.key) {
-            Some(e) => e.value = t.value,
-            None => existing.push(t),
+    #[test]
+    fn every_operation_is_an_operation_of_the_model_with_its_iam_action() {
+        let model = ServiceModel::get();
+        for entry in REGISTRY {
+            let spec = entry.spec;
+            assert!(
+                model.has_operation(spec.name),
+                "{} not in the model",
+                spec.name
+            );
+            // Every KMS permission is kms:<Operation>, except ReEncrypt's two.
+            if spec.name == "ReEncrypt" {
+                assert_eq!(spec.action, "kms:ReEncryptTo");
+            } else {
+                assert_eq!(spec.action, format!("kms:{}", spec.name));
+            }
         }
     }
-    if existing.len() > MAX_TAGS {
-        return Err(tag_error("Too many tags"));
-    }
-    Ok(())
-}
-
-/// The response shape of a tag.
-pub fn tag_json(t: &Tag) -> serde_json::Value {
-    serde_json::json!({"TagKey": t.key, "TagValue": t.value})
 }

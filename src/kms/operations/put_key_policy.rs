@@ -1,18 +1,21 @@
 //! PutKeyPolicy: replaces the key's policy after checking it is a well-formed document.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::request::RequestContext;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
-use crate::kms::policy::check_policy;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::policy::{check_policy, check_policy_name};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
 
-use super::get_key_policy::check_policy_name;
+pub struct PutKeyPolicy;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     policy_name: Option<String>,
     policy: String,
@@ -20,13 +23,30 @@ struct Request {
     bypass_policy_lockout_safety_check: Option<bool>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    check_policy_name(req.policy_name.as_deref())?;
-    check_policy(&req.policy)?;
-    kms.modify_key(ctx, &req.key_id, Op::PutKeyPolicy, |key, _| {
-        key.policy = req.policy;
-        Ok(())
-    })?;
-    Ok(json!({}))
+impl Operation for PutKeyPolicy {
+    const SPEC: Spec = Spec {
+        name: "PutKeyPolicy",
+        action: "kms:PutKeyPolicy",
+        key_state: Some(Op::PutKeyPolicy),
+        pool: Pool::Long,
+        read_only: false,
+    };
+    type Request = Request;
+
+    fn check_request(_kms: &Kms, _ctx: &RequestContext, req: &Request) -> KmsResult<()> {
+        check_policy_name(req.policy_name.as_deref())?;
+        check_policy(&req.policy)
+    }
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        call.modify_key(kms, |key, _| {
+            key.policy = req.policy;
+            Ok(())
+        })?;
+        Ok(json!({}).into())
+    }
 }

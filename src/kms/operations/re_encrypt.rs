@@ -1,19 +1,25 @@
 //! ReEncrypt: decrypts under the source key and encrypts under the destination key,
-//! without the plaintext leaving the server.
+//! without the plaintext leaving the server. RSA keys on either side: RSA-OAEP (see
+//! Encrypt and Decrypt).
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::key::KeyRecord;
+use crate::domain::request::ConditionValues;
 use crate::kms::asymmetric;
 use crate::kms::error::KmsResult;
-use crate::kms::key_state::{self, Op};
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
 use crate::kms::symmetric::{self, SYMMETRIC_DEFAULT};
-use crate::kms::wire::{b64, Blob, EncryptionContext};
-use crate::kms::{Kms, RequestContext};
+use crate::kms::wire::{b64, encryption_conditions, Blob, EncryptionContext, Output};
+
+pub struct ReEncrypt;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     ciphertext_blob: Blob,
     source_encryption_context: Option<EncryptionContext>,
     source_key_id: Option<String>,
@@ -23,84 +29,117 @@ struct Request {
     destination_encryption_algorithm: Option<String>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let destination = kms.resolve(ctx, &req.destination_key_id)?;
-    // RSA keys on either side: RSA-OAEP (see Encrypt and Decrypt).
-    let destination_rsa = asymmetric::is_rsa_encryption_key(&destination);
-    if !destination_rsa {
-        symmetric::require_symmetric(&destination, "ReEncrypt")?;
-        key_state::check(Op::ReEncrypt, &destination)?;
-        symmetric::require_algorithm(
-            &destination,
-            req.destination_encryption_algorithm.as_deref(),
-        )?;
+impl Operation for ReEncrypt {
+    /// The resolved key is the destination; the source key (named by the ciphertext)
+    /// needs kms:ReEncryptFrom, asked in `run`.
+    const SPEC: Spec = Spec {
+        name: "ReEncrypt",
+        action: "kms:ReEncryptTo",
+        key_state: Some(Op::ReEncrypt),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.destination_key_id)
     }
-    let source_rsa = match req.source_key_id.as_deref() {
-        Some(raw) => Some(kms.resolve(ctx, raw)?).filter(|k| asymmetric::is_rsa_encryption_key(k)),
-        None => None,
-    };
-    let (source_arn, source_algorithm, source_material, plaintext) = match source_rsa {
-        Some(key) => {
-            let (plaintext, algorithm) = asymmetric::rsa_decrypt(
-                kms,
-                &key,
-                Op::ReEncrypt,
-                req.source_encryption_algorithm.as_deref(),
-                req.source_encryption_context.as_ref(),
-                &req.ciphertext_blob.0,
-            )?;
-            (key.arn(), algorithm, None, plaintext)
+
+    fn check_key(_req: &Request, destination: &KeyRecord) -> KmsResult<()> {
+        if asymmetric::is_rsa_encryption_key(destination) {
+            return Ok(());
         }
-        None => {
-            let source = symmetric::decrypt(
-                kms,
-                ctx,
-                &req.ciphertext_blob.0,
-                &req.source_encryption_context.clone().unwrap_or_default(),
-                req.source_key_id.as_deref(),
-                Op::ReEncrypt,
-                "ReEncrypt",
-            )?;
-            symmetric::require_algorithm(&source.key, req.source_encryption_algorithm.as_deref())?;
-            (
-                source.key.arn(),
-                SYMMETRIC_DEFAULT,
-                Some(source.material_id),
-                source.plaintext,
-            )
-        }
-    };
-    let (blob, destination_algorithm, destination_material) = if destination_rsa {
-        let (blob, algorithm) = asymmetric::rsa_encrypt(
-            &destination,
-            Op::ReEncrypt,
+        symmetric::require_symmetric(destination, Self::SPEC.name)
+    }
+
+    fn conditions(req: &Request) -> ConditionValues {
+        encryption_conditions(
             req.destination_encryption_algorithm.as_deref(),
             req.destination_encryption_context.as_ref(),
-            &plaintext,
-        )?;
-        (blob, algorithm, None)
-    } else {
-        let (blob, material) = symmetric::encrypt(
-            kms,
-            &destination,
-            &plaintext,
-            &req.destination_encryption_context.unwrap_or_default(),
-        )?;
-        (blob, SYMMETRIC_DEFAULT, Some(material))
-    };
-    let mut out = json!({
-        "CiphertextBlob": b64(&blob),
-        "SourceKeyId": source_arn,
-        "KeyId": destination.arn(),
-        "SourceEncryptionAlgorithm": source_algorithm,
-        "DestinationEncryptionAlgorithm": destination_algorithm,
-    });
-    if let Some(material) = source_material {
-        out["SourceKeyMaterialId"] = json!(material);
+        )
     }
-    if let Some(material) = destination_material {
-        out["DestinationKeyMaterialId"] = json!(material);
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let destination = call.key()?;
+        let destination_rsa = asymmetric::is_rsa_encryption_key(destination);
+        if !destination_rsa {
+            symmetric::require_algorithm(
+                destination,
+                req.destination_encryption_algorithm.as_deref(),
+            )?;
+        }
+        let named = match req.source_key_id.as_deref() {
+            Some(raw) => Some(kms.resolve(call.ctx, raw)?),
+            None => None,
+        };
+        let (source_arn, source_algorithm, source_material, plaintext) = match named {
+            Some(source) if asymmetric::is_rsa_encryption_key(&source) => {
+                call.check_state(&source)?;
+                call.authorize_also(kms, "kms:ReEncryptFrom", Some(&source))?;
+                let (plaintext, algorithm) = asymmetric::rsa_decrypt(
+                    kms,
+                    &source,
+                    req.source_encryption_algorithm.as_deref(),
+                    req.source_encryption_context.as_ref(),
+                    &req.ciphertext_blob.0,
+                )?;
+                (source.arn(), algorithm, None, plaintext)
+            }
+            named => {
+                let source = symmetric::ciphertext_key(
+                    kms,
+                    call.ctx.region,
+                    &req.ciphertext_blob.0,
+                    named.as_deref(),
+                )?;
+                symmetric::require_symmetric(&source, Self::SPEC.name)?;
+                call.check_state(&source)?;
+                call.authorize_also(kms, "kms:ReEncryptFrom", Some(&source))?;
+                let out = symmetric::decrypt(
+                    kms,
+                    &source,
+                    &req.ciphertext_blob.0,
+                    &req.source_encryption_context.clone().unwrap_or_default(),
+                )?;
+                symmetric::require_algorithm(&source, req.source_encryption_algorithm.as_deref())?;
+                (
+                    source.arn(),
+                    SYMMETRIC_DEFAULT,
+                    Some(out.material_id),
+                    out.plaintext,
+                )
+            }
+        };
+        let (blob, destination_algorithm, destination_material) = if destination_rsa {
+            let (blob, algorithm) = asymmetric::rsa_encrypt(
+                destination,
+                req.destination_encryption_algorithm.as_deref(),
+                req.destination_encryption_context.as_ref(),
+                &plaintext,
+            )?;
+            (blob, algorithm, None)
+        } else {
+            let (blob, material) = symmetric::encrypt(
+                kms,
+                destination,
+                &plaintext,
+                &req.destination_encryption_context.unwrap_or_default(),
+            )?;
+            (blob, SYMMETRIC_DEFAULT, Some(material))
+        };
+        let mut out = json!({
+            "CiphertextBlob": b64(&blob),
+            "SourceKeyId": source_arn,
+            "KeyId": destination.arn(),
+            "SourceEncryptionAlgorithm": source_algorithm,
+            "DestinationEncryptionAlgorithm": destination_algorithm,
+        });
+        if let Some(material) = source_material {
+            out["SourceKeyMaterialId"] = json!(material);
+        }
+        if let Some(material) = destination_material {
+            out["DestinationKeyMaterialId"] = json!(material);
+        }
+        Ok(out.into())
     }
-    Ok(out)
 }

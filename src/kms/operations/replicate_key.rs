@@ -6,20 +6,26 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::domain::job::{JobKind, JobRecord};
+use crate::domain::key::{KeyRecord, KeyState, MultiRegionRole, Origin};
+use crate::domain::region::Region;
+use crate::domain::request::ConditionValues;
+use crate::domain::write::Write;
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
-use crate::kms::key_state::{self, Op};
-use crate::kms::model::{KeyRecord, KeyState, MultiRegionRole};
-use crate::kms::multi_region::{self, replica_job_id};
+use crate::kms::key_metadata;
+use crate::kms::key_state::Op;
+use crate::kms::multi_region::replica_job_id;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
 use crate::kms::policy::{check_policy, default_policy};
-use crate::kms::region::Region;
-use crate::kms::{Kms, RequestContext};
-use crate::store::{JobKind, JobRecord, Write};
+use crate::kms::service::Kms;
+use crate::kms::tags::{check_tags, merge_tags, tag_json, WireTag};
+use crate::kms::wire::Output;
 
-use super::{check_tags, merge_tags, tag_json, WireTag};
+pub struct ReplicateKey;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     replica_region: String,
     policy: Option<String>,
@@ -27,6 +33,17 @@ struct Request {
     bypass_policy_lockout_safety_check: Option<bool>,
     description: Option<String>,
     tags: Option<Vec<WireTag>>,
+}
+
+/// Only a multi-Region primary key has replicas.
+fn require_primary(key: &KeyRecord) -> KmsResult<()> {
+    if !key.is_primary() {
+        return Err(KmsError::unsupported(format!(
+            "{} is not a multi-region primary key.",
+            key.arn()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks the replica Region against the Region rules of the seed: known, enabled,
@@ -60,107 +77,117 @@ fn replica_region(kms: &Kms, primary: &KeyRecord, name: &str) -> KmsResult<Regio
     Ok(region)
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input.clone())?;
-    let replica;
-    {
-        let _guard = kms.write_guard();
-        let primary = kms.resolve(ctx, &req.key_id)?;
-        if !primary.is_primary() {
-            return Err(KmsError::unsupported(format!(
-                "{} is not a multi-region primary key.",
-                primary.arn()
-            )));
-        }
-        key_state::check(Op::ReplicateKey, &primary)?;
-        let region = replica_region(kms, &primary, &req.replica_region)?;
-        if let Some(existing) = kms.get_key(region, &primary.key_id) {
-            let hint = if existing.state == KeyState::PendingDeletion {
-                " It is pending deletion: cancel its deletion (CancelKeyDeletion) or wait until it is deleted."
-            } else {
-                ""
-            };
-            return Err(KmsError::new(
-                ErrorKind::AlreadyExists,
-                format!("Replica key {} already exists.{hint}", existing.arn()),
-            ));
-        }
-        let policy = match req.policy {
-            Some(p) => {
-                check_policy(&p)?;
-                p
-            }
-            None => default_policy(region, kms.account()),
-        };
-        let mut tags = Vec::new();
-        merge_tags(&mut tags, check_tags(req.tags.unwrap_or_default())?)?;
-        let now = kms.clock.now();
-        replica = KeyRecord {
-            key_id: primary.key_id.clone(),
-            region,
-            account_id: primary.account_id.clone(),
-            created: now,
-            description: req.description.unwrap_or_default(),
-            key_spec: primary.key_spec,
-            key_usage: primary.key_usage,
-            origin: primary.origin,
-            state: KeyState::Creating,
-            deletion_date: None,
-            pending_window_days: None,
-            policy,
-            tags,
-            // Imported material is never copied: the replica imports it itself.
-            materials: if primary.origin == crate::kms::model::Origin::External {
-                Vec::new()
-            } else {
-                primary.materials.clone()
-            },
-            rotation_enabled: primary.rotation_enabled,
-            rotation_period_days: primary.rotation_period_days,
-            multi_region: Some(MultiRegionRole::Replica),
-            next_rotation: primary.next_rotation,
-            on_demand_rotations: primary.on_demand_rotations,
-            rotation_started: None,
-            // The family's key check values travel with the shared properties.
-            imported: crate::kms::import::expected_for_replica(&primary),
-        };
-        let job = JobRecord {
-            id: replica_job_id(region, &replica.key_id),
-            due: now + kms.config.replica_creation_delay_ms as f64 / 1000.0,
-            kind: JobKind::FinishReplica {
-                region,
-                key_id: replica.key_id.clone(),
-            },
-        };
-        kms.commit(vec![Write::PutKey(replica.clone()), Write::PutJob(job)])?;
-    }
-    kms.jobs_changed.notify_one();
-    // CloudTrail: ReplicateKey in the primary's Region (recorded by the API layer), and a
-    // CreateKey in the replica's Region.
-    let replica_ctx = RequestContext {
-        region: replica.region,
-        ..ctx.clone()
+impl Operation for ReplicateKey {
+    /// AWS also requires kms:CreateKey in the replica's Region; the hook is asked for
+    /// kms:ReplicateKey on the primary key only.
+    const SPEC: Spec = Spec {
+        name: "ReplicateKey",
+        action: "kms:ReplicateKey",
+        key_state: Some(Op::ReplicateKey),
+        pool: Pool::Long,
+        read_only: false,
     };
-    let mut metadata = multi_region::metadata(kms, &replica);
-    if let Some(obj) = metadata.as_object_mut() {
-        obj.remove("CurrentKeyMaterialId");
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
     }
-    let out_tags: Vec<Value> = replica.tags.iter().map(tag_json).collect();
-    let mut out = json!({
-        "ReplicaKeyMetadata": metadata,
-        "ReplicaPolicy": replica.policy,
-    });
-    if !out_tags.is_empty() {
-        out["ReplicaTags"] = json!(out_tags);
+
+    fn check_key(_req: &Request, key: &KeyRecord) -> KmsResult<()> {
+        require_primary(key)
     }
-    kms.audit.record_call(
-        &replica_ctx,
-        kms.account(),
-        "CreateKey",
-        &input,
-        Some(&json!({"KeyMetadata": out["ReplicaKeyMetadata"]})),
-        None,
-        kms.clock.now(),
-    );
-    Ok(out)
+
+    fn conditions(req: &Request) -> ConditionValues {
+        let mut values = ConditionValues::default();
+        values.add("kms:ReplicaRegion", req.replica_region.as_str());
+        values
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let replica;
+        {
+            let _guard = kms.write_guard();
+            let primary = call.reload(kms)?;
+            require_primary(&primary)?;
+            let region = replica_region(kms, &primary, &req.replica_region)?;
+            if let Some(existing) = kms.get_key(region, &primary.key_id) {
+                let hint = if existing.state == KeyState::PendingDeletion {
+                    " It is pending deletion: cancel its deletion (CancelKeyDeletion) or wait until it is deleted."
+                } else {
+                    ""
+                };
+                return Err(KmsError::new(
+                    ErrorKind::AlreadyExists,
+                    format!("Replica key {} already exists.{hint}", existing.arn()),
+                ));
+            }
+            let policy = match req.policy {
+                Some(p) => {
+                    check_policy(&p)?;
+                    p
+                }
+                None => default_policy(region, kms.account()),
+            };
+            let mut tags = Vec::new();
+            merge_tags(&mut tags, check_tags(&req.tags.unwrap_or_default())?)?;
+            let now = kms.clock.now();
+            replica = KeyRecord {
+                key_id: primary.key_id.clone(),
+                region,
+                account_id: primary.account_id.clone(),
+                created: now,
+                description: req.description.unwrap_or_default(),
+                key_spec: primary.key_spec,
+                key_usage: primary.key_usage,
+                origin: primary.origin,
+                state: KeyState::Creating,
+                deletion_date: None,
+                pending_window_days: None,
+                policy,
+                tags,
+                // Imported material is never copied: the replica imports it itself.
+                materials: if primary.origin == Origin::External {
+                    Vec::new()
+                } else {
+                    primary.materials.clone()
+                },
+                rotation_enabled: primary.rotation_enabled,
+                rotation_period_days: primary.rotation_period_days,
+                multi_region: Some(MultiRegionRole::Replica),
+                next_rotation: primary.next_rotation,
+                on_demand_rotations: primary.on_demand_rotations,
+                rotation_started: None,
+                // The family's key check values travel with the shared properties.
+                imported: crate::kms::import::expected_for_replica(&primary),
+            };
+            let job = JobRecord {
+                id: replica_job_id(region, &replica.key_id),
+                due: now.plus_millis(kms.config.replica_creation_delay_ms),
+                kind: JobKind::FinishReplica {
+                    region,
+                    key_id: replica.key_id.clone(),
+                },
+            };
+            kms.commit(vec![Write::PutKey(replica.clone()), Write::PutJob(job)])?;
+        }
+        kms.jobs_changed.notify_one();
+        // CloudTrail: ReplicateKey in the primary's Region (recorded by the API layer), and a
+        // CreateKey in the replica's Region.
+        let metadata = key_metadata::of(kms, &replica);
+        let out_tags: Vec<Value> = replica.tags.iter().map(tag_json).collect();
+        let mut out = json!({
+            "ReplicaKeyMetadata": metadata,
+            "ReplicaPolicy": replica.policy,
+        });
+        if !out_tags.is_empty() {
+            out["ReplicaTags"] = json!(out_tags);
+        }
+        call.audit_also(
+            kms,
+            replica.region,
+            "CreateKey",
+            Some(&json!({"KeyMetadata": out["ReplicaKeyMetadata"]})),
+        );
+        Ok(out.into())
+    }
 }

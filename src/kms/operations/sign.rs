@@ -2,18 +2,22 @@
 //! Region's token (RAW messages are hashed on the host; DIGEST messages are the digest).
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::key::{KeyRecord, KeyUsage};
+use crate::domain::request::ConditionValues;
 use crate::kms::asymmetric::{self, material_label, require_usage, signing_input};
 use crate::kms::error::KmsResult;
-use crate::kms::key_state::{self, Op};
-use crate::kms::model::KeyUsage;
-use crate::kms::wire::{b64, Blob};
-use crate::kms::{Kms, RequestContext};
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::wire::{b64, Blob, Output};
+
+pub struct Sign;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     message: Blob,
     message_type: Option<String>,
@@ -21,36 +25,57 @@ struct Request {
     dry_run: Option<bool>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let key = kms.resolve(ctx, &req.key_id)?;
-    require_usage(&key, KeyUsage::SignVerify, "Sign")?;
-    key_state::check(Op::Sign, &key)?;
-    let (scheme, data) = signing_input(
-        &key,
-        &req.signing_algorithm,
-        req.message_type.as_deref(),
-        &req.message.0,
-    )?;
-    asymmetric::dry_run(req.dry_run)?;
-    let label = material_label(&key)?;
-    let signature = kms
-        .token(key.region)?
-        .sign_with(&label, scheme, &data)
-        .map_err(|e| {
-            asymmetric::token_error(
-                e,
-                key.region,
-                &format!(
-                    "sign with {} ({})",
-                    req.signing_algorithm,
-                    scheme.mechanism_name()
-                ),
-            )
-        })?;
-    Ok(json!({
-        "KeyId": key.arn(),
-        "Signature": b64(&signature),
-        "SigningAlgorithm": req.signing_algorithm,
-    }))
+impl Operation for Sign {
+    const SPEC: Spec = Spec {
+        name: "Sign",
+        action: "kms:Sign",
+        key_state: Some(Op::Sign),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn check_key(_req: &Request, key: &KeyRecord) -> KmsResult<()> {
+        require_usage(key, KeyUsage::SignVerify, Self::SPEC.name)
+    }
+
+    fn conditions(req: &Request) -> ConditionValues {
+        asymmetric::signing_conditions(&req.signing_algorithm, req.message_type.as_deref())
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let key = call.key()?;
+        let (scheme, data) = signing_input(
+            key,
+            &req.signing_algorithm,
+            req.message_type.as_deref(),
+            &req.message.0,
+        )?;
+        asymmetric::dry_run(req.dry_run)?;
+        let label = material_label(key)?;
+        let signature = kms
+            .token(key.region)?
+            .sign_with(&label, scheme, &data)
+            .map_err(|e| {
+                asymmetric::token_error(
+                    e,
+                    key.region,
+                    &format!(
+                        "sign with {} ({})",
+                        req.signing_algorithm,
+                        scheme.mechanism_name()
+                    ),
+                )
+            })?;
+        Ok(json!({
+            "KeyId": key.arn(),
+            "Signature": b64(&signature),
+            "SigningAlgorithm": req.signing_algorithm,
+        })
+        .into())
+    }
 }

@@ -1,24 +1,51 @@
 //! UntagResource: removes tags from a key by tag key.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::request::ConditionValues;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
+
+pub struct UntagResource;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     tag_keys: Vec<String>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    kms.modify_key(ctx, &req.key_id, Op::UntagResource, |key, _| {
-        key.tags.retain(|t| !req.tag_keys.contains(&t.key));
-        Ok(())
-    })?;
-    Ok(json!({}))
+impl Operation for UntagResource {
+    const SPEC: Spec = Spec {
+        name: "UntagResource",
+        action: "kms:UntagResource",
+        key_state: Some(Op::UntagResource),
+        pool: Pool::Long,
+        read_only: false,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
+    }
+
+    fn conditions(req: &Request) -> ConditionValues {
+        let mut values = ConditionValues::default();
+        for k in &req.tag_keys {
+            values.add("aws:TagKeys", k.as_str());
+        }
+        values
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        call.modify_key(kms, |key, _| {
+            key.tags.retain(|t| !req.tag_keys.contains(&t.key));
+            Ok(())
+        })?;
+        Ok(json!({}).into())
+    }
 }

@@ -1,52 +1,90 @@
 //! UpdateAlias: points an existing alias at another key of the same Region and type.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use super::create_alias::{resolve_target, settable_alias_name};
+use crate::domain::alias::AliasRecord;
+use crate::domain::ids::AliasName;
+use crate::domain::key::KeyRecord;
+use crate::domain::region::Region;
+use crate::domain::request::RequestContext;
+use crate::domain::write::Write;
 use crate::kms::error::{KmsError, KmsResult};
-use crate::kms::ids::AliasName;
-use crate::kms::{Kms, RequestContext};
-use crate::store::Write;
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::wire::Output;
 
-use super::create_alias::{reserved_error, resolve_target};
+pub struct UpdateAlias;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     alias_name: String,
     target_key_id: String,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let name = AliasName::parse(&req.alias_name)?;
-    if name.is_reserved() {
-        return Err(reserved_error());
-    }
-    let _guard = kms.write_guard();
-    let mut alias = kms
-        .state()
+/// The alias `name` of `region`, or NotFoundException.
+fn existing(kms: &Kms, region: Region, name: &AliasName) -> KmsResult<AliasRecord> {
+    kms.state()
         .aliases
-        .get(&ctx.region)
-        .and_then(|m| m.get(&name))
+        .get(&region)
+        .and_then(|m| m.get(name))
         .cloned()
         .ok_or_else(|| {
             KmsError::not_found(format!(
                 "Alias {} is not found.",
-                kms.alias_arn(ctx.region, &name)
+                kms.alias_arn(region, name)
             ))
-        })?;
-    let key = resolve_target(kms, ctx, &req.target_key_id)?;
-    if let Some(old) = kms.get_key(ctx.region, &alias.target) {
-        if old.key_usage != key.key_usage || old.key_spec != key.key_spec {
-            return Err(KmsError::validation(format!(
-                "{} is not the same type of key as the alias's current key: an alias can only move to a key with the same key spec and key usage.",
-                key.arn()
-            )));
-        }
+        })
+}
+
+impl Operation for UpdateAlias {
+    const SPEC: Spec = Spec {
+        name: "UpdateAlias",
+        action: "kms:UpdateAlias",
+        // The new target is checked as CreateAlias checks it.
+        key_state: Some(Op::CreateAlias),
+        pool: Pool::Long,
+        read_only: false,
+    };
+    type Request = Request;
+
+    fn check_request(_kms: &Kms, _ctx: &RequestContext, req: &Request) -> KmsResult<()> {
+        settable_alias_name(&req.alias_name).map(|_| ())
     }
-    alias.target = key.key_id.clone();
-    alias.updated = kms.clock.now();
-    kms.commit(vec![Write::PutAlias(alias)])?;
-    Ok(json!({}))
+
+    /// The new target key, once the alias is known to exist.
+    fn resolve(
+        kms: &Kms,
+        ctx: &RequestContext,
+        req: &Request,
+    ) -> KmsResult<Option<Arc<KeyRecord>>> {
+        existing(kms, ctx.region, &settable_alias_name(&req.alias_name)?)?;
+        resolve_target(kms, ctx, &req.target_key_id).map(Some)
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let region = call.ctx.region;
+        let name = settable_alias_name(&req.alias_name)?;
+        let _guard = kms.write_guard();
+        let mut alias = existing(kms, region, &name)?;
+        let key = call.reload(kms)?;
+        if let Some(old) = kms.get_key(region, &alias.target) {
+            call.authorize_also(kms, Self::SPEC.action, Some(&old))?;
+            if old.key_usage != key.key_usage || old.key_spec != key.key_spec {
+                return Err(KmsError::validation(format!(
+                    "{} is not the same type of key as the alias's current key: an alias can only move to a key with the same key spec and key usage.",
+                    key.arn()
+                )));
+            }
+        }
+        alias.target = key.key_id.clone();
+        alias.updated = kms.clock.now();
+        kms.commit(vec![Write::PutAlias(alias)])?;
+        Ok(json!({}).into())
+    }
 }

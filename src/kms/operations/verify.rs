@@ -3,18 +3,22 @@
 //! KMSInvalidSignatureException, as in AWS.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::key::{KeyRecord, KeyUsage};
+use crate::domain::request::ConditionValues;
 use crate::kms::asymmetric::{self, public_key, require_usage, signing_input};
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
-use crate::kms::key_state::{self, Op};
-use crate::kms::model::KeyUsage;
-use crate::kms::wire::Blob;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::wire::{Blob, Output};
+
+pub struct Verify;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     message: Blob,
     message_type: Option<String>,
@@ -23,39 +27,60 @@ struct Request {
     dry_run: Option<bool>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let key = kms.resolve(ctx, &req.key_id)?;
-    require_usage(&key, KeyUsage::SignVerify, "Verify")?;
-    key_state::check(Op::Verify, &key)?;
-    let (scheme, data) = signing_input(
-        &key,
-        &req.signing_algorithm,
-        req.message_type.as_deref(),
-        &req.message.0,
-    )?;
-    asymmetric::dry_run(req.dry_run)?;
-    let (kind, spki) = public_key(&key)?;
-    let valid = kms
-        .token(key.region)?
-        .verify_with(kind, &spki, scheme, &data, &req.signature.0)
-        .map_err(|e| {
-            asymmetric::token_error(
-                e,
-                key.region,
-                &format!(
-                    "verify with {} ({})",
-                    req.signing_algorithm,
-                    scheme.mechanism_name()
-                ),
-            )
-        })?;
-    if !valid {
-        return Err(KmsError::new(ErrorKind::KmsInvalidSignature, ""));
+impl Operation for Verify {
+    const SPEC: Spec = Spec {
+        name: "Verify",
+        action: "kms:Verify",
+        key_state: Some(Op::Verify),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
     }
-    Ok(json!({
-        "KeyId": key.arn(),
-        "SignatureValid": true,
-        "SigningAlgorithm": req.signing_algorithm,
-    }))
+
+    fn check_key(_req: &Request, key: &KeyRecord) -> KmsResult<()> {
+        require_usage(key, KeyUsage::SignVerify, Self::SPEC.name)
+    }
+
+    fn conditions(req: &Request) -> ConditionValues {
+        asymmetric::signing_conditions(&req.signing_algorithm, req.message_type.as_deref())
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let key = call.key()?;
+        let (scheme, data) = signing_input(
+            key,
+            &req.signing_algorithm,
+            req.message_type.as_deref(),
+            &req.message.0,
+        )?;
+        asymmetric::dry_run(req.dry_run)?;
+        let (kind, spki) = public_key(key)?;
+        let valid = kms
+            .token(key.region)?
+            .verify_with(kind, &spki, scheme, &data, &req.signature.0)
+            .map_err(|e| {
+                asymmetric::token_error(
+                    e,
+                    key.region,
+                    &format!(
+                        "verify with {} ({})",
+                        req.signing_algorithm,
+                        scheme.mechanism_name()
+                    ),
+                )
+            })?;
+        if !valid {
+            return Err(KmsError::new(ErrorKind::KmsInvalidSignature, ""));
+        }
+        Ok(json!({
+            "KeyId": key.arn(),
+            "SignatureValid": true,
+            "SigningAlgorithm": req.signing_algorithm,
+        })
+        .into())
+    }
 }

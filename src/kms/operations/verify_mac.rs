@@ -2,18 +2,22 @@
 //! KMSInvalidMacException, as in AWS.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::domain::key::{KeyRecord, KeyUsage};
+use crate::domain::request::ConditionValues;
 use crate::kms::asymmetric::{self, mac_hash_for, material_label, require_usage};
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
-use crate::kms::key_state::{self, Op};
-use crate::kms::model::KeyUsage;
-use crate::kms::wire::Blob;
-use crate::kms::{Kms, RequestContext};
+use crate::kms::key_state::Op;
+use crate::kms::operation::{Call, Operation, Pool, Spec};
+use crate::kms::service::Kms;
+use crate::kms::wire::{Blob, Output};
+
+pub struct VerifyMac;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Request {
+pub struct Request {
     key_id: String,
     message: Blob,
     mac_algorithm: String,
@@ -21,26 +25,49 @@ struct Request {
     dry_run: Option<bool>,
 }
 
-pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value> {
-    let req: Request = crate::kms::wire::parse(input)?;
-    let key = kms.resolve(ctx, &req.key_id)?;
-    require_usage(&key, KeyUsage::GenerateVerifyMac, "VerifyMac")?;
-    key_state::check(Op::VerifyMac, &key)?;
-    let hash = mac_hash_for(&key, &req.mac_algorithm)?;
-    asymmetric::dry_run(req.dry_run)?;
-    let label = material_label(&key)?;
-    let valid = kms
-        .token(key.region)?
-        .hmac_verify_with(&label, hash, &req.message.0, &req.mac.0)
-        .map_err(|e| {
-            asymmetric::token_error(e, key.region, &format!("verify {}", req.mac_algorithm))
-        })?;
-    if !valid {
-        return Err(KmsError::new(ErrorKind::KmsInvalidMac, ""));
+impl Operation for VerifyMac {
+    const SPEC: Spec = Spec {
+        name: "VerifyMac",
+        action: "kms:VerifyMac",
+        key_state: Some(Op::VerifyMac),
+        pool: Pool::Short,
+        read_only: true,
+    };
+    type Request = Request;
+
+    fn key_ref(req: &Request) -> Option<&str> {
+        Some(&req.key_id)
     }
-    Ok(json!({
-        "KeyId": key.arn(),
-        "MacValid": true,
-        "MacAlgorithm": req.mac_algorithm,
-    }))
+
+    fn check_key(_req: &Request, key: &KeyRecord) -> KmsResult<()> {
+        require_usage(key, KeyUsage::GenerateVerifyMac, Self::SPEC.name)
+    }
+
+    fn conditions(req: &Request) -> ConditionValues {
+        let mut values = ConditionValues::default();
+        values.add("kms:MacAlgorithm", req.mac_algorithm.as_str());
+        values
+    }
+
+    fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let key = call.key()?;
+        let hash = mac_hash_for(key, &req.mac_algorithm)?;
+        asymmetric::dry_run(req.dry_run)?;
+        let label = material_label(key)?;
+        let valid = kms
+            .token(key.region)?
+            .hmac_verify_with(&label, hash, &req.message.0, &req.mac.0)
+            .map_err(|e| {
+                asymmetric::token_error(e, key.region, &format!("verify {}", req.mac_algorithm))
+            })?;
+        if !valid {
+            return Err(KmsError::new(ErrorKind::KmsInvalidMac, ""));
+        }
+        Ok(json!({
+            "KeyId": key.arn(),
+            "MacValid": true,
+            "MacAlgorithm": req.mac_algorithm,
+        })
+        .into())
+    }
 }

@@ -1,11 +1,14 @@
 //! Identifiers parsed once at the API boundary: key ids, alias names, key references
 //! (what a caller may put in a `KeyId` field) and the ARNs built from them.
+//!
+//! A parse failure says exactly what was wrong ([`AliasNameError`], [`KeyRefError`]);
+//! its `Display` is the message AWS gives, and the service layer decides the AWS error
+//! type it travels as.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{KmsError, KmsResult};
 use super::region::Region;
 
 /// A KMS key id: a lowercase UUID, or `mrk-` + 32 lowercase hex digits for multi-Region keys.
@@ -66,23 +69,43 @@ impl fmt::Debug for KeyId {
 #[serde(transparent)]
 pub struct AliasName(String);
 
-/// The message AWS gives for an alias without the `alias/` prefix.
-const ALIAS_PREFIX_MESSAGE: &str = "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html";
+/// Why a string is not an alias name (AWS: ValidationException with this message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliasNameError {
+    /// The name does not start with `alias/`.
+    MissingPrefix,
+    /// Nothing after `alias/`, or a character outside `[a-zA-Z0-9/_-]`.
+    BadCharacters(String),
+}
+
+impl fmt::Display for AliasNameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AliasNameError::MissingPrefix => f.write_str(
+                "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
+            ),
+            AliasNameError::BadCharacters(name) => write!(
+                f,
+                "1 validation error detected: Value '{name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AliasNameError {}
 
 impl AliasName {
     /// Parses an alias name given to CreateAlias/UpdateAlias/DeleteAlias.
-    pub fn parse(s: &str) -> KmsResult<AliasName> {
+    pub fn parse(s: &str) -> Result<AliasName, AliasNameError> {
         let Some(rest) = s.strip_prefix("alias/") else {
-            return Err(KmsError::validation(ALIAS_PREFIX_MESSAGE));
+            return Err(AliasNameError::MissingPrefix);
         };
         if rest.is_empty()
             || !rest
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
         {
-            return Err(KmsError::validation(format!(
-                "1 validation error detected: Value '{s}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"
-            )));
+            return Err(AliasNameError::BadCharacters(s.to_string()));
         }
         Ok(AliasName(s.to_string()))
     }
@@ -116,50 +139,75 @@ pub enum KeyRef {
     Alias(AliasName),
 }
 
+/// Why a `KeyId` field names no key here (AWS: NotFoundException with this message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRefError {
+    /// Not an ARN of a KMS key or alias: `Invalid arn <raw>`.
+    MalformedArn(String),
+    /// The ARN of another Region: `Invalid arn <region>`.
+    OtherRegion(String),
+    /// The ARN of another partition or account: `Key '<raw>' does not exist`.
+    OtherAccount(String),
+    /// Neither form of key id: `Invalid keyId '<id>'`.
+    InvalidKeyId(String),
+    /// A malformed alias name or alias ARN: `Alias '<alias ARN>' is not found.`
+    InvalidAlias(String),
+}
+
+impl fmt::Display for KeyRefError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyRefError::MalformedArn(raw) => write!(f, "Invalid arn {raw}"),
+            KeyRefError::OtherRegion(region) => write!(f, "Invalid arn {region}"),
+            KeyRefError::OtherAccount(raw) => write!(f, "Key '{raw}' does not exist"),
+            KeyRefError::InvalidKeyId(id) => write!(f, "Invalid keyId '{id}'"),
+            KeyRefError::InvalidAlias(arn) => write!(f, "Alias '{arn}' is not found."),
+        }
+    }
+}
+
+impl std::error::Error for KeyRefError {}
+
 impl KeyRef {
     /// Parses a `KeyId` field as AWS does, for a request served in `region` of `account`.
     ///
     /// Accepts a key id, a key ARN, an alias name or an alias ARN. An ARN of another Region
     /// or account names no key here.
-    pub fn parse(raw: &str, region: Region, account: &str) -> KmsResult<KeyRef> {
+    pub fn parse(raw: &str, region: Region, account: &str) -> Result<KeyRef, KeyRefError> {
         if let Some(rest) = raw.strip_prefix("arn:") {
             // arn:<partition>:kms:<region>:<account>:<resource>
             let parts: Vec<&str> = rest.splitn(5, ':').collect();
             if parts.len() != 5 || parts[1] != "kms" {
-                return Err(KmsError::not_found(format!("Invalid arn {raw}")));
+                return Err(KeyRefError::MalformedArn(raw.to_string()));
             }
             let (partition, arn_region, arn_account, resource) =
                 (parts[0], parts[2], parts[3], parts[4]);
             if arn_region != region.as_str() {
-                return Err(KmsError::not_found(format!("Invalid arn {arn_region}")));
+                return Err(KeyRefError::OtherRegion(arn_region.to_string()));
             }
             if partition != region.partition().as_str() || arn_account != account {
-                return Err(KmsError::not_found(format!("Key '{raw}' does not exist")));
+                return Err(KeyRefError::OtherAccount(raw.to_string()));
             }
             if let Some(id) = resource.strip_prefix("key/") {
                 return KeyId::parse(id)
                     .map(KeyRef::Id)
-                    .ok_or_else(|| KmsError::not_found(format!("Invalid keyId '{id}'")));
+                    .ok_or_else(|| KeyRefError::InvalidKeyId(id.to_string()));
             }
             if resource.starts_with("alias/") {
                 let alias = AliasName::parse(resource)
-                    .map_err(|_| KmsError::not_found(format!("Alias '{raw}' is not found.")))?;
+                    .map_err(|_| KeyRefError::InvalidAlias(raw.to_string()))?;
                 return Ok(KeyRef::Alias(alias));
             }
-            return Err(KmsError::not_found(format!("Invalid arn {raw}")));
+            return Err(KeyRefError::MalformedArn(raw.to_string()));
         }
         if raw.starts_with("alias/") {
-            let alias = AliasName::parse(raw).map_err(|_| {
-                KmsError::not_found(format!(
-                    "Alias '{}' is not found.",
-                    alias_arn_str(region, account, raw)
-                ))
-            })?;
+            let alias = AliasName::parse(raw)
+                .map_err(|_| KeyRefError::InvalidAlias(alias_arn_str(region, account, raw)))?;
             return Ok(KeyRef::Alias(alias));
         }
         KeyId::parse(raw)
             .map(KeyRef::Id)
-            .ok_or_else(|| KmsError::not_found(format!("Invalid keyId '{raw}'")))
+            .ok_or_else(|| KeyRefError::InvalidKeyId(raw.to_string()))
     }
 }
 
@@ -212,10 +260,10 @@ mod tests {
     }
 
     #[test]
-    fn malformed_key_id_is_not_found_with_aws_message() {
+    fn malformed_key_id_has_aws_message() {
         let e = KeyRef::parse("fake-key-id", us(), "111122223333").unwrap_err();
-        assert_eq!(e.kind.aws_name(), "NotFoundException");
-        assert_eq!(e.message, "Invalid keyId 'fake-key-id'");
+        assert_eq!(e, KeyRefError::InvalidKeyId("fake-key-id".into()));
+        assert_eq!(e.to_string(), "Invalid keyId 'fake-key-id'");
     }
 
     #[test]
@@ -223,7 +271,7 @@ mod tests {
         let id = KeyId::new_single_region();
         let arn = format!("arn:aws:kms:eu-west-1:111122223333:key/{id}");
         let e = KeyRef::parse(&arn, us(), "111122223333").unwrap_err();
-        assert_eq!(e.message, "Invalid arn eu-west-1");
+        assert_eq!(e.to_string(), "Invalid arn eu-west-1");
     }
 
     #[test]
@@ -252,9 +300,9 @@ mod tests {
     #[test]
     fn alias_needs_prefix() {
         let e = AliasName::parse("tour").unwrap_err();
-        assert_eq!(e.kind.aws_name(), "ValidationException");
+        assert_eq!(e, AliasNameError::MissingPrefix);
         assert!(e
-            .message
+            .to_string()
             .starts_with("Alias must start with the prefix \"alias/\"."));
     }
 }

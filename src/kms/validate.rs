@@ -28,11 +28,11 @@
 //! `regex` dialect (see [`java_regex_to_rust`]) and compiled anchored.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
-use once_cell::sync::Lazy;
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -54,7 +54,7 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
-static MODEL: Lazy<ServiceModel> = Lazy::new(|| {
+static MODEL: LazyLock<ServiceModel> = LazyLock::new(|| {
     ServiceModel::load(MODEL_JSON).expect("the compiled-in KMS service model must be valid")
 });
 

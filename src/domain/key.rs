@@ -1,12 +1,12 @@
-//! The service's records: what a KMS key, its key material and an alias are, as stored in
-//! the metadata store and rendered as AWS `KeyMetadata`.
+//! KMS keys as the service keeps them: the wire enums of the service model (key state,
+//! key spec, key usage, origin), tags, key material versions, imported material, the
+//! multi-Region role, and the key record the metadata store holds.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
-use super::ids::{key_arn, AliasName, KeyId};
+use super::ids::{key_arn, KeyId};
 use super::region::Region;
-use crate::clock::Timestamp;
+use super::time::Timestamp;
 
 /// The key states of AWS KMS (key-state.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,9 +120,14 @@ impl MaterialRecord {
 
 /// A fresh key material id: 32 random bytes, hex encoded.
 pub fn new_material_id() -> String {
-    let a = uuid::Uuid::new_v4();
-    let b = uuid::Uuid::new_v4();
-    format!("{}{}", a.simple(), b.simple())
+    random_hex::<32>()
+}
+
+/// `N` random bytes from the operating system, hex encoded.
+pub fn random_hex<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    hex::encode(bytes)
 }
 
 /// A KMS key in one Region.
@@ -201,6 +206,21 @@ pub struct ImportedMaterial {
     pub rotated_at: Option<Timestamp>,
 }
 
+/// ExpirationModel of imported material that leaves the token at its ValidTo.
+pub const KEY_MATERIAL_EXPIRES: &str = "KEY_MATERIAL_EXPIRES";
+/// ExpirationModel of imported material that stays until deleted.
+pub const KEY_MATERIAL_DOES_NOT_EXPIRE: &str = "KEY_MATERIAL_DOES_NOT_EXPIRE";
+
+impl ImportedMaterial {
+    /// When this material leaves the token: its ValidTo while it is in the token under
+    /// KEY_MATERIAL_EXPIRES; `None` otherwise.
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        let expiring =
+            self.in_token && self.expiration_model.as_deref() == Some(KEY_MATERIAL_EXPIRES);
+        self.valid_to.filter(|_| expiring)
+    }
+}
+
 /// Whether a multi-Region key is the primary or a replica. The rest of the
 /// MultiRegionConfiguration (which Regions hold related keys) is derived from the keys
 /// that exist, so it is consistent in every Region after every change.
@@ -234,61 +254,20 @@ impl KeyRecord {
         self.materials.iter().find(|m| m.id == id)
     }
 
-    /// The AWS `KeyMetadata` structure.
-    pub fn metadata(&self) -> Value {
-        let mut m = json!({
-            "AWSAccountId": self.account_id,
-            "KeyId": self.key_id.as_str(),
-            "Arn": self.arn(),
-            "CreationDate": self.created,
-            "Enabled": self.state == KeyState::Enabled,
-            "Description": self.description,
-            "KeyUsage": self.key_usage.as_str(),
-            "KeyState": self.state.as_str(),
-            "Origin": self.origin.as_str(),
-            "KeyManager": "CUSTOMER",
-            "CustomerMasterKeySpec": self.key_spec.as_str(),
-            "KeySpec": self.key_spec.as_str(),
-            "MultiRegion": self.key_id.is_multi_region(),
-        });
-        if let Some((member, algorithms)) =
-            super::key_spec::algorithm_members(self.key_spec, self.key_usage)
-        {
-            if !algorithms.is_empty() {
-                m[member] = json!(algorithms);
-            }
-        }
-        // AWS shows CurrentKeyMaterialId for symmetric encryption keys only (the recorded
-        // HMAC and asymmetric keys have none).
-        if self.key_spec == KeySpec::SymmetricDefault {
-            if let Some(material) = self.current_material() {
-                m["CurrentKeyMaterialId"] = json!(material.id);
-            }
-        }
-        super::import::decorate_metadata(self, &mut m);
-        if let Some(date) = self.deletion_date {
-            if self.state == KeyState::PendingDeletion {
-                m["DeletionDate"] = json!(date);
-            }
-        }
-        if let Some(days) = self.pending_window_days {
-            if matches!(
-                self.state,
-                KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
-            ) {
-                m["PendingDeletionWindowInDays"] = json!(days);
-            }
-        }
-        m
+    /// Origin EXTERNAL: the current imported material as the metadata knows it (whether
+    /// or not it is in the token now): the last one that is not pending rotation.
+    pub fn current_import(&self) -> Option<&ImportedMaterial> {
+        self.imported.iter().rev().find(|m| !m.pending_rotation)
     }
-}
 
-/// An alias in one Region.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AliasRecord {
-    pub name: AliasName,
-    pub region: Region,
-    pub target: KeyId,
-    pub created: Timestamp,
-    pub updated: Timestamp,
+    /// Origin EXTERNAL: the imported material pending rotation, if any (at most one).
+    pub fn pending_import(&self) -> Option<&ImportedMaterial> {
+        self.imported.iter().find(|m| m.pending_rotation)
+    }
+
+    /// Origin EXTERNAL: whether material was ever imported into this key itself (not
+    /// only known from its multi-Region family).
+    pub fn imported_here(&self) -> bool {
+        self.imported.iter().any(|m| m.imported_at.is_some())
+    }
 }

@@ -1,0 +1,27 @@
+//! What the service hands the metadata store: batches of [`Write`]s, applied atomically;
+//! and what the store gives back at startup: a [`Snapshot`] of every record.
+
+use super::alias::AliasRecord;
+use super::ids::{AliasName, KeyId};
+use super::job::JobRecord;
+use super::key::KeyRecord;
+use super::region::Region;
+
+/// One write of a batch.
+#[derive(Debug, Clone)]
+pub enum Write {
+    PutKey(KeyRecord),
+    DeleteKey { region: Region, key_id: KeyId },
+    PutAlias(AliasRecord),
+    DeleteAlias { region: Region, name: AliasName },
+    PutJob(JobRecord),
+    DeleteJob { id: String },
+}
+
+/// Everything the store holds, read at startup.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub keys: Vec<KeyRecord>,
+    pub aliases: Vec<AliasRecord>,
+    pub jobs: Vec<JobRecord>,
+}

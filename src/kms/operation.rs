@@ -1,0 +1,232 @@
+//! What an operation declares about itself, and the one sequence every operation runs
+//! through. Each file under `operations/` implements [`Operation`] once: its name, its
+//! typed request, the key-state table row it needs, whether it is short (worker pool) or
+//! long (blocking pool), whether it is read-only (audit buffering, CloudTrail's
+//! `readOnly`), and the IAM action it requires. [`execute`] then, for every operation:
+//!
+//! 1. parses the request into [`Operation::Request`], once (the body was validated
+//!    against the service model already);
+//! 2. makes the checks of the request alone ([`Operation::check_request`]);
+//! 3. resolves the key the request names ([`Operation::resolve`]);
+//! 4. makes the checks of the key that come before its state ([`Operation::check_key`],
+//!    e.g. "key usage is SIGN_VERIFY which is not valid for Encrypt");
+//! 5. checks the key's state against the key-state table ([`Spec::key_state`]);
+//! 6. asks the authorization hook ([`super::authorization::authorize`]);
+//! 7. runs the operation ([`Operation::run`]).
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::authorization;
+use super::error::KmsResult;
+use super::key_state::{self, Op};
+use super::service::Kms;
+use super::wire::{self, Output};
+use crate::domain::key::KeyRecord;
+use crate::domain::region::Region;
+use crate::domain::request::{ConditionValues, RequestContext};
+use crate::domain::write::Write;
+
+/// Where an operation runs. PKCS#11 and SQLite calls block, so no operation runs on the
+/// async executor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// Crypto with an existing key and reads of metadata: a fixed pool of worker threads
+    /// that stay busy under load.
+    Short,
+    /// Anything that creates keys or writes metadata durably: tokio's blocking pool, so
+    /// it cannot hold up the short operations.
+    Long,
+}
+
+/// The declaration of an operation.
+#[derive(Debug)]
+pub struct Spec {
+    /// The operation name (`X-Amz-Target: TrentService.<name>`).
+    pub name: &'static str,
+    /// The IAM action the caller needs on the resolved key (or on `*` when the
+    /// operation names no key).
+    pub action: &'static str,
+    /// The row of the key-state table the resolved key is checked against; `None` for
+    /// an operation on no key.
+    pub key_state: Option<Op>,
+    pub pool: Pool,
+    /// Changes nothing: CloudTrail's `readOnly`; its audit records are buffered.
+    pub read_only: bool,
+}
+
+/// An operation of the KMS API. See the module documentation for the order in which
+/// [`execute`] calls these.
+pub trait Operation {
+    const SPEC: Spec;
+    /// The request, as the service model shapes it (PascalCase members).
+    type Request: DeserializeOwned;
+
+    /// Checks of the request alone, which AWS makes before it looks at the key.
+    fn check_request(_kms: &Kms, _ctx: &RequestContext, _req: &Self::Request) -> KmsResult<()> {
+        Ok(())
+    }
+
+    /// The member naming the key the operation acts on (`KeyId`, `TargetKeyId`, …), if
+    /// any: [`Operation::resolve`] resolves it.
+    fn key_ref(_req: &Self::Request) -> Option<&str> {
+        None
+    }
+
+    /// The key the operation acts on, by [`Operation::key_ref`] in the request's Region.
+    /// Operations that find their key otherwise (Decrypt: the ciphertext names it)
+    /// override this.
+    fn resolve(
+        kms: &Kms,
+        ctx: &RequestContext,
+        req: &Self::Request,
+    ) -> KmsResult<Option<Arc<KeyRecord>>> {
+        Self::key_ref(req)
+            .map(|raw| kms.resolve(ctx, raw))
+            .transpose()
+    }
+
+    /// Checks of the resolved key that AWS makes before its key state (the key's usage
+    /// or spec does not fit the operation).
+    fn check_key(_req: &Self::Request, _key: &KeyRecord) -> KmsResult<()> {
+        Ok(())
+    }
+
+    /// The request's condition values for authorization.
+    fn conditions(_req: &Self::Request) -> ConditionValues {
+        ConditionValues::default()
+    }
+
+    /// Runs the operation, after every check above passed.
+    fn run(kms: &Kms, call: &Call<'_>, req: Self::Request) -> KmsResult<Output>;
+}
+
+/// What an operation runs with besides its request: the caller, the resolved key, its
+/// own declaration, and the request as the audit log records it.
+pub struct Call<'a> {
+    pub ctx: &'a RequestContext,
+    key: Option<Arc<KeyRecord>>,
+    spec: &'static Spec,
+    /// The request members an audit record shows (secrets left out).
+    audit_input: &'a Value,
+}
+
+impl Call<'_> {
+    /// The resolved key. Only for operations that resolve one.
+    pub fn key(&self) -> KmsResult<&Arc<KeyRecord>> {
+        self.key.as_ref().ok_or_else(|| {
+            super::error::KmsError::internal(format!("{} resolved no key", self.spec.name))
+        })
+    }
+
+    /// The resolved key, if the request named one.
+    pub fn key_if_any(&self) -> Option<&Arc<KeyRecord>> {
+        self.key.as_ref()
+    }
+
+    /// Checks the state of another key the operation acts on against the operation's
+    /// row of the key-state table.
+    pub fn check_state(&self, key: &KeyRecord) -> KmsResult<()> {
+        match self.spec.key_state {
+            Some(op) => key_state::check(op, key),
+            None => Ok(()),
+        }
+    }
+
+    /// Asks the authorization hook about another key the operation acts on.
+    pub fn authorize_also(
+        &self,
+        kms: &Kms,
+        action: &'static str,
+        key: Option<&KeyRecord>,
+    ) -> KmsResult<()> {
+        authorization::authorize(kms, self.ctx, action, key, &ConditionValues::default)
+    }
+
+    /// The resolved key as it is now, checked against the key-state table again. Called
+    /// under the metadata write lock by read-modify-write sequences, so the key they
+    /// change is the current one.
+    pub fn reload(&self, kms: &Kms) -> KmsResult<Arc<KeyRecord>> {
+        let key = self.key()?;
+        let current = kms.get_key(key.region, &key.key_id).ok_or_else(|| {
+            super::error::KmsError::not_found(format!("Key '{}' does not exist", key.arn()))
+        })?;
+        self.check_state(&current)?;
+        Ok(current)
+    }
+
+    /// Read-modify-write of the resolved key under the write lock: reloads it (checking
+    /// its state again), lets `f` change a copy (and add further writes), then commits it
+    /// all durably.
+    pub fn modify_key(
+        &self,
+        kms: &Kms,
+        f: impl FnOnce(&mut KeyRecord, &mut Vec<Write>) -> KmsResult<()>,
+    ) -> KmsResult<KeyRecord> {
+        let _guard = kms.write_guard();
+        let mut key = (*self.reload(kms)?).clone();
+        let mut extra = Vec::new();
+        f(&mut key, &mut extra)?;
+        let mut batch = vec![Write::PutKey(key.clone())];
+        batch.extend(extra);
+        kms.commit(batch)?;
+        Ok(key)
+    }
+
+    /// Records this call a second time, in another Region's audit log, as `event` (AWS
+    /// records ReplicateKey as CreateKey in the replica's Region, UpdatePrimaryRegion in
+    /// both Regions).
+    pub fn audit_also(&self, kms: &Kms, region: Region, event: &str, response: Option<&Value>) {
+        let ctx = RequestContext {
+            region,
+            ..self.ctx.clone()
+        };
+        kms.audit.record_call(
+            &ctx,
+            kms.account(),
+            event,
+            false,
+            self.audit_input,
+            response,
+            None,
+            kms.clock.now(),
+        );
+    }
+}
+
+/// Runs operation `O` on `input` (already validated against the service model): the
+/// sequence of the module documentation.
+pub fn execute<O: Operation>(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: Value,
+    audit_input: &Value,
+) -> KmsResult<Output> {
+    let req: O::Request = wire::parse(input)?;
+    O::check_request(kms, ctx, &req)?;
+    let key = O::resolve(kms, ctx, &req)?;
+    if let Some(key) = &key {
+        O::check_key(&req, key)?;
+        if let Some(op) = O::SPEC.key_state {
+            key_state::check(op, key)?;
+        }
+    }
+    authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
+        O::conditions(&req)
+    })?;
+    let call = Call {
+        ctx,
+        key,
+        spec: &O::SPEC,
+        audit_input,
+    };
+    O::run(kms, &call, req)
+}
+
+/// One operation of the registry: its declaration and its [`execute`].
+pub struct Entry {
+    pub spec: &'static Spec,
+    pub execute: fn(&Kms, &RequestContext, Value, &Value) -> KmsResult<Output>,
+}
