@@ -4,6 +4,8 @@
 //! executor ([`crate::kms::dispatch::run`]), and errors rendered as
 //! `{"__type": ..., "message": ...}`.
 
+pub mod admin;
+pub mod edge;
 pub mod sigv4;
 pub mod workers;
 
@@ -35,6 +37,7 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 struct App {
     kms: Arc<Kms>,
     workers: Arc<workers::Workers>,
+    long: Arc<workers::Blocking>,
 }
 
 impl axum::extract::FromRef<App> for Arc<Kms> {
@@ -43,19 +46,23 @@ impl axum::extract::FromRef<App> for Arc<Kms> {
     }
 }
 
-/// The HTTP application.
+/// The HTTP application (the admin routes are added by the server when enabled: see
+/// [`admin::routes`]). Request bodies arrive read in full and size-checked by the edge
+/// ([`edge`]), so axum's own body limit is off.
 pub fn router(kms: Arc<Kms>) -> Router {
-    let admin = kms.config.admin_api;
-    let mut router = Router::new()
+    let queue = kms.config.limits.max_queued_requests;
+    Router::new()
         .route("/", post(handle))
-        .route("/health", get(|| async { "ok" }));
-    if admin {
-        router = router.route("/admin/clock", get(clock_get).post(clock_advance));
-    }
-    router.with_state(App {
-        kms,
-        workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
-    })
+        .route("/health", get(|| async { "ok" }))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(App {
+            kms,
+            workers: Arc::new(workers::Workers::start(
+                workers::Workers::default_size(),
+                queue,
+            )),
+            long: Arc::new(workers::Blocking::new(queue)),
+        })
 }
 
 /// The HTTP response of a call. An internal error is logged here, once, with the request
@@ -96,7 +103,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 }
 
 async fn handle(
-    State(App { kms, workers: pool }): State<App>,
+    State(App {
+        kms,
+        workers: pool,
+        long,
+    }): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
@@ -165,44 +176,17 @@ async fn handle(
     let job = move || dispatch::run(&worker_kms, &ctx, request);
     let result = match pool_kind {
         Pool::Short => pool.run(job).await,
-        Pool::Long => tokio::task::spawn_blocking(job).await.ok(),
+        Pool::Long => long.run(job).await,
     }
-    .unwrap_or_else(|| Err(KmsError::internal("the worker running the request failed")));
+    .unwrap_or_else(|not_run| match not_run {
+        workers::NotRun::Busy => Err(KmsError::throttled()),
+        workers::NotRun::Failed => Err(KmsError::internal("the worker running the request failed")),
+    });
     // The request body held any plaintext in base64: wipe it once nothing refers to it.
     if let Ok(mut bytes) = body.try_into_mut() {
         zeroize::Zeroize::zeroize(bytes.as_mut());
     }
     render(&request_id, result)
-}
-
-#[derive(serde::Deserialize)]
-struct Advance {
-    advance_seconds: f64,
-}
-
-async fn clock_get(State(kms): State<Arc<Kms>>) -> Response {
-    let body = json!({"now": kms.clock.now(), "offset_seconds": kms.clock.offset_seconds()});
-    ([("content-type", "application/json")], body.to_string()).into_response()
-}
-
-/// `POST /admin/clock {"advance_seconds": N}` moves the server clock forward and runs the
-/// jobs that became due.
-async fn clock_advance(State(kms): State<Arc<Kms>>, body: Bytes) -> Response {
-    let Ok(req) = serde_json::from_slice::<Advance>(&body) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "expected {\"advance_seconds\": <number>}",
-        )
-            .into_response();
-    };
-    kms.clock.advance(req.advance_seconds);
-    let k = kms.clone();
-    let ran = tokio::task::spawn_blocking(move || crate::kms::jobs::run_due(&k)).await;
-    if let Ok(Err(e)) = ran {
-        tracing::error!("jobs due after the clock moved failed: {}", Report(&e));
-        return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
-    }
-    clock_get(State(kms)).await
 }
 
 #[cfg(test)]

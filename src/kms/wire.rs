@@ -49,6 +49,7 @@ impl ErrorKind {
             MissingAuthenticationToken => "MissingAuthenticationTokenException",
             IncompleteSignature => "IncompleteSignatureException",
             UnrecognizedClient => "UnrecognizedClientException",
+            Throttling => "ThrottlingException",
         }
     }
 

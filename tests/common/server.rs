@@ -184,7 +184,7 @@ impl Server {
         match launch::spawn_listening(&mut cmd, START_TIMEOUT) {
             Ok((child, url)) => {
                 assert!(
-                    url.starts_with("http://127.0.0.1:"),
+                    url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
                     "unexpected listening URL {url:?}"
                 );
                 self.url = url;
@@ -286,6 +286,7 @@ impl Server {
     pub async fn advance_clock(&self, seconds: f64) -> f64 {
         let resp = reqwest::Client::new()
             .post(format!("{}/admin/clock", self.url))
+            .bearer_auth(self.admin_token())
             .json(&serde_json::json!({ "advance_seconds": seconds }))
             .send()
             .await
@@ -295,10 +296,23 @@ impl Server {
 
     /// The server's time, in epoch seconds (`GET /admin/clock`; needs `--admin-api`).
     pub async fn clock_now(&self) -> f64 {
-        let resp = reqwest::get(format!("{}/admin/clock", self.url))
+        let resp = reqwest::Client::new()
+            .get(format!("{}/admin/clock", self.url))
+            .bearer_auth(self.admin_token())
+            .send()
             .await
             .expect("GET /admin/clock");
         clock_now(resp, "GET").await
+    }
+
+    /// The admin API's token, as the server keeps it in `DATA_DIR/admin-token` (the
+    /// server must run with `--admin-api`).
+    pub fn admin_token(&self) -> String {
+        let path = self.data_dir().join("admin-token");
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e} (is --admin-api on?)", path.display()))
+            .trim()
+            .to_string()
     }
 
     /// Key ARN of `key_id` in `region` (partition chosen by Region).
