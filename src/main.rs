@@ -46,6 +46,9 @@ fn init_logging(filter: &str) {
 }
 
 fn serve(config: Config) -> Result<(), String> {
+    if let Some(refusal) = hsm_kms::server::exposure_refusal(&config) {
+        return Err(refusal);
+    }
     setup::prepare_environment(&config)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

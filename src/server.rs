@@ -46,10 +46,22 @@ pub enum StartupError {
     AdminToken(String),
 }
 
+/// Why the configuration must not be served (open mode on a non-loopback address without
+/// the flag that allows it), checked before anything is created or opened.
+pub fn exposure_refusal(config: &Config) -> Option<String> {
+    crate::api::edge::check_exposure(config).err()
+}
+
 /// Opens tokens and store, reconciles them, and serves until a shutdown signal.
 /// `hsm::setup::prepare_environment` must have run before (it sets SOFTHSM2_CONF).
 pub async fn run(config: Config) -> Result<(), StartupError> {
     crate::api::edge::check_exposure(&config).map_err(StartupError::Exposed)?;
+    if !config.listen.ip().is_loopback() && config.mode == crate::config::Mode::Open {
+        tracing::warn!(
+            listen = %config.listen,
+            "open mode on a non-loopback address: anyone who can reach it can use every key without credentials"
+        );
+    }
     let tls = config
         .edge
         .tls

@@ -307,10 +307,6 @@ pub fn check_exposure(config: &crate::config::Config) -> Result<(), String> {
         return Ok(());
     }
     if config.edge.allow_unauthenticated_network_access {
-        tracing::warn!(
-            listen = %config.listen,
-            "open mode on a non-loopback address: anyone who can reach it can use every key without credentials"
-        );
         return Ok(());
     }
     Err(format!(
