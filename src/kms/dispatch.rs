@@ -59,6 +59,7 @@ pub fn validate(operation: &str, input: Value) -> KmsResult<Validated> {
             InputError::Validation(m) => KmsError::validation(m),
             InputError::Serialization(m) => KmsError::new(ErrorKind::Serialization, m),
         })?;
+    super::encryption_context::check(&input)?;
     Ok(Validated {
         operation: operation.to_string(),
         audit_input: crate::audit::request_record(&input),

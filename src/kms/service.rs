@@ -82,6 +82,8 @@ pub struct Kms {
     pub jobs_changed: tokio::sync::Notify,
     /// Backoff for failed jobs.
     pub job_retries: Retries,
+    /// The RSA key pair generation gate of each Region token.
+    generations: HashMap<Region, super::generation::Gate>,
 }
 
 impl Kms {
@@ -105,7 +107,22 @@ impl Kms {
         for job in snapshot.jobs {
             state.apply(&Write::PutJob(job));
         }
+        let generations = config
+            .regions
+            .iter()
+            .map(|r| {
+                let limits = &config.limits;
+                (
+                    *r,
+                    super::generation::Gate::new(
+                        limits.key_generations_per_region,
+                        limits.key_generation_queue,
+                    ),
+                )
+            })
+            .collect();
         let kms = Kms {
+            generations,
             config,
             clock,
             audit,
@@ -204,6 +221,17 @@ impl Kms {
             ms = started.elapsed().as_millis() as u64,
             "session copies of key material ready"
         );
+    }
+
+    /// A place to generate an RSA key pair in `region`'s token (see
+    /// [`super::generation`]): waits for one, or ThrottlingException.
+    pub fn rsa_generation(&self, region: Region) -> KmsResult<super::generation::Permit<'_>> {
+        match self.generations.get(&region) {
+            Some(gate) => gate.enter(),
+            None => Err(KmsError::internal(format!(
+                "no generation gate for {region}"
+            ))),
+        }
     }
 
     /// The token layer (multi-Region jobs copy material between tokens).
