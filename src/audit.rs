@@ -1,12 +1,22 @@
 //! CloudTrail-style event records, one JSON object per line, in one file per Region:
 //! `<data dir>/audit/<region>.jsonl`. Secrets (plaintexts, ciphertexts, key material,
 //! import tokens) never appear in a record.
+//!
+//! Durability: records of changes are written to the file (the operating system) before
+//! the response; records of read-only calls are buffered and written by [`Audit::flush`]
+//! every 200 ms, which also fsyncs every file. In strict mode ([`Audit::open`] with
+//! `every_record_written`) every record is written before the response, and a record
+//! that cannot be written fails its request (AWS records every call): the caller checks
+//! [`Audit::writable`] before running an operation and the result of
+//! [`Audit::record_call`] after. A failed write or flush is counted ([`Audit::failures`])
+//! and logged (the first of a run of failures, then every 1,000th, and the recovery).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
@@ -40,7 +50,25 @@ pub struct CallError<'a> {
 
 /// The per-Region audit logs.
 pub struct Audit {
-    files: HashMap<Region, Mutex<BufWriter<File>>>,
+    files: HashMap<Region, Log>,
+    /// Strict mode: every record is written to the file before the call returns.
+    every_record_written: bool,
+    failures: AtomicU64,
+}
+
+/// One Region's log and whether its last write failed.
+struct Log {
+    file: Mutex<BufWriter<File>>,
+    failing: AtomicBool,
+}
+
+/// A record that could not be written to a Region's audit log.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit log of {region} cannot be written: {source}")]
+pub struct AuditError {
+    pub region: Region,
+    #[source]
+    pub source: std::io::Error,
 }
 
 fn lower_camel(s: &str) -> String {
@@ -89,8 +117,13 @@ fn resource_arn(response: Option<&Value>) -> Option<String> {
 }
 
 impl Audit {
-    /// Opens (appending) one log per served Region.
-    pub fn open(dir: &Path, regions: &[Region]) -> std::io::Result<Audit> {
+    /// Opens (appending) one log per served Region. `every_record_written`: strict mode
+    /// (see the module documentation).
+    pub fn open(
+        dir: &Path,
+        regions: &[Region],
+        every_record_written: bool,
+    ) -> std::io::Result<Audit> {
         std::fs::create_dir_all(dir)?;
         let mut files = HashMap::new();
         for region in regions {
@@ -100,29 +133,108 @@ impl Audit {
                 .append(true)
                 .mode(0o600)
                 .open(dir.join(format!("{region}.jsonl")))?;
-            files.insert(*region, Mutex::new(BufWriter::with_capacity(1 << 16, f)));
+            files.insert(
+                *region,
+                Log {
+                    file: Mutex::new(BufWriter::with_capacity(1 << 16, f)),
+                    failing: AtomicBool::new(false),
+                },
+            );
         }
-        Ok(Audit { files })
+        Ok(Audit {
+            files,
+            every_record_written,
+            failures: AtomicU64::new(0),
+        })
     }
 
-    /// Appends a record. Records of changes are flushed at once; read-only records
-    /// (the crypto hot path) are flushed by [`Audit::flush`] every 200 ms.
-    fn write(&self, region: Region, record: &Value) {
-        if let Some(f) = self.files.get(&region) {
-            let mut f = f.lock();
-            let _ = serde_json::to_writer(&mut *f, record);
-            let _ = f.write_all(b"\n");
-            if record.get("readOnly") != Some(&Value::Bool(true)) {
-                let _ = f.flush();
+    /// How many audit writes and flushes have failed since the start.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    /// Counts and logs a failure of `region`'s log.
+    fn failed(&self, region: Region, log: &Log, what: &str, e: &std::io::Error) {
+        let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        let first = !log.failing.swap(true, Ordering::Relaxed);
+        if first || n.is_multiple_of(1000) {
+            tracing::error!(
+                %region,
+                failures = n,
+                "audit log: {what} failed: {e} (records of this Region are being lost)"
+            );
+        }
+    }
+
+    fn succeeded(&self, region: Region, log: &Log) {
+        if log.failing.swap(false, Ordering::Relaxed) {
+            tracing::warn!(%region, failures = self.failures(), "audit log writable again");
+        }
+    }
+
+    /// Appends a record. Records of changes (and in strict mode every record) are written
+    /// to the file at once; read-only records (the crypto hot path) are written by
+    /// [`Audit::flush`] every 200 ms.
+    fn write(&self, region: Region, record: &Value) -> Result<(), AuditError> {
+        let Some(log) = self.files.get(&region) else {
+            return Ok(());
+        };
+        let mut line = serde_json::to_vec(record).unwrap_or_default();
+        line.push(b'\n');
+        let now = self.every_record_written || record.get("readOnly") != Some(&Value::Bool(true));
+        let written = {
+            let mut f = log.file.lock();
+            f.write_all(&line)
+                .and_then(|()| if now { f.flush() } else { Ok(()) })
+        };
+        match written {
+            Ok(()) => {
+                if now {
+                    self.succeeded(region, log);
+                }
+                Ok(())
+            }
+            Err(source) => {
+                self.failed(region, log, "writing a record", &source);
+                Err(AuditError { region, source })
             }
         }
     }
 
-    /// Writes buffered records to their files. Called every few hundred milliseconds and
-    /// at shutdown (records are buffered so the hot path makes no write syscall).
+    /// True unless `region`'s last write failed and its buffered records still cannot be
+    /// written (tried again here).
+    pub fn writable(&self, region: Region) -> bool {
+        let Some(log) = self.files.get(&region) else {
+            return true;
+        };
+        if !log.failing.load(Ordering::Relaxed) {
+            return true;
+        }
+        let flushed = log.file.lock().flush();
+        match flushed {
+            Ok(()) => {
+                self.succeeded(region, log);
+                true
+            }
+            Err(e) => {
+                self.failed(region, log, "writing buffered records", &e);
+                false
+            }
+        }
+    }
+
+    /// Writes buffered records to their files and fsyncs them. Called every 200 ms and at
+    /// shutdown (read-only records are buffered so the hot path makes no write syscall).
     pub fn flush(&self) {
-        for f in self.files.values() {
-            let _ = f.lock().flush();
+        for (region, log) in &self.files {
+            let done = {
+                let mut f = log.file.lock();
+                f.flush().and_then(|()| f.get_ref().sync_data())
+            };
+            match done {
+                Ok(()) => self.succeeded(*region, log),
+                Err(e) => self.failed(*region, log, "flushing to disk", &e),
+            }
         }
     }
 
@@ -139,7 +251,7 @@ impl Audit {
         response: Option<&Value>,
         error: Option<CallError<'_>>,
         time: Timestamp,
-    ) {
+    ) -> Result<(), AuditError> {
         let mut record = json!({
             "eventVersion": "1.08",
             "userIdentity": {
@@ -180,7 +292,7 @@ impl Audit {
             record["responseElements"] =
                 json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) });
         }
-        self.write(ctx.region, &record);
+        self.write(ctx.region, &record)
     }
 
     /// Records an event the service itself performed (e.g. DeleteKey at the end of the
@@ -212,6 +324,72 @@ impl Audit {
             "recipientAccountId": account,
             "eventCategory": "Management",
         });
-        self.write(region, &record);
+        // Counted and logged by `write`; the service's own event has no caller to fail.
+        let _ = self.write(region, &record);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(region: Region) -> RequestContext {
+        RequestContext {
+            region,
+            access_key: "AKIDEXAMPLE".into(),
+            request_id: "r".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: "test".into(),
+            invoked_by: None,
+        }
+    }
+
+    fn call(audit: &Audit, region: Region, read_only: bool) -> Result<(), AuditError> {
+        audit.record_call(
+            &ctx(region),
+            "111122223333",
+            "Encrypt",
+            read_only,
+            &json!({"KeyId": "k"}),
+            None,
+            None,
+            Timestamp::from_secs(1.0),
+        )
+    }
+
+    #[test]
+    fn a_full_disk_is_counted_and_in_strict_mode_reported_to_the_caller() {
+        let region = Region::parse("us-east-1").expect("region");
+        let dir = tempfile::tempdir().expect("temp dir");
+        // /dev/full: every write fails with ENOSPC.
+        std::os::unix::fs::symlink("/dev/full", dir.path().join("us-east-1.jsonl"))
+            .expect("symlink");
+        let open = Audit::open(dir.path(), &[region], false).expect("open");
+        assert!(call(&open, region, true).is_ok(), "buffered: not known yet");
+        open.flush();
+        assert!(open.failures() >= 1);
+        assert!(!open.writable(region));
+
+        let strict = Audit::open(dir.path(), &[region], true).expect("open");
+        let e = call(&strict, region, true).expect_err("strict: written at once");
+        assert!(e.to_string().contains("us-east-1"), "{e}");
+        assert_eq!(strict.failures(), 1);
+        assert!(!strict.writable(region));
+    }
+
+    #[test]
+    fn records_of_changes_reach_the_file_before_the_call_returns() {
+        let region = Region::parse("us-east-1").expect("region");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let audit = Audit::open(dir.path(), &[region], false).expect("open");
+        call(&audit, region, false).expect("written");
+        let text = std::fs::read_to_string(dir.path().join("us-east-1.jsonl")).expect("read");
+        assert_eq!(text.lines().count(), 1);
+        call(&audit, region, true).expect("buffered");
+        audit.flush();
+        let text = std::fs::read_to_string(dir.path().join("us-east-1.jsonl")).expect("read");
+        assert_eq!(text.lines().count(), 2);
+        assert_eq!(audit.failures(), 0);
+        assert!(audit.writable(region));
     }
 }

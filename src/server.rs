@@ -78,10 +78,12 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     let store =
         SqliteStore::open(&config.data_dir.join("kms.sqlite3")).map_err(StartupError::Store)?;
     let audit_dir = config.data_dir.join("audit");
-    let audit = Audit::open(&audit_dir, &config.regions).map_err(|source| StartupError::Audit {
-        dir: audit_dir,
-        source,
-    })?;
+    let strict = config.mode == crate::config::Mode::Strict;
+    let audit =
+        Audit::open(&audit_dir, &config.regions, strict).map_err(|source| StartupError::Audit {
+            dir: audit_dir,
+            source,
+        })?;
     let listen = config.listen;
     let kms = Arc::new(
         Kms::new(config.without_pins(), clock, hsm, Box::new(store), audit)
