@@ -11,11 +11,25 @@ use super::region::Region;
 #[derive(Debug, Clone)]
 pub enum Write {
     PutKey(KeyRecord),
-    DeleteKey { region: Region, key_id: KeyId },
+    DeleteKey {
+        region: Region,
+        key_id: KeyId,
+    },
     PutAlias(AliasRecord),
-    DeleteAlias { region: Region, name: AliasName },
+    DeleteAlias {
+        region: Region,
+        name: AliasName,
+    },
     PutJob(JobRecord),
-    DeleteJob { id: String },
+    DeleteJob {
+        id: String,
+    },
+    /// Encryptions reserved so far under one AES-GCM key material (its id): the count a
+    /// restart resumes from (`kms::encryption_budget`).
+    ReserveEncryptions {
+        material_id: String,
+        reserved: u64,
+    },
 }
 
 /// Everything the store holds, read at startup.
@@ -24,4 +38,6 @@ pub struct Snapshot {
     pub keys: Vec<KeyRecord>,
     pub aliases: Vec<AliasRecord>,
     pub jobs: Vec<JobRecord>,
+    /// Encryptions reserved per key material id.
+    pub encryption_reservations: Vec<(String, u64)>,
 }

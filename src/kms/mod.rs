@@ -11,6 +11,7 @@ pub mod asymmetric;
 pub mod authorization;
 pub mod ciphertext;
 pub mod dispatch;
+pub mod encryption_budget;
 pub mod encryption_context;
 pub mod error;
 pub mod generation;

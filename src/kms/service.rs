@@ -64,6 +64,8 @@ impl State {
             Write::DeleteJob { id } => {
                 self.jobs.remove(id);
             }
+            // Kept by the encryption budget itself.
+            Write::ReserveEncryptions { .. } => {}
         }
     }
 }
@@ -84,6 +86,8 @@ pub struct Kms {
     pub job_retries: Retries,
     /// The RSA key pair generation gate of each Region token.
     generations: HashMap<Region, super::generation::Gate>,
+    /// Encryptions counted per AES-GCM key material.
+    pub budget: super::encryption_budget::Budget,
 }
 
 impl Kms {
@@ -107,6 +111,10 @@ impl Kms {
         for job in snapshot.jobs {
             state.apply(&Write::PutJob(job));
         }
+        let budget = super::encryption_budget::Budget::new(
+            config.limits.encryptions_per_key_material,
+            snapshot.encryption_reservations,
+        );
         let generations = config
             .regions
             .iter()
@@ -122,6 +130,7 @@ impl Kms {
             })
             .collect();
         let kms = Kms {
+            budget,
             generations,
             config,
             clock,
