@@ -11,6 +11,7 @@
 //! [`Audit::record_call`] after. A failed write or flush is counted ([`Audit::failures`])
 //! and logged (the first of a run of failures, then every 1,000th, and the recovery).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
@@ -19,7 +20,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use serde_json::{json, Map, Value};
+#[cfg(test)]
+use serde_json::Map;
+use serde_json::{json, Value};
 
 use crate::domain::region::Region;
 use crate::domain::request::RequestContext;
@@ -93,7 +96,9 @@ pub fn request_record(input: &Value) -> Value {
     }
 }
 
-/// The request members as CloudTrail shows them (lower camel case, secrets left out).
+/// The request members as CloudTrail shows them (lower camel case, secrets left out), as
+/// a JSON object: the reference [`write_request_parameters`] is tested against.
+#[cfg(test)]
 fn request_parameters(input: &Value) -> Value {
     let mut out = Map::new();
     if let Some(obj) = input.as_object() {
@@ -107,13 +112,146 @@ fn request_parameters(input: &Value) -> Value {
 }
 
 /// The key ARN a response names, for `resources`.
-fn resource_arn(response: Option<&Value>) -> Option<String> {
+fn resource_arn(response: Option<&Value>) -> Option<&str> {
     let r = response?;
-    r.pointer("/KeyMetadata/Arn")
+    r.get("KeyMetadata")
+        .and_then(|m| m.get("Arn"))
         .or_else(|| r.get("KeyId"))
         .and_then(|v| v.as_str())
         .filter(|s| s.starts_with("arn:"))
-        .map(str::to_string)
+}
+
+/// Appends `s` as a JSON string.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends a JSON value.
+fn json_value(out: &mut Vec<u8>, v: &Value) {
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+/// Appends the request members as CloudTrail shows them ([`request_parameters`]: lower
+/// camel case, secrets left out), in the key order of the JSON object it builds (sorted,
+/// the later of two equal keys winning).
+fn write_request_parameters(out: &mut Vec<u8>, input: &Value) {
+    let mut members: Vec<(Cow<'_, str>, &Value)> = Vec::new();
+    if let Some(obj) = input.as_object() {
+        members.reserve(obj.len());
+        for (k, v) in obj {
+            if !OMITTED.contains(&k.as_str()) {
+                let key = match k.chars().next() {
+                    Some(f) if f.is_ascii() && !f.is_ascii_uppercase() => Cow::Borrowed(k.as_str()),
+                    None => Cow::Borrowed(k.as_str()),
+                    Some(_) => Cow::Owned(lower_camel(k)),
+                };
+                members.push((key, v));
+            }
+        }
+    }
+    // A stable sort: of equal keys the later one stays last, and wins below.
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    out.push(b'{');
+    let mut first = true;
+    for (i, (k, v)) in members.iter().enumerate() {
+        if members.get(i + 1).is_some_and(|next| next.0 == *k) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        json_str(out, k);
+        out.push(b':');
+        json_value(out, v);
+    }
+    out.push(b'}');
+}
+
+/// Appends the CloudTrail record of an API call as one JSON object, written straight into
+/// `out`: the members in the (sorted) order the record has always had, the event time
+/// without a formatter.
+#[allow(clippy::too_many_arguments)]
+fn write_call_record(
+    out: &mut Vec<u8>,
+    ctx: &RequestContext,
+    account: &str,
+    event: &str,
+    read_only: bool,
+    input: &Value,
+    response: Option<&Value>,
+    error: Option<CallError<'_>>,
+    time: Timestamp,
+) {
+    out.extend_from_slice(b"{\"awsRegion\":");
+    json_str(out, ctx.region.as_str());
+    if let Some(e) = &error {
+        out.extend_from_slice(b",\"errorCode\":");
+        json_str(out, e.code);
+        out.extend_from_slice(b",\"errorMessage\":");
+        json_str(out, e.message);
+    }
+    out.extend_from_slice(b",\"eventCategory\":\"Management\",\"eventID\":\"");
+    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    out.extend_from_slice(
+        crate::domain::ids::call_uuid()
+            .hyphenated()
+            .encode_lower(&mut id)
+            .as_bytes(),
+    );
+    out.extend_from_slice(b"\",\"eventName\":");
+    json_str(out, event);
+    out.extend_from_slice(b",\"eventSource\":\"kms.amazonaws.com\",\"eventTime\":");
+    match time.iso8601_bytes() {
+        Some(t) => {
+            out.push(b'"');
+            out.extend_from_slice(&t);
+            out.push(b'"');
+        }
+        None => json_str(out, &time.iso8601()),
+    }
+    out.extend_from_slice(
+        b",\"eventType\":\"AwsApiCall\",\"eventVersion\":\"1.08\",\"managementEvent\":true,\"readOnly\":",
+    );
+    out.extend_from_slice(if read_only { b"true" } else { b"false" });
+    out.extend_from_slice(b",\"recipientAccountId\":");
+    json_str(out, account);
+    out.extend_from_slice(b",\"requestID\":");
+    json_str(out, &ctx.request_id);
+    out.extend_from_slice(b",\"requestParameters\":");
+    write_request_parameters(out, input);
+    if let Some(arn) = resource_arn(response) {
+        out.extend_from_slice(b",\"resources\":[{\"ARN\":");
+        json_str(out, arn);
+        out.extend_from_slice(b",\"accountId\":");
+        json_str(out, account);
+        out.extend_from_slice(b",\"type\":\"AWS::KMS::Key\"}]");
+    }
+    out.extend_from_slice(b",\"responseElements\":");
+    if error.is_none() && event == "CreateKey" {
+        out.extend_from_slice(b"{\"keyMetadata\":");
+        match response.and_then(|r| r.get("KeyMetadata")) {
+            Some(m) => json_value(out, m),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+    } else {
+        out.extend_from_slice(b"null");
+    }
+    out.extend_from_slice(b",\"sourceIPAddress\":");
+    json_str(out, &ctx.source_ip);
+    out.extend_from_slice(b",\"userAgent\":");
+    json_str(out, &ctx.user_agent);
+    out.extend_from_slice(b",\"userIdentity\":{\"accessKeyId\":");
+    json_str(out, &ctx.access_key);
+    out.extend_from_slice(b",\"accountId\":");
+    json_str(out, account);
+    if let Some(service) = ctx.invoked_by {
+        out.extend_from_slice(b",\"invokedBy\":");
+        json_str(out, service);
+    }
+    out.extend_from_slice(b",\"type\":\"IAMUser\"}}");
 }
 
 impl Audit {
@@ -172,19 +310,17 @@ impl Audit {
         }
     }
 
-    /// Appends a record. Records of changes (and in strict mode every record) are written
-    /// to the file at once; read-only records (the crypto hot path) are written by
-    /// [`Audit::flush`] every 200 ms.
-    fn write(&self, region: Region, record: &Value) -> Result<(), AuditError> {
+    /// Appends a record (one JSON line, newline included). Records of changes (and in
+    /// strict mode every record) are written to the file at once; read-only records (the
+    /// crypto hot path) are written by [`Audit::flush`] every 200 ms.
+    fn write(&self, region: Region, line: &[u8], read_only: bool) -> Result<(), AuditError> {
         let Some(log) = self.files.get(&region) else {
             return Ok(());
         };
-        let mut line = serde_json::to_vec(record).unwrap_or_default();
-        line.push(b'\n');
-        let now = self.every_record_written || record.get("readOnly") != Some(&Value::Bool(true));
+        let now = self.every_record_written || !read_only;
         let written = {
             let mut f = log.file.lock();
-            f.write_all(&line)
+            f.write_all(line)
                 .and_then(|()| if now { f.flush() } else { Ok(()) })
         };
         match written {
@@ -252,47 +388,12 @@ impl Audit {
         error: Option<CallError<'_>>,
         time: Timestamp,
     ) -> Result<(), AuditError> {
-        let mut record = json!({
-            "eventVersion": "1.08",
-            "userIdentity": {
-                "type": "IAMUser",
-                "accountId": account,
-                "accessKeyId": ctx.access_key,
-            },
-            "eventTime": time.iso8601(),
-            "eventSource": "kms.amazonaws.com",
-            "eventName": event,
-            "awsRegion": ctx.region.as_str(),
-            "sourceIPAddress": ctx.source_ip,
-            "userAgent": ctx.user_agent,
-            "requestParameters": request_parameters(input),
-            "responseElements": Value::Null,
-            "requestID": ctx.request_id,
-            "eventID": uuid::Uuid::new_v4().to_string(),
-            "readOnly": read_only,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-            "recipientAccountId": account,
-            "eventCategory": "Management",
-        });
-        if let Some(service) = ctx.invoked_by {
-            record["userIdentity"]["invokedBy"] = json!(service);
-        }
-        if let Some(arn) = resource_arn(response) {
-            record["resources"] = json!([{
-                "accountId": account,
-                "type": "AWS::KMS::Key",
-                "ARN": arn,
-            }]);
-        }
-        if let Some(e) = error {
-            record["errorCode"] = json!(e.code);
-            record["errorMessage"] = json!(e.message);
-        } else if event == "CreateKey" {
-            record["responseElements"] =
-                json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) });
-        }
-        self.write(ctx.region, &record)
+        let mut line = Vec::with_capacity(1024);
+        write_call_record(
+            &mut line, ctx, account, event, read_only, input, response, error, time,
+        );
+        line.push(b'\n');
+        self.write(ctx.region, &line, read_only)
     }
 
     /// Records an event the service itself performed (e.g. DeleteKey at the end of the
@@ -324,8 +425,10 @@ impl Audit {
             "recipientAccountId": account,
             "eventCategory": "Management",
         });
+        let mut line = serde_json::to_vec(&record).unwrap_or_default();
+        line.push(b'\n');
         // Counted and logged by `write`; the service's own event has no caller to fail.
-        let _ = self.write(region, &record);
+        let _ = self.write(region, &line, false);
     }
 }
 
@@ -355,6 +458,161 @@ mod tests {
             None,
             Timestamp::from_secs(1.0),
         )
+    }
+
+    /// The record as it was built before records were written straight into bytes: a
+    /// JSON object whose serialisation each written record must equal.
+    #[allow(clippy::too_many_arguments)]
+    fn reference_record(
+        ctx: &RequestContext,
+        account: &str,
+        event: &str,
+        read_only: bool,
+        input: &Value,
+        response: Option<&Value>,
+        error: Option<CallError<'_>>,
+        time: Timestamp,
+        event_id: &str,
+    ) -> Value {
+        let mut record = json!({
+            "eventVersion": "1.08",
+            "userIdentity": {
+                "type": "IAMUser",
+                "accountId": account,
+                "accessKeyId": ctx.access_key,
+            },
+            "eventTime": chrono::DateTime::from_timestamp(time.secs().floor() as i64, 0)
+                .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default(),
+            "eventSource": "kms.amazonaws.com",
+            "eventName": event,
+            "awsRegion": ctx.region.as_str(),
+            "sourceIPAddress": ctx.source_ip,
+            "userAgent": ctx.user_agent,
+            "requestParameters": request_parameters(input),
+            "responseElements": Value::Null,
+            "requestID": ctx.request_id,
+            "eventID": event_id,
+            "readOnly": read_only,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": account,
+            "eventCategory": "Management",
+        });
+        if let Some(service) = ctx.invoked_by {
+            record["userIdentity"]["invokedBy"] = json!(service);
+        }
+        if let Some(arn) = resource_arn(response) {
+            record["resources"] = json!([{
+                "accountId": account,
+                "type": "AWS::KMS::Key",
+                "ARN": arn,
+            }]);
+        }
+        if let Some(e) = error {
+            record["errorCode"] = json!(e.code);
+            record["errorMessage"] = json!(e.message);
+        } else if event == "CreateKey" {
+            record["responseElements"] =
+                json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) });
+        }
+        record
+    }
+
+    #[test]
+    fn records_written_straight_are_byte_for_byte_the_json_records() {
+        let region = Region::parse("eu-west-1").expect("region");
+        let mut odd = ctx(region);
+        odd.user_agent = "aws-cli/2 \"quoted\" \\ tab\t ünïcödé \u{1}".into();
+        odd.source_ip = "::1".into();
+        odd.invoked_by = Some("cloudformation.amazonaws.com");
+        let arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let metadata = json!({"KeyMetadata": {"Arn": arn, "KeyId": "1234", "Enabled": true}});
+        let encrypt_out = json!({"KeyId": arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"});
+        let inputs = [
+            json!({}),
+            json!({"KeyId": "alias/x", "Plaintext": "c2VjcmV0", "EncryptionContext": {"b": "2", "a": "1"}}),
+            json!({"Tags": [{"TagKey": "k", "TagValue": "v"}], "Policy": "{}", "Description": "d"}),
+            // Unknown members of any case: CloudTrail's lower camel case, one per key.
+            json!({"zeta": 1, "Alpha": [1, 2.5, null], "alpha": "later wins", "_x": true, "Éclair": "é", "": 0}),
+            Value::Null,
+        ];
+        let error = CallError {
+            code: "NotFoundException",
+            message: "Key 'arn:…' does not exist \"here\"",
+        };
+        let cases: Vec<(
+            &RequestContext,
+            &str,
+            bool,
+            Option<&Value>,
+            Option<CallError<'_>>,
+            f64,
+        )> = vec![
+            (
+                &odd,
+                "Encrypt",
+                true,
+                Some(&encrypt_out),
+                None,
+                1_795_449_131.9,
+            ),
+            (&odd, "CreateKey", false, Some(&metadata), None, 0.0),
+            (&odd, "CreateKey", false, None, None, 951_782_400.5),
+            (&odd, "CreateKey", false, Some(&metadata), Some(error), 1.0),
+            (&odd, "DescribeKey", true, None, Some(error), -1.5),
+            (
+                &odd,
+                "Decrypt",
+                true,
+                Some(&json!({"KeyId": "not-an-arn"})),
+                None,
+                4_107_542_400.0,
+            ),
+        ];
+        let mut plain = ctx(region);
+        plain.invoked_by = None;
+        for input in &inputs {
+            for (i, (c, event, read_only, response, error, secs)) in cases.iter().enumerate() {
+                for c in [*c, &plain] {
+                    let time = Timestamp::from_secs(*secs);
+                    let mut written = Vec::new();
+                    write_call_record(
+                        &mut written,
+                        c,
+                        "111122223333",
+                        event,
+                        *read_only,
+                        input,
+                        *response,
+                        *error,
+                        time,
+                    );
+                    let parsed: Value = serde_json::from_slice(&written).expect("valid JSON");
+                    let id = parsed["eventID"].as_str().expect("eventID").to_string();
+                    assert_eq!(
+                        uuid::Uuid::parse_str(&id).expect("uuid").get_version_num(),
+                        4
+                    );
+                    let reference = reference_record(
+                        c,
+                        "111122223333",
+                        event,
+                        *read_only,
+                        input,
+                        *response,
+                        *error,
+                        time,
+                        &id,
+                    );
+                    assert_eq!(
+                        String::from_utf8(written).expect("utf-8"),
+                        serde_json::to_string(&reference).expect("json"),
+                        "case {i}, input {input}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
