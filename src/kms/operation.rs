@@ -1,11 +1,12 @@
 //! What an operation declares about itself, and the one sequence every operation runs
 //! through. Each file under `operations/` implements [`Operation`] once: its name, its
-//! typed request, the key-state table row it needs, whether it is short (worker pool) or
-//! long (blocking pool), whether it is read-only (audit buffering, CloudTrail's
+//! typed request, the key-state table row it needs, where it runs (on the request's own
+//! thread, the worker pool or the blocking pool: [`Pool`]), whether it is read-only (audit buffering, CloudTrail's
 //! `readOnly`), and the IAM action it requires. [`execute`] then, for every operation:
 //!
-//! 1. parses the request into [`Operation::Request`], once (the body was validated
-//!    against the service model already);
+//! 1. parses the request into [`Operation::Request`], once, where the body was
+//!    validated against the service model ([`prepare`]); the typed request then tells
+//!    where the rest runs ([`Operation::pool`]);
 //! 2. makes the checks of the request alone ([`Operation::check_request`]);
 //! 3. resolves the key the request names ([`Operation::resolve`]);
 //! 4. makes the checks of the key that come before its state ([`Operation::check_key`],
@@ -29,12 +30,18 @@ use crate::domain::region::Region;
 use crate::domain::request::{ConditionValues, RequestContext};
 use crate::domain::write::Write;
 
-/// Where an operation runs. PKCS#11 and SQLite calls block, so no operation runs on the
-/// async executor.
+/// Where an operation runs. PKCS#11 and SQLite calls block; only calls that take
+/// microseconds run on the async executor's own threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pool {
-    /// Crypto with an existing key and reads of metadata: a fixed pool of worker threads
-    /// that stay busy under load.
+    /// Microseconds of work: one symmetric-key call in the token (AES-GCM, HMAC), a
+    /// P-256 signature, random bytes, or reads of the in-memory metadata. Runs on the
+    /// thread that read the request (a hand-off to another thread and back costs more
+    /// than the token call itself: measured by scripts/bench).
+    Inline,
+    /// Crypto with an existing key that can take milliseconds (RSA private-key
+    /// operations, other curves, ECDH): a fixed pool of worker threads that stay busy
+    /// under load.
     Short,
     /// Anything that creates keys or writes metadata durably: tokio's blocking pool, so
     /// it cannot hold up the short operations.
@@ -62,7 +69,14 @@ pub struct Spec {
 pub trait Operation {
     const SPEC: Spec;
     /// The request, as the service model shapes it (PascalCase members).
-    type Request: DeserializeOwned;
+    type Request: DeserializeOwned + Send + 'static;
+
+    /// Where this request runs; by default the operation's [`Spec::pool`]. Operations
+    /// whose cost depends on the request (an RSA decryption or an ECDSA P-521 signature
+    /// takes milliseconds, their AES or P-256 counterparts microseconds) say so here.
+    fn pool(_req: &Self::Request) -> Pool {
+        Self::SPEC.pool
+    }
 
     /// Checks of the request alone, which AWS makes before it looks at the key.
     fn check_request(_kms: &Kms, _ctx: &RequestContext, _req: &Self::Request) -> KmsResult<()> {
@@ -198,15 +212,54 @@ impl Call<'_> {
     }
 }
 
-/// Runs operation `O` on `input` (already validated against the service model): the
-/// sequence of the module documentation.
+/// A request parsed into its operation's typed request (step 1), waiting to run.
+pub trait Prepared: Send {
+    /// Where it runs ([`Operation::pool`]).
+    fn pool(&self) -> Pool;
+    /// Runs steps 2 to 7 (a request that could not be parsed fails here, so that its
+    /// error is recorded like any other).
+    fn execute(
+        self: Box<Self>,
+        kms: &Kms,
+        ctx: &RequestContext,
+        audit_input: &Value,
+    ) -> KmsResult<Output>;
+}
+
+/// The typed request of `O`, or why the body did not parse into it.
+struct Parsed<O: Operation>(KmsResult<O::Request>);
+
+impl<O: Operation> Prepared for Parsed<O> {
+    fn pool(&self) -> Pool {
+        match &self.0 {
+            Ok(req) => O::pool(req),
+            Err(_) => Pool::Inline,
+        }
+    }
+
+    fn execute(
+        self: Box<Self>,
+        kms: &Kms,
+        ctx: &RequestContext,
+        audit_input: &Value,
+    ) -> KmsResult<Output> {
+        execute::<O>(kms, ctx, self.0?, audit_input)
+    }
+}
+
+/// Step 1 for operation `O`: parses `input` (already validated against the service
+/// model) into its typed request, once; the strings of `input` move into it.
+pub fn prepare<O: Operation + 'static>(input: Value) -> Box<dyn Prepared> {
+    Box::new(Parsed::<O>(wire::parse(input)))
+}
+
+/// Runs operation `O` on its typed request: steps 2 to 7 of the module documentation.
 pub fn execute<O: Operation>(
     kms: &Kms,
     ctx: &RequestContext,
-    input: Value,
+    req: O::Request,
     audit_input: &Value,
 ) -> KmsResult<Output> {
-    let req: O::Request = wire::parse(input)?;
     O::check_request(kms, ctx, &req)?;
     let key = O::resolve(kms, ctx, &req)?;
     if let Some(key) = &key {
@@ -227,8 +280,8 @@ pub fn execute<O: Operation>(
     O::run(kms, &call, req)
 }
 
-/// One operation of the registry: its declaration and its [`execute`].
+/// One operation of the registry: its declaration and its [`prepare`].
 pub struct Entry {
     pub spec: &'static Spec,
-    pub execute: fn(&Kms, &RequestContext, Value, &Value) -> KmsResult<Output>,
+    pub prepare: fn(Value) -> Box<dyn Prepared>,
 }

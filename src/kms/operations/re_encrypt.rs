@@ -36,10 +36,19 @@ impl Operation for ReEncrypt {
         name: "ReEncrypt",
         action: "kms:ReEncryptTo",
         key_state: Some(Op::ReEncrypt),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;
+
+    /// RSA decryption of the source inside the token takes milliseconds: off the
+    /// request thread.
+    fn pool(req: &Request) -> Pool {
+        match req.source_encryption_algorithm.as_deref() {
+            None | Some(SYMMETRIC_DEFAULT) => Pool::Inline,
+            Some(_) => Pool::Short,
+        }
+    }
 
     fn key_ref(req: &Request) -> Option<&str> {
         Some(&req.destination_key_id)
