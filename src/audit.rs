@@ -12,6 +12,7 @@
 //! and logged (the first of a run of failures, then every 1,000th, and the recovery).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
@@ -41,6 +42,9 @@ const OMITTED: &[&str] = &[
     "Policy",
     "Recipient",
 ];
+
+/// The usual size of a record line, reserved for the per-thread line buffer.
+const LINE_CAPACITY: usize = 1024;
 
 /// How a call failed, as CloudTrail records it.
 #[derive(Debug, Clone, Copy)]
@@ -388,12 +392,29 @@ impl Audit {
         error: Option<CallError<'_>>,
         time: Timestamp,
     ) -> Result<(), AuditError> {
-        let mut line = Vec::with_capacity(1024);
-        write_call_record(
-            &mut line, ctx, account, event, read_only, input, response, error, time,
-        );
-        line.push(b'\n');
-        self.write(ctx.region, &line, read_only)
+        // One line buffer per thread, reused (a record holds no secret).
+        thread_local! {
+            static LINE: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(LINE_CAPACITY));
+        }
+        let record = |line: &mut Vec<u8>| {
+            line.clear();
+            write_call_record(
+                line, ctx, account, event, read_only, input, response, error, time,
+            );
+            line.push(b'\n');
+            self.write(ctx.region, line, read_only)
+        };
+        LINE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut line) => {
+                let written = record(&mut line);
+                if line.capacity() > 16 * LINE_CAPACITY {
+                    // An outsized record (a long request) does not keep its memory.
+                    *line = Vec::with_capacity(LINE_CAPACITY);
+                }
+                written
+            }
+            Err(_) => record(&mut Vec::with_capacity(LINE_CAPACITY)),
+        })
     }
 
     /// Records an event the service itself performed (e.g. DeleteKey at the end of the
@@ -529,6 +550,7 @@ mod tests {
         let arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         let metadata = json!({"KeyMetadata": {"Arn": arn, "KeyId": "1234", "Enabled": true}});
         let encrypt_out = json!({"KeyId": arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"});
+        let not_an_arn = json!({"KeyId": "not-an-arn"});
         let inputs = [
             json!({}),
             json!({"KeyId": "alias/x", "Plaintext": "c2VjcmV0", "EncryptionContext": {"b": "2", "a": "1"}}),
@@ -565,7 +587,7 @@ mod tests {
                 &odd,
                 "Decrypt",
                 true,
-                Some(&json!({"KeyId": "not-an-arn"})),
+                Some(&not_an_arn),
                 None,
                 4_107_542_400.0,
             ),

@@ -21,6 +21,8 @@ struct Side {
     workloads: Vec<Labelled>,
     /// Max VmRSS during Encrypt 64 B at 16 connections, KiB.
     rss_under_load: Option<u64>,
+    /// Where the server's CPU went during Encrypt 64 B at 16 connections (--perf-record).
+    profile: Option<Result<Vec<(String, f64)>, String>>,
 }
 
 /// The merged figures of one row on both sides.
@@ -80,6 +82,7 @@ async fn start(args: &Args, bin: &Path, dir: &Path, name: &'static str) -> Resul
         endpoint,
         workloads,
         rss_under_load: None,
+        profile: None,
     })
 }
 
@@ -118,6 +121,14 @@ pub async fn run(
                     };
                     let sampler: Option<RssSampler> =
                         (label == "Encrypt 64 B" && conns == 16).then(|| side.server.sample_rss());
+                    let profiler = match &args.perf_record {
+                        Some(dir) if label == "Encrypt 64 B" && conns == 16 && round == 0 => {
+                            let out = dir.join(format!("{}.data", side.name.replace(' ', "-")));
+                            perf_record(side.server.pid(), &out, settings.warmup + settings.measure)
+                                .map(|child| (child, out))
+                        }
+                        _ => None,
+                    };
                     let phase = client::run_phase(
                         &side.endpoint,
                         &workload,
@@ -130,6 +141,10 @@ pub async fn run(
                     if let Some(s) = sampler {
                         let max = s.stop();
                         side.rss_under_load = Some(side.rss_under_load.unwrap_or(0).max(max));
+                    }
+                    if let Some((mut child, out)) = profiler {
+                        let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+                        side.profile = Some(perf_breakdown(&out));
                     }
                     progress!(
                         "{label} @ {conns:>2} conns, round {}, {:<10}: {:>8.0} req/s  p99 {:.2} ms  \
@@ -168,8 +183,9 @@ pub async fn run(
             });
         }
     }
-    let [base, this] = sides;
+    let [mut base, mut this] = sides;
     let rss = (base.rss_under_load, this.rss_under_load);
+    let profiles = (base.profile.take(), this.profile.take());
     for side in [base, this] {
         let name = side.name;
         let stopped = tokio::task::spawn_blocking(move || {
@@ -181,7 +197,122 @@ pub async fn run(
             progress!("stopping {name}: {e}");
         }
     }
-    Ok(report(args, settings, baseline, &rows, raw, rss))
+    let mut out = report(args, settings, baseline, &rows, raw, rss);
+    if let (Some(b), Some(t)) = profiles {
+        out.push_str(&profile_table(&b, &t));
+    }
+    Ok(out)
+}
+
+/// Starts `perf record -g` on `pid` for `duration` (None when perf cannot start).
+fn perf_record(pid: u32, out: &Path, duration: std::time::Duration) -> Option<std::process::Child> {
+    std::process::Command::new("perf")
+        .args(["record", "-F", "999", "-g", "-p", &pid.to_string(), "-o"])
+        .arg(out)
+        .args(["--", "sleep", &format!("{:.2}", duration.as_secs_f64())])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| progress!("perf record could not start: {e}"))
+        .ok()
+}
+
+/// The share of samples per group of shared objects, from `perf report --sort dso`.
+fn perf_breakdown(data: &Path) -> Result<Vec<(String, f64)>, String> {
+    let output = std::process::Command::new("perf")
+        .args([
+            "report",
+            "--no-children",
+            "--sort",
+            "dso",
+            "-g",
+            "none",
+            "--stdio",
+            "-i",
+        ])
+        .arg(data)
+        .output()
+        .map_err(|e| format!("perf report: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut groups: Vec<(String, f64)> = PROFILE_GROUPS
+        .iter()
+        .map(|(name, _)| (name.to_string(), 0.0))
+        .collect();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut fields = line.split_whitespace();
+        let (Some(share), Some(dso)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let Ok(share) = share.trim_end_matches('%').parse::<f64>() else {
+            continue;
+        };
+        let group = PROFILE_GROUPS
+            .iter()
+            .position(|(_, matches)| matches(dso))
+            .unwrap_or(PROFILE_GROUPS.len() - 1);
+        groups[group].1 += share;
+    }
+    if groups.iter().all(|(_, share)| *share == 0.0) {
+        return Err(format!("no samples in {}", data.display()));
+    }
+    Ok(groups)
+}
+
+/// A group of shared objects in the profile, and which objects it takes.
+type ProfileGroup = (&'static str, fn(&str) -> bool);
+
+/// How the profile's shared objects are grouped (the first that matches; the last group
+/// takes the rest).
+const PROFILE_GROUPS: &[ProfileGroup] = &[
+    ("kernel (network stack, scheduler, system calls)", |d| {
+        d.starts_with("[kernel")
+    }),
+    (
+        "libc (malloc/free of SoftHSM2 and OpenSSL, their locks, memcpy)",
+        |d| d.starts_with("libc.so"),
+    ),
+    ("SoftHSM2 + OpenSSL + libstdc++ (the token)", |d| {
+        d.starts_with("libsofthsm2") || d.starts_with("libcrypto") || d.starts_with("libstdc++")
+    }),
+    (
+        "hsm-kms binary (our code, hyper, tokio, serde, its allocator)",
+        |d| d.starts_with("hsm-kms"),
+    ),
+    ("other", |_| true),
+];
+
+fn profile_table(
+    base: &Result<Vec<(String, f64)>, String>,
+    this: &Result<Vec<(String, f64)>, String>,
+) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(
+        w,
+        "Where the server's CPU went during Encrypt 64 B at 16 connections (perf record -g, \
+         first round of each side, share of samples by shared object):"
+    );
+    let _ = writeln!(w);
+    match (base, this) {
+        (Ok(b), Ok(t)) => {
+            let _ = writeln!(w, "| Where | baseline | this build |");
+            let _ = writeln!(w, "|---|---:|---:|");
+            for ((name, bs), (_, ts)) in b.iter().zip(t) {
+                let _ = writeln!(w, "| {name} | {bs:.1}% | {ts:.1}% |");
+            }
+        }
+        (b, t) => {
+            let _ = writeln!(
+                w,
+                "- n/a: baseline {}, this build {}",
+                b.as_ref().err().map_or("ok", String::as_str),
+                t.as_ref().err().map_or("ok", String::as_str)
+            );
+        }
+    }
+    let _ = writeln!(w);
+    out
 }
 
 fn report(
