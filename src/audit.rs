@@ -170,6 +170,12 @@ impl Audit {
             "recipientAccountId": account,
             "eventCategory": "Management",
         });
+        if let Some(service) = ctx.invoked_by {
+            // A call an AWS service made for the caller: CloudTrail names the service.
+            record["userIdentity"]["invokedBy"] = json!(service);
+            record["sourceIPAddress"] = json!(service);
+            record["userAgent"] = json!(service);
+        }
         if let Some(arn) = resource_arn(response) {
             record["resources"] = json!([{
                 "accountId": account,

@@ -6,11 +6,13 @@
 //!   against the service model, error → JSON mapping.
 //! - [`kms`]: the service itself — one file per KMS operation under `kms/operations/`, the
 //!   key-state table, the ciphertext format, background jobs.
+//! - [`cloudformation`]: CloudFormation stacks of KMS resources, over the KMS service.
 //! - [`store`]: durable metadata (SQLite) behind a narrow trait.
 //! - [`hsm`]: PKCS#11 tokens (one per Region), sessions, object handles, templates.
 
 pub mod api;
 pub mod audit;
+pub mod cloudformation;
 pub mod clock;
 pub mod config;
 pub mod hsm;

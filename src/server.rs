@@ -21,6 +21,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         SqliteStore::open(&config.data_dir.join("kms.sqlite3")).map_err(|e| e.to_string())?;
     let listen = config.listen;
     let kms = Arc::new(Kms::new(config, clock, hsm, Box::new(store))?);
+    let cfn = crate::cloudformation::CloudFormation::open(kms.clone())?;
     tokio::spawn(jobs::run(kms.clone()));
     let flusher = kms.clone();
     tokio::spawn(async move {
@@ -44,7 +45,10 @@ pub async fn run(config: Config) -> Result<(), String> {
     tracing::info!(%addr, regions = %kms.config.served_list(), "serving");
     let warm = kms.clone();
     tokio::task::spawn_blocking(move || warm.warm_tokens());
-    let app = crate::api::router(kms.clone())
+    // Stacks a stop interrupted are finished or rolled back (after the listener is up:
+    // recovery calls KMS, which needs nothing from HTTP, but waits on replica jobs).
+    cfn.recover();
+    let app = crate::api::router(kms.clone(), cfn)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

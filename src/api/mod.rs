@@ -3,6 +3,8 @@
 //! model ([`validate`]), the operation run off the async executor, and errors rendered as
 //! `{"__type": ..., "message": ...}`.
 
+pub mod cloudformation;
+pub mod query;
 pub mod sigv4;
 pub mod validate;
 pub mod workers;
@@ -31,6 +33,7 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 #[derive(Clone)]
 struct App {
     kms: Arc<Kms>,
+    cfn: Arc<crate::cloudformation::CloudFormation>,
     workers: Arc<workers::Workers>,
 }
 
@@ -41,7 +44,7 @@ impl axum::extract::FromRef<App> for Arc<Kms> {
 }
 
 /// The HTTP application.
-pub fn router(kms: Arc<Kms>) -> Router {
+pub fn router(kms: Arc<Kms>, cfn: Arc<crate::cloudformation::CloudFormation>) -> Router {
     let admin = kms.config.admin_api;
     let mut router = Router::new()
         .route("/", post(handle))
@@ -51,6 +54,7 @@ pub fn router(kms: Arc<Kms>) -> Router {
     }
     router.with_state(App {
         kms,
+        cfn,
         workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
     })
 }
@@ -85,12 +89,25 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 }
 
 async fn handle(
-    State(App { kms, workers: pool }): State<App>,
+    State(App {
+        kms,
+        cfn,
+        workers: pool,
+    }): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    // CloudFormation (awsQuery) on the same port: routed by the signing service name.
+    if let Ok(scope) = sigv4::credential_scope(header(&headers, "authorization")) {
+        if scope.service == cloudformation::SERVICE {
+            return match sigv4::served_region(&kms.config, &scope.region) {
+                Ok(region) => cloudformation::handle(cfn, region, scope.access_key, body).await,
+                Err(e) => cloudformation::error(e.kind.aws_name(), 403, &e.message, &request_id),
+            };
+        }
+    }
     let target = header(&headers, "x-amz-target");
     let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
         return render(
@@ -150,6 +167,7 @@ async fn handle(
         request_id: request_id.clone(),
         source_ip: peer.ip().to_string(),
         user_agent: header(&headers, "user-agent").to_string(),
+        invoked_by: None,
     };
     let operation = operation.to_string();
     // What the audit record shows of the request (secrets left out), taken before the

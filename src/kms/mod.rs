@@ -45,7 +45,13 @@ pub struct RequestContext {
     pub request_id: String,
     pub source_ip: String,
     pub user_agent: String,
+    /// The AWS service making the call on the caller's behalf (CloudTrail's `invokedBy`),
+    /// e.g. [`CLOUDFORMATION`] for the resource operations of a stack; `None` for direct calls.
+    pub invoked_by: Option<&'static str>,
 }
+
+/// The service principal of CloudFormation, as CloudTrail names it in `invokedBy`.
+pub const CLOUDFORMATION: &str = "cloudformation.amazonaws.com";
 
 /// The in-memory view, rebuilt from the store at startup.
 #[derive(Default)]

@@ -13,7 +13,7 @@ use crate::kms::{key_spec, material};
 use crate::kms::{Kms, RequestContext};
 use crate::store::Write;
 
-use super::{check_tags, merge_tags, WireTag};
+use super::{check_tags_for, merge_tags, WireTag};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -84,7 +84,10 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
         None => default_policy(ctx.region, kms.account()),
     };
     let mut tags = Vec::new();
-    merge_tags(&mut tags, check_tags(req.tags.unwrap_or_default())?)?;
+    merge_tags(
+        &mut tags,
+        check_tags_for(ctx.invoked_by, req.tags.unwrap_or_default())?,
+    )?;
 
     let now = kms.clock.now();
     let multi_region = req.multi_region.unwrap_or(false);

@@ -66,9 +66,18 @@ fn tag_error(message: &str) -> KmsError {
 
 /// Checks a request's tags (reserved prefix, duplicates) and converts them.
 pub fn check_tags(tags: Vec<WireTag>) -> KmsResult<Vec<Tag>> {
+    check_tags_for(None, tags)
+}
+
+/// [`check_tags`] for a call some AWS service makes: CloudFormation may set its own
+/// `aws:cloudformation:*` tags (stack name, stack id, logical id) on keys it creates.
+pub fn check_tags_for(invoked_by: Option<&str>, tags: Vec<WireTag>) -> KmsResult<Vec<Tag>> {
     let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
     for t in tags {
-        if t.tag_key.to_ascii_lowercase().starts_with("aws:") {
+        let lower = t.tag_key.to_ascii_lowercase();
+        let system = invoked_by == Some(super::CLOUDFORMATION)
+            && lower.starts_with("aws:cloudformation:");
+        if lower.starts_with("aws:") && !system {
             return Err(tag_error("Tags beginning with aws: are reserved"));
         }
         if out.iter().any(|o| o.key == t.tag_key) {

@@ -15,7 +15,7 @@ use crate::kms::region::Region;
 use crate::kms::{Kms, RequestContext};
 use crate::store::{JobKind, JobRecord, Write};
 
-use super::{check_tags, merge_tags, tag_json, WireTag};
+use super::{check_tags_for, merge_tags, tag_json, WireTag};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -93,7 +93,10 @@ pub fn handle(kms: &Kms, ctx: &RequestContext, input: Value) -> KmsResult<Value>
             None => default_policy(region, kms.account()),
         };
         let mut tags = Vec::new();
-        merge_tags(&mut tags, check_tags(req.tags.unwrap_or_default())?)?;
+        merge_tags(
+            &mut tags,
+            check_tags_for(ctx.invoked_by, req.tags.unwrap_or_default())?,
+        )?;
         let now = kms.clock.now();
         replica = KeyRecord {
             key_id: primary.key_id.clone(),
