@@ -12,8 +12,8 @@
 
 pub mod api;
 pub mod audit;
-pub mod cloudformation;
 pub mod clock;
+pub mod cloudformation;
 pub mod config;
 pub mod hsm;
 pub mod kms;

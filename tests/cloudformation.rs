@@ -20,7 +20,13 @@ const WAIT: Duration = Duration::from_secs(240);
 
 async fn cfn(server: &Server, region: &str) -> Client {
     let config = aws_config::defaults(BehaviorVersion::latest())
-        .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
+        .credentials_provider(Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
         .region(Region::new(region.to_string()))
         .endpoint_url(server.url.clone())
         .retry_config(RetryConfig::disabled())
@@ -37,7 +43,12 @@ async fn cfn(server: &Server, region: &str) -> Client {
 fn params(pairs: &[(&str, &str)]) -> Vec<Parameter> {
     pairs
         .iter()
-        .map(|(k, v)| Parameter::builder().parameter_key(*k).parameter_value(*v).build())
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(*k)
+                .parameter_value(*v)
+                .build()
+        })
         .collect()
 }
 
@@ -63,11 +74,17 @@ async fn settled(c: &Client, name: &str) -> Stack {
             .await
             .unwrap_or_else(|e| panic!("describe {name}: {}", err_message(&e)));
         let stack = out.stacks()[0].clone();
-        let status = stack.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
+        let status = stack
+            .stack_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
         if !status.ends_with("_IN_PROGRESS") || status == "REVIEW_IN_PROGRESS" {
             return stack;
         }
-        assert!(start.elapsed() < WAIT, "{name} still {status} after {WAIT:?}");
+        assert!(
+            start.elapsed() < WAIT,
+            "{name} still {status} after {WAIT:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -115,7 +132,12 @@ async fn key_state(server: &Server, region: &str, key: &str) -> String {
 
 /// Events as "LogicalId STATUS reason" lines, oldest first.
 async fn events(c: &Client, stack: &str) -> Vec<String> {
-    let out = c.describe_stack_events().stack_name(stack).send().await.expect("events");
+    let out = c
+        .describe_stack_events()
+        .stack_name(stack)
+        .send()
+        .await
+        .expect("events");
     let mut lines: Vec<String> = out
         .stack_events()
         .iter()
@@ -221,7 +243,12 @@ async fn intrinsic_functions_conditions_and_short_forms() {
     let shared = output(&exporter, "SharedKeyArn");
 
     let s = create(&c, "everything", EVERYTHING, &[]).await;
-    assert_eq!(status(&s), "CREATE_COMPLETE", "{:?}", events(&c, "everything").await);
+    assert_eq!(
+        status(&s),
+        "CREATE_COMPLETE",
+        "{:?}",
+        events(&c, "everything").await
+    );
     let key_id = output(&s, "Ref");
     assert_eq!(output(&s, "Arn"), Server::key_arn("us-east-1", &key_id));
     assert_eq!(output(&s, "AliasRef"), "alias/everything-prod");
@@ -237,30 +264,89 @@ async fn intrinsic_functions_conditions_and_short_forms() {
     assert_eq!(output(&s, "IfProd"), "prod and nine");
     assert_eq!(output(&s, "IfOr"), "dev or nine");
     assert_eq!(output(&s, "StackId"), s.stack_id().unwrap_or_default());
-    assert!(s.outputs().iter().all(|o| o.output_key() != Some("DevOnlyKey")), "condition-false output left out");
+    assert!(
+        s.outputs()
+            .iter()
+            .all(|o| o.output_key() != Some("DevOnlyKey")),
+        "condition-false output left out"
+    );
     // NoEcho parameters are masked.
-    let secret = s.parameters().iter().find(|p| p.parameter_key() == Some("Secret")).expect("param");
+    let secret = s
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some("Secret"))
+        .expect("param");
     assert_eq!(secret.parameter_value(), Some("****"));
 
     // The resources got what the functions computed.
     let kms = server.client("us-east-1").await;
-    let meta = kms.describe_key().key_id(&key_id).send().await.expect("key").key_metadata().cloned().expect("meta");
-    assert_eq!(meta.description(), Some("everything key in us-east-1 for prod"));
-    let rotation = kms.get_key_rotation_status().key_id(&key_id).send().await.expect("rotation");
+    let meta = kms
+        .describe_key()
+        .key_id(&key_id)
+        .send()
+        .await
+        .expect("key")
+        .key_metadata()
+        .cloned()
+        .expect("meta");
+    assert_eq!(
+        meta.description(),
+        Some("everything key in us-east-1 for prod")
+    );
+    let rotation = kms
+        .get_key_rotation_status()
+        .key_id(&key_id)
+        .send()
+        .await
+        .expect("rotation");
     assert!(rotation.key_rotation_enabled());
-    let tags = kms.list_resource_tags().key_id(&key_id).send().await.expect("tags");
-    let tag = |k: &str| tags.tags().iter().find(|t| t.tag_key() == k).map(|t| t.tag_value().to_string());
+    let tags = kms
+        .list_resource_tags()
+        .key_id(&key_id)
+        .send()
+        .await
+        .expect("tags");
+    let tag = |k: &str| {
+        tags.tags()
+            .iter()
+            .find(|t| t.tag_key() == k)
+            .map(|t| t.tag_value().to_string())
+    };
     assert_eq!(tag("names").as_deref(), Some("alpha+beta+gamma"));
     assert_eq!(tag("dropped"), None, "AWS::NoValue removes the tag");
-    assert_eq!(tag("aws:cloudformation:stack-name").as_deref(), Some("everything"));
+    assert_eq!(
+        tag("aws:cloudformation:stack-name").as_deref(),
+        Some("everything")
+    );
     assert_eq!(tag("aws:cloudformation:logical-id").as_deref(), Some("Key"));
     assert_eq!(tag("aws:cloudformation:stack-id").as_deref(), s.stack_id());
-    let resources = c.list_stack_resources().stack_name("everything").send().await.expect("resources");
-    let mut logical: Vec<&str> = resources.stack_resource_summaries().iter().filter_map(|r| r.logical_resource_id()).collect();
+    let resources = c
+        .list_stack_resources()
+        .stack_name("everything")
+        .send()
+        .await
+        .expect("resources");
+    let mut logical: Vec<&str> = resources
+        .stack_resource_summaries()
+        .iter()
+        .filter_map(|r| r.logical_resource_id())
+        .collect();
     logical.sort();
-    assert_eq!(logical, vec!["Alias", "Key"], "the IsDev resource is not created");
-    let aliases = kms.list_aliases().key_id(&key_id).send().await.expect("aliases");
-    assert_eq!(aliases.aliases()[0].alias_name(), Some("alias/everything-prod"));
+    assert_eq!(
+        logical,
+        vec!["Alias", "Key"],
+        "the IsDev resource is not created"
+    );
+    let aliases = kms
+        .list_aliases()
+        .key_id(&key_id)
+        .send()
+        .await
+        .expect("aliases");
+    assert_eq!(
+        aliases.aliases()[0].alias_name(),
+        Some("alias/everything-prod")
+    );
 
     // The other branch of every condition, through an update.
     let update = c
@@ -272,13 +358,24 @@ async fn intrinsic_functions_conditions_and_short_forms() {
         .await;
     update.unwrap_or_else(|e| panic!("update: {}", err_message(&e)));
     let s = settled(&c, "everything").await;
-    assert_eq!(status(&s), "UPDATE_COMPLETE", "{:?}", events(&c, "everything").await);
+    assert_eq!(
+        status(&s),
+        "UPDATE_COMPLETE",
+        "{:?}",
+        events(&c, "everything").await
+    );
     assert_eq!(output(&s, "IfProd"), "other");
     assert_eq!(output(&s, "IfOr"), "dev or nine");
     assert_eq!(output(&s, "AliasRef"), "alias/everything-dev");
     let dev_key = output(&s, "DevOnlyKey");
     assert_eq!(key_state(&server, "us-east-1", &dev_key).await, "Enabled");
-    assert!(!kms.get_key_rotation_status().key_id(&key_id).send().await.expect("rotation").key_rotation_enabled());
+    assert!(!kms
+        .get_key_rotation_status()
+        .key_id(&key_id)
+        .send()
+        .await
+        .expect("rotation")
+        .key_rotation_enabled());
     // The renamed alias is a new alias; the old one is gone after the cleanup.
     let names: Vec<String> = kms
         .list_aliases()
@@ -324,14 +421,24 @@ async fn change_sets_and_replacement_on_a_create_only_property() {
         .send()
         .await
         .expect("create change set");
-    let d = c.describe_change_set().change_set_name(created.id().expect("id")).send().await.expect("describe");
+    let d = c
+        .describe_change_set()
+        .change_set_name(created.id().expect("id"))
+        .send()
+        .await
+        .expect("describe");
     assert_eq!(d.status().map(|s| s.as_str()), Some("CREATE_COMPLETE"));
     assert_eq!(d.execution_status().map(|s| s.as_str()), Some("AVAILABLE"));
     let rc = d.changes()[0].resource_change().expect("resource change");
     assert_eq!(rc.action(), Some(&ChangeAction::Add));
     assert_eq!(rc.logical_resource_id(), Some("Key"));
     assert_eq!(status(&settled(&c, "cs").await), "REVIEW_IN_PROGRESS");
-    c.execute_change_set().change_set_name("first").stack_name("cs").send().await.expect("execute");
+    c.execute_change_set()
+        .change_set_name("first")
+        .stack_name("cs")
+        .send()
+        .await
+        .expect("execute");
     let s = settled(&c, "cs").await;
     assert_eq!(status(&s), "CREATE_COMPLETE");
     let old_key = output(&s, "KeyId");
@@ -345,15 +452,39 @@ async fn change_sets_and_replacement_on_a_create_only_property() {
         .send()
         .await
         .expect("update change set");
-    let d = c.describe_change_set().change_set_name("describe").stack_name("cs").send().await.expect("describe");
+    let d = c
+        .describe_change_set()
+        .change_set_name("describe")
+        .stack_name("cs")
+        .send()
+        .await
+        .expect("describe");
     let rc = d.changes()[0].resource_change().expect("change");
     assert_eq!(rc.action(), Some(&ChangeAction::Modify));
     assert_eq!(rc.replacement(), Some(&Replacement::False));
     assert_eq!(rc.physical_resource_id(), Some(old_key.as_str()));
-    let listed = c.list_change_sets().stack_name("cs").send().await.expect("list");
-    let names: Vec<&str> = listed.summaries().iter().filter_map(|c| c.change_set_name()).collect();
-    assert_eq!(names, vec!["describe", "first"], "the executed change set stays, EXECUTE_COMPLETE");
-    c.delete_change_set().change_set_name("describe").stack_name("cs").send().await.expect("delete change set");
+    let listed = c
+        .list_change_sets()
+        .stack_name("cs")
+        .send()
+        .await
+        .expect("list");
+    let names: Vec<&str> = listed
+        .summaries()
+        .iter()
+        .filter_map(|c| c.change_set_name())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["describe", "first"],
+        "the executed change set stays, EXECUTE_COMPLETE"
+    );
+    c.delete_change_set()
+        .change_set_name("describe")
+        .stack_name("cs")
+        .send()
+        .await
+        .expect("delete change set");
 
     // Nothing changes: the change set FAILS with AWS's reason.
     c.create_change_set()
@@ -363,15 +494,35 @@ async fn change_sets_and_replacement_on_a_create_only_property() {
         .send()
         .await
         .expect("empty change set");
-    let d = c.describe_change_set().change_set_name("empty").stack_name("cs").send().await.expect("describe");
+    let d = c
+        .describe_change_set()
+        .change_set_name("empty")
+        .stack_name("cs")
+        .send()
+        .await
+        .expect("describe");
     assert_eq!(d.status().map(|s| s.as_str()), Some("FAILED"));
     assert_eq!(
         d.status_reason(),
         Some("The submitted information didn't contain changes. Submit different information to create a change set.")
     );
-    let e = must_fail(c.execute_change_set().change_set_name("empty").stack_name("cs").send().await, "execute failed");
+    let e = must_fail(
+        c.execute_change_set()
+            .change_set_name("empty")
+            .stack_name("cs")
+            .send()
+            .await,
+        "execute failed",
+    );
     assert_err(&e, "InvalidChangeSetStatus", &["cannot be executed"]);
-    let e = must_fail(c.update_stack().stack_name("cs").use_previous_template(true).send().await, "no-op update");
+    let e = must_fail(
+        c.update_stack()
+            .stack_name("cs")
+            .use_previous_template(true)
+            .send()
+            .await,
+        "no-op update",
+    );
     assert_err(&e, "ValidationError", &["No updates are to be performed."]);
 
     // A create-only property: Replacement True; executing it makes a new key and
@@ -380,26 +531,53 @@ async fn change_sets_and_replacement_on_a_create_only_property() {
         .stack_name("cs")
         .change_set_name("replace")
         .use_previous_template(true)
-        .set_parameters(Some(params(&[("Spec", "HMAC_256"), ("Usage", "GENERATE_VERIFY_MAC")])))
+        .set_parameters(Some(params(&[
+            ("Spec", "HMAC_256"),
+            ("Usage", "GENERATE_VERIFY_MAC"),
+        ])))
         .send()
         .await
         .expect("replacement change set");
-    let d = c.describe_change_set().change_set_name("replace").stack_name("cs").send().await.expect("describe");
+    let d = c
+        .describe_change_set()
+        .change_set_name("replace")
+        .stack_name("cs")
+        .send()
+        .await
+        .expect("describe");
     let rc = d.changes()[0].resource_change().expect("change");
     assert_eq!(rc.replacement(), Some(&Replacement::True));
     let recreate: Vec<&str> = rc
         .details()
         .iter()
-        .filter(|d| d.target().and_then(|t| t.requires_recreation()).map(|r| r.as_str()) == Some("Always"))
+        .filter(|d| {
+            d.target()
+                .and_then(|t| t.requires_recreation())
+                .map(|r| r.as_str())
+                == Some("Always")
+        })
         .filter_map(|d| d.target().and_then(|t| t.name()))
         .collect();
     assert_eq!(recreate, vec!["KeySpec", "KeyUsage"]);
-    c.execute_change_set().change_set_name("replace").stack_name("cs").send().await.expect("execute");
+    c.execute_change_set()
+        .change_set_name("replace")
+        .stack_name("cs")
+        .send()
+        .await
+        .expect("execute");
     let s = settled(&c, "cs").await;
-    assert_eq!(status(&s), "UPDATE_COMPLETE", "{:?}", events(&c, "cs").await);
+    assert_eq!(
+        status(&s),
+        "UPDATE_COMPLETE",
+        "{:?}",
+        events(&c, "cs").await
+    );
     let new_key = output(&s, "KeyId");
     assert_ne!(new_key, old_key);
-    assert_eq!(key_state(&server, "us-east-1", &old_key).await, "PendingDeletion");
+    assert_eq!(
+        key_state(&server, "us-east-1", &old_key).await,
+        "PendingDeletion"
+    );
     let kms = server.client("us-east-1").await;
     let mac = kms
         .generate_mac()
@@ -412,10 +590,20 @@ async fn change_sets_and_replacement_on_a_create_only_property() {
     assert_eq!(mac.mac().map(|m| m.as_ref().len()), Some(32));
     let ev = events(&c, "cs").await.join("\n");
     assert!(ev.contains("Key UPDATE_IN_PROGRESS Requested update requires the creation of a new physical resource; hence creating one."), "{ev}");
-    assert!(ev.contains("cs UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), "{ev}");
+    assert!(
+        ev.contains("cs UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
+        "{ev}"
+    );
     // The change set is the stack's.
-    assert!(s.change_set_id().is_some_and(|id| id.contains(":changeSet/replace/")));
-    let t = c.get_template().stack_name("cs").send().await.expect("template");
+    assert!(s
+        .change_set_id()
+        .is_some_and(|id| id.contains(":changeSet/replace/")));
+    let t = c
+        .get_template()
+        .stack_name("cs")
+        .send()
+        .await
+        .expect("template");
     assert_eq!(t.template_body(), Some(KEY_TEMPLATE));
 }
 
@@ -447,12 +635,19 @@ Resources:
     );
     assert!(ev.contains("Good DELETE_COMPLETE"), "{ev}");
     let good = physical_id(&c, "bad-window", "Good").await;
-    assert_eq!(key_state(&server, "us-east-1", &good).await, "PendingDeletion");
+    assert_eq!(
+        key_state(&server, "us-east-1", &good).await,
+        "PendingDeletion"
+    );
     // No key of the stack is left usable.
     let keys = kms.list_keys().send().await.expect("keys");
     for k in keys.keys() {
         let id = k.key_id().unwrap_or_default();
-        assert_ne!(key_state(&server, "us-east-1", id).await, "Enabled", "key {id} left behind");
+        assert_ne!(
+            key_state(&server, "us-east-1", id).await,
+            "Enabled",
+            "key {id} left behind"
+        );
     }
 
     // A KMS error is the resource's reason, as a handler message.
@@ -470,10 +665,32 @@ Resources:
         "{ev}"
     );
     // A rolled back stack cannot be updated; its name is taken until it is deleted.
-    let e = must_fail(c.update_stack().stack_name("kms-error").use_previous_template(true).send().await, "update");
-    assert_err(&e, "ValidationError", &["is in ROLLBACK_COMPLETE state and can not be updated."]);
-    let e = must_fail(c.create_stack().stack_name("kms-error").template_body(template).send().await, "again");
-    assert_err(&e, "AlreadyExistsException", &["Stack [kms-error] already exists"]);
+    let e = must_fail(
+        c.update_stack()
+            .stack_name("kms-error")
+            .use_previous_template(true)
+            .send()
+            .await,
+        "update",
+    );
+    assert_err(
+        &e,
+        "ValidationError",
+        &["is in ROLLBACK_COMPLETE state and can not be updated."],
+    );
+    let e = must_fail(
+        c.create_stack()
+            .stack_name("kms-error")
+            .template_body(template)
+            .send()
+            .await,
+        "again",
+    );
+    assert_err(
+        &e,
+        "AlreadyExistsException",
+        &["Stack [kms-error] already exists"],
+    );
 
     // DisableRollback keeps what was made.
     c.create_stack()
@@ -506,43 +723,93 @@ Outputs:
   Target: {Value: !ImportValue shared-key-arn}
 "#;
     let s = create(&c, "importer", importer, &[]).await;
-    assert_eq!(status(&s), "CREATE_COMPLETE", "{:?}", events(&c, "importer").await);
+    assert_eq!(
+        status(&s),
+        "CREATE_COMPLETE",
+        "{:?}",
+        events(&c, "importer").await
+    );
     assert_eq!(output(&s, "Target"), arn);
     let exports = c.list_exports().send().await.expect("exports");
     assert_eq!(exports.exports().len(), 1);
     assert_eq!(exports.exports()[0].name(), Some("shared-key-arn"));
     assert_eq!(exports.exports()[0].value(), Some(arn.as_str()));
-    let imports = c.list_imports().export_name("shared-key-arn").send().await.expect("imports");
+    let imports = c
+        .list_imports()
+        .export_name("shared-key-arn")
+        .send()
+        .await
+        .expect("imports");
     assert_eq!(imports.imports(), ["importer".to_string()]);
 
     // The exporter cannot be deleted while its export is imported.
-    c.delete_stack().stack_name("exporter").send().await.expect("delete request");
+    c.delete_stack()
+        .stack_name("exporter")
+        .send()
+        .await
+        .expect("delete request");
     let s = settled(&c, "exporter").await;
     assert_eq!(status(&s), "DELETE_FAILED");
     assert_eq!(
         s.stack_status_reason(),
         Some("Export shared-key-arn cannot be deleted as it is in use by importer")
     );
-    assert_eq!(key_state(&server, "us-east-1", &physical_id(&c, "exporter", "SharedKey").await).await, "Enabled");
+    assert_eq!(
+        key_state(
+            &server,
+            "us-east-1",
+            &physical_id(&c, "exporter", "SharedKey").await
+        )
+        .await,
+        "Enabled"
+    );
     // A second stack cannot export the same name.
     let s = create(&c, "exporter-two", EXPORTER, &[]).await;
     assert_eq!(status(&s), "ROLLBACK_COMPLETE");
     let ev = events(&c, "exporter-two").await.join("\n");
-    assert!(ev.contains("Export with name shared-key-arn is already exported by stack exporter"), "{ev}");
+    assert!(
+        ev.contains("Export with name shared-key-arn is already exported by stack exporter"),
+        "{ev}"
+    );
     // An export that does not exist is refused when the stack is created.
     let e = must_fail(
-        c.create_stack().stack_name("nothing").template_body(importer.replace("shared-key-arn", "missing")).send().await,
+        c.create_stack()
+            .stack_name("nothing")
+            .template_body(importer.replace("shared-key-arn", "missing"))
+            .send()
+            .await,
         "missing export",
     );
     assert_err(&e, "ValidationError", &["No export named missing found"]);
 
     // Once the importer is gone, the exporter can go.
-    c.delete_stack().stack_name("importer").send().await.expect("delete importer");
-    let e = must_fail(c.describe_stacks().stack_name("importer").send().await, "deleted");
-    assert_err(&e, "ValidationError", &["Stack with id importer does not exist"]);
-    c.delete_stack().stack_name("exporter").send().await.expect("delete exporter");
+    c.delete_stack()
+        .stack_name("importer")
+        .send()
+        .await
+        .expect("delete importer");
+    let e = must_fail(
+        c.describe_stacks().stack_name("importer").send().await,
+        "deleted",
+    );
+    assert_err(
+        &e,
+        "ValidationError",
+        &["Stack with id importer does not exist"],
+    );
+    c.delete_stack()
+        .stack_name("exporter")
+        .send()
+        .await
+        .expect("delete exporter");
     settled_deleted(&c, &exporter).await;
-    assert!(c.list_exports().send().await.expect("exports").exports().is_empty());
+    assert!(c
+        .list_exports()
+        .send()
+        .await
+        .expect("exports")
+        .exports()
+        .is_empty());
 }
 
 async fn settled_deleted(c: &Client, stack: &Stack) {
@@ -578,29 +845,85 @@ async fn bad_templates_answer_aws_validation_errors() {
         ),
     ];
     for (template, message) in cases {
-        let e = must_fail(c.create_stack().stack_name("bad").template_body(*template).send().await, message);
+        let e = must_fail(
+            c.create_stack()
+                .stack_name("bad")
+                .template_body(*template)
+                .send()
+                .await,
+            message,
+        );
         assert_err(&e, "ValidationError", &[message]);
         if !message.starts_with("Parameters") {
             // ValidateTemplate needs no parameter values; it checks everything else.
-            let e = must_fail(c.validate_template().template_body(*template).send().await, message);
+            let e = must_fail(
+                c.validate_template().template_body(*template).send().await,
+                message,
+            );
             assert_err(&e, "ValidationError", &[message]);
         }
     }
-    let e = must_fail(c.create_stack().stack_name("bad_name").template_body(EXPORTER).send().await, "name");
+    let e = must_fail(
+        c.create_stack()
+            .stack_name("bad_name")
+            .template_body(EXPORTER)
+            .send()
+            .await,
+        "name",
+    );
     assert_err(&e, "ValidationError", &["Value 'bad_name' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"]);
-    let e = must_fail(c.describe_stacks().stack_name("nope").send().await, "missing stack");
-    assert_err(&e, "ValidationError", &["Stack with id nope does not exist"]);
-    let e = must_fail(c.describe_change_set().change_set_name("nope").stack_name("nope").send().await, "missing change set");
-    assert_err(&e, "ChangeSetNotFound", &["ChangeSet [nope] does not exist"]);
+    let e = must_fail(
+        c.describe_stacks().stack_name("nope").send().await,
+        "missing stack",
+    );
+    assert_err(
+        &e,
+        "ValidationError",
+        &["Stack with id nope does not exist"],
+    );
+    let e = must_fail(
+        c.describe_change_set()
+            .change_set_name("nope")
+            .stack_name("nope")
+            .send()
+            .await,
+        "missing change set",
+    );
+    assert_err(
+        &e,
+        "ChangeSetNotFound",
+        &["ChangeSet [nope] does not exist"],
+    );
     // ValidateTemplate and GetTemplateSummary describe a good template.
-    let v = c.validate_template().template_body(EVERYTHING).send().await.expect("validate");
+    let v = c
+        .validate_template()
+        .template_body(EVERYTHING)
+        .send()
+        .await
+        .expect("validate");
     assert_eq!(v.description(), Some("every intrinsic function"));
     assert_eq!(v.parameters().len(), 4);
-    let summary = c.get_template_summary().template_body(EVERYTHING).send().await.expect("summary");
-    assert_eq!(summary.resource_types(), ["AWS::KMS::Alias".to_string(), "AWS::KMS::Key".to_string()]);
-    let env = summary.parameters().iter().find(|p| p.parameter_key() == Some("Env")).expect("Env");
+    let summary = c
+        .get_template_summary()
+        .template_body(EVERYTHING)
+        .send()
+        .await
+        .expect("summary");
+    assert_eq!(
+        summary.resource_types(),
+        ["AWS::KMS::Alias".to_string(), "AWS::KMS::Key".to_string()]
+    );
+    let env = summary
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some("Env"))
+        .expect("Env");
     assert_eq!(env.default_value(), Some("prod"));
-    assert_eq!(env.parameter_constraints().map(|c| c.allowed_values().len()), Some(2));
+    assert_eq!(
+        env.parameter_constraints()
+            .map(|c| c.allowed_values().len()),
+        Some(2)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -633,7 +956,14 @@ Resources:
     let target = |k: &aws_sdk_kms::Client| {
         let k = k.clone();
         async move {
-            k.describe_key().key_id("alias/moving").send().await.expect("alias").key_metadata().map(|m| m.key_id().to_string()).unwrap_or_default()
+            k.describe_key()
+                .key_id("alias/moving")
+                .send()
+                .await
+                .expect("alias")
+                .key_metadata()
+                .map(|m| m.key_id().to_string())
+                .unwrap_or_default()
         }
     };
     assert_eq!(target(&kms).await, one);
@@ -647,14 +977,32 @@ Resources:
     let s = settled(&c, "moving").await;
     assert_eq!(status(&s), "UPDATE_COMPLETE");
     assert_eq!(target(&kms).await, two);
-    assert_eq!(physical_id(&c, "moving", "Alias").await, "alias/moving", "same alias, updated in place");
-    let audit = std::fs::read_to_string(server.data_dir().join("audit/us-east-1.jsonl")).expect("audit");
-    assert!(audit.lines().any(|l| l.contains("\"UpdateAlias\"") && l.contains("cloudformation.amazonaws.com")));
+    assert_eq!(
+        physical_id(&c, "moving", "Alias").await,
+        "alias/moving",
+        "same alias, updated in place"
+    );
+    let audit =
+        std::fs::read_to_string(server.data_dir().join("audit/us-east-1.jsonl")).expect("audit");
+    assert!(audit
+        .lines()
+        .any(|l| l.contains("\"UpdateAlias\"") && l.contains("cloudformation.amazonaws.com")));
 
-    c.delete_stack().stack_name("moving").send().await.expect("delete");
+    c.delete_stack()
+        .stack_name("moving")
+        .send()
+        .await
+        .expect("delete");
     settled_deleted(&c, &s).await;
-    assert_eq!(key_state(&server, "us-east-1", &one).await, "Enabled", "DeletionPolicy Retain");
-    assert_eq!(key_state(&server, "us-east-1", &two).await, "PendingDeletion");
+    assert_eq!(
+        key_state(&server, "us-east-1", &one).await,
+        "Enabled",
+        "DeletionPolicy Retain"
+    );
+    assert_eq!(
+        key_state(&server, "us-east-1", &two).await,
+        "PendingDeletion"
+    );
     let ev = events(&c, s.stack_id().expect("id")).await.join("\n");
     assert!(ev.contains("One DELETE_SKIPPED"), "{ev}");
 }
@@ -698,16 +1046,33 @@ Resources:
         .send()
         .await
         .expect("create replica stack");
-    let d = sydney.describe_stacks().stack_name("replica").send().await.expect("describe");
-    assert_eq!(status(&d.stacks()[0]), "CREATE_IN_PROGRESS", "the replica is still Creating");
+    let d = sydney
+        .describe_stacks()
+        .stack_name("replica")
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        status(&d.stacks()[0]),
+        "CREATE_IN_PROGRESS",
+        "the replica is still Creating"
+    );
     server.kill9();
     server.restart();
 
     let sydney = cfn(&server, "ap-southeast-2").await;
     let s = settled(&sydney, "replica").await;
-    assert_eq!(status(&s), "ROLLBACK_COMPLETE", "{:?}", events(&sydney, "replica").await);
+    assert_eq!(
+        status(&s),
+        "ROLLBACK_COMPLETE",
+        "{:?}",
+        events(&sydney, "replica").await
+    );
     let ev = events(&sydney, "replica").await.join("\n");
-    assert!(ev.contains("Replica CREATE_FAILED Resource handler was interrupted"), "{ev}");
+    assert!(
+        ev.contains("Replica CREATE_FAILED Resource handler was interrupted"),
+        "{ev}"
+    );
     let key_id = arn.rsplit('/').next().expect("key id");
     assert_eq!(
         key_state(&server, "ap-southeast-2", key_id).await,

@@ -51,7 +51,11 @@ fn aws_cli() -> PathBuf {
     let path = PathBuf::from(std::env::var_os("HSM_KMS_AWS_CLI").expect(
         "HSM_KMS_AWS_CLI must name the aws CLI (scripts/test installs it into .venv and exports it)",
     ));
-    assert!(path.is_file(), "HSM_KMS_AWS_CLI={} does not exist", path.display());
+    assert!(
+        path.is_file(),
+        "HSM_KMS_AWS_CLI={} does not exist",
+        path.display()
+    );
     path
 }
 
@@ -61,7 +65,10 @@ fn readme_cloudformation_scenario_runs_verbatim() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("read README.md");
     let blocks = section_blocks(&readme, "CloudFormation");
-    assert!(blocks.len() >= 4, "README.md `## CloudFormation` should hold its commands as ```bash blocks");
+    assert!(
+        blocks.len() >= 4,
+        "README.md `## CloudFormation` should hold its commands as ```bash blocks"
+    );
     let script = blocks.concat();
     for needed in [
         "aws cloudformation deploy --stack-name demo-primary",
@@ -70,7 +77,10 @@ fn readme_cloudformation_scenario_runs_verbatim() {
         "aws cloudformation delete-stack",
         "wait stack-delete-complete",
     ] {
-        assert!(script.contains(needed), "the README scenario lacks `{needed}`");
+        assert!(
+            script.contains(needed),
+            "the README scenario lacks `{needed}`"
+        );
     }
     let server = Server::start_with(&["--regions", "us-east-1,ap-southeast-2"]);
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -86,7 +96,10 @@ fn readme_cloudformation_scenario_runs_verbatim() {
         .env("PATH", path)
         .env("TMPDIR", tmp.path())
         .env("AWS_CONFIG_FILE", tmp.path().join("aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", tmp.path().join("aws-credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            tmp.path().join("aws-credentials"),
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_PAGER", "")
         .env_remove("AWS_PROFILE")
@@ -103,15 +116,23 @@ fn readme_cloudformation_scenario_runs_verbatim() {
         }
         if started.elapsed() > TIMEOUT {
             let _ = child.kill();
-            panic!("the README CloudFormation scenario did not finish in {}s", TIMEOUT.as_secs());
+            panic!(
+                "the README CloudFormation scenario did not finish in {}s",
+                TIMEOUT.as_secs()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     let out = child.wait_with_output().expect("output");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let context = format!("\n--- script ---\n{script}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
-    assert!(out.status.success(), "the scenario failed ({}){context}", out.status);
+    let context =
+        format!("\n--- script ---\n{script}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
+    assert!(
+        out.status.success(),
+        "the scenario failed ({}){context}",
+        out.status
+    );
     assert!(
         stdout.contains("Successfully created/updated stack - demo-primary")
             && stdout.contains("Successfully created/updated stack - demo-replica"),
@@ -144,7 +165,14 @@ fn readme_cloudformation_scenario_runs_verbatim() {
             r["userIdentity"]["invokedBy"] == "cloudformation.amazonaws.com"
         })
         .collect();
-    for event in ["CreateKey", "CreateAlias", "UpdateKeyDescription", "ReplicateKey", "DeleteAlias", "ScheduleKeyDeletion"] {
+    for event in [
+        "CreateKey",
+        "CreateAlias",
+        "UpdateKeyDescription",
+        "ReplicateKey",
+        "DeleteAlias",
+        "ScheduleKeyDeletion",
+    ] {
         assert!(
             by_cfn.iter().any(|r| r["eventName"] == event),
             "{event} made by CloudFormation is in the us-east-1 audit log"

@@ -99,8 +99,16 @@ mod tests {
         for (kind, code, status) in [
             (CfnErrorKind::AlreadyExists, "AlreadyExistsException", 400),
             (CfnErrorKind::ChangeSetNotFound, "ChangeSetNotFound", 404),
-            (CfnErrorKind::InvalidChangeSetStatus, "InvalidChangeSetStatus", 400),
-            (CfnErrorKind::TokenAlreadyExists, "TokenAlreadyExistsException", 400),
+            (
+                CfnErrorKind::InvalidChangeSetStatus,
+                "InvalidChangeSetStatus",
+                400,
+            ),
+            (
+                CfnErrorKind::TokenAlreadyExists,
+                "TokenAlreadyExistsException",
+                400,
+            ),
             (CfnErrorKind::LimitExceeded, "LimitExceededException", 400),
         ] {
             let t = model

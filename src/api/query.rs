@@ -317,7 +317,12 @@ impl QueryModel {
         }
     }
 
-    fn decode_shape(&self, shape: &str, node: &Node, path: &str) -> Result<Option<Value>, QueryError> {
+    fn decode_shape(
+        &self,
+        shape: &str,
+        node: &Node,
+        path: &str,
+    ) -> Result<Option<Value>, QueryError> {
         let Some(def) = self.shapes.get(shape) else {
             return Ok(None);
         };
@@ -444,7 +449,13 @@ impl QueryModel {
     }
 
     /// An error response.
-    pub fn encode_error(&self, code: &str, message: &str, sender: bool, request_id: &str) -> String {
+    pub fn encode_error(
+        &self,
+        code: &str,
+        message: &str,
+        sender: bool,
+        request_id: &str,
+    ) -> String {
         format!(
             "<ErrorResponse xmlns=\"{}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
             escape(&self.namespace),
@@ -469,7 +480,14 @@ impl QueryModel {
         }
     }
 
-    fn encode_named(&self, name: &str, shape: &str, flattened: bool, value: &Value, xml: &mut String) {
+    fn encode_named(
+        &self,
+        name: &str,
+        shape: &str,
+        flattened: bool,
+        value: &Value,
+        xml: &mut String,
+    ) {
         match self.shapes.get(shape) {
             Some(Shape::List {
                 member,
@@ -705,7 +723,10 @@ mod tests {
             "{m}"
         );
         let err = model
-            .decode(&form(&[("Action", "CreateStack"), ("Version", "2010-05-15")]))
+            .decode(&form(&[
+                ("Action", "CreateStack"),
+                ("Version", "2010-05-15"),
+            ]))
             .expect_err("required");
         assert!(
             matches!(&err, QueryError::Validation(m) if m.contains("'stackName'") && m.contains("Member must not be null")),
@@ -723,7 +744,9 @@ mod tests {
                 ("TimeoutInMinutes", "soon"),
             ]))
             .expect_err("integer");
-        assert!(matches!(&err, QueryError::Validation(m) if m.contains("TimeoutInMinutes") && m.contains("integer")));
+        assert!(
+            matches!(&err, QueryError::Validation(m) if m.contains("TimeoutInMinutes") && m.contains("integer"))
+        );
         assert_eq!(
             model.decode(&form(&[("Action", "LaunchRocket")])),
             Err(QueryError::InvalidAction(
@@ -756,8 +779,14 @@ mod tests {
             "<DescribeStacksResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><DescribeStacksResult><Stacks><member>"
         ), "{xml}");
         assert!(xml.contains("<StackName>a&lt;b</StackName>"), "{xml}");
-        assert!(xml.contains("<CreationTime>2023-11-14T22:13:20.500Z</CreationTime>"), "{xml}");
-        assert!(xml.contains("<DisableRollback>false</DisableRollback>"), "{xml}");
+        assert!(
+            xml.contains("<CreationTime>2023-11-14T22:13:20.500Z</CreationTime>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<DisableRollback>false</DisableRollback>"),
+            "{xml}"
+        );
         assert!(xml.contains("<Outputs><member><OutputKey>K</OutputKey><OutputValue>V</OutputValue></member></Outputs>"), "{xml}");
         assert!(xml.contains("<Tags></Tags>"), "{xml}");
         assert!(xml.ends_with("<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></DescribeStacksResponse>"));
@@ -768,7 +797,12 @@ mod tests {
     #[test]
     fn errors_carry_type_code_message_and_request_id() {
         let model = QueryModel::cloudformation();
-        let xml = model.encode_error("ValidationError", "Stack with id x does not exist", true, "r1");
+        let xml = model.encode_error(
+            "ValidationError",
+            "Stack with id x does not exist",
+            true,
+            "r1",
+        );
         assert_eq!(xml, "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id x does not exist</Message></Error><RequestId>r1</RequestId></ErrorResponse>");
         let traits = model
             .error_traits("ChangeSetNotFoundException")

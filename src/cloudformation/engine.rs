@@ -93,7 +93,9 @@ impl<'a> Run<'a> {
             .stacks
             .get(&self.stack_id)
             .cloned()
-            .ok_or_else(|| super::error::CfnError::internal(format!("stack {} vanished", self.stack_id)))
+            .ok_or_else(|| {
+                super::error::CfnError::internal(format!("stack {} vanished", self.stack_id))
+            })
     }
 
     fn resources(&self) -> BTreeMap<String, ResourceRecord> {
@@ -148,7 +150,12 @@ impl<'a> Run<'a> {
     }
 
     /// Moves the stack to `status`, with its stack event.
-    fn set_status(&self, status: StackStatus, reason: Option<String>, extra: Vec<Write>) -> CfnResult<StackRecord> {
+    fn set_status(
+        &self,
+        status: StackStatus,
+        reason: Option<String>,
+        extra: Vec<Write>,
+    ) -> CfnResult<StackRecord> {
         let mut stack = self.stack()?;
         stack.status = status;
         stack.status_reason = reason.clone();
@@ -170,7 +177,13 @@ impl<'a> Run<'a> {
     }
 
     /// Records a resource (and an event about it).
-    fn save(&self, rec: &mut ResourceRecord, status: ResourceStatus, reason: Option<&str>, event_physical: Option<&str>) -> CfnResult<()> {
+    fn save(
+        &self,
+        rec: &mut ResourceRecord,
+        status: ResourceStatus,
+        reason: Option<&str>,
+        event_physical: Option<&str>,
+    ) -> CfnResult<()> {
         let mut stack = self.stack()?;
         rec.status = status;
         rec.status_reason = reason.map(str::to_string);
@@ -211,7 +224,10 @@ impl<'a> Run<'a> {
     /// Creates, updates or replaces every resource of the current deployment, in
     /// dependency order.
     fn deploy(&self) -> Result<(), Failure> {
-        let stack = self.stack().map_err(|e| Failure { resources: vec![], reason: Some(e.message) })?;
+        let stack = self.stack().map_err(|e| Failure {
+            resources: vec![],
+            reason: Some(e.message),
+        })?;
         let plan = Plan::of(&self.identity(&stack), &stack.current).map_err(|e| Failure {
             resources: vec![],
             reason: Some(e.message),
@@ -219,15 +235,26 @@ impl<'a> Run<'a> {
         let exports = self.cfn.state().exports.clone();
         let order = {
             let resources = self.resources();
-            let lookup = StackLookup { resources: &resources, exports: &exports, region: stack.region, unknown: BTreeSet::new() };
-            let cx = plan.context(&lookup).map_err(|e| Failure { resources: vec![], reason: Some(e.message) })?;
+            let lookup = StackLookup {
+                resources: &resources,
+                exports: &exports,
+                region: stack.region,
+                unknown: BTreeSet::new(),
+            };
+            let cx = plan.context(&lookup).map_err(|e| Failure {
+                resources: vec![],
+                reason: Some(e.message),
+            })?;
             plan.active(&cx)
         };
         for logical in order {
             let decl = plan.template.resources[&logical].clone();
             let resources = self.resources();
             let fail = |reason: String| -> Failure {
-                let mut rec = resources.get(&logical).cloned().unwrap_or_else(|| self.new_record(&logical, &decl.type_name));
+                let mut rec = resources
+                    .get(&logical)
+                    .cloned()
+                    .unwrap_or_else(|| self.new_record(&logical, &decl.type_name));
                 if rec.prior.is_none() {
                     rec.prior = Some(if rec.physical_id.is_some() {
                         Prior::Was(Box::new(rec.snapshot()))
@@ -241,13 +268,24 @@ impl<'a> Run<'a> {
                     ResourceStatus::UpdateFailed
                 };
                 let _ = self.save(&mut rec, status, Some(&reason), None);
-                Failure { resources: vec![logical.clone()], reason: None }
+                Failure {
+                    resources: vec![logical.clone()],
+                    reason: None,
+                }
             };
             let Some(provider) = resources::provider(&decl.type_name) else {
-                return Err(fail(format!("Unrecognized resource type {}", decl.type_name)));
+                return Err(fail(format!(
+                    "Unrecognized resource type {}",
+                    decl.type_name
+                )));
             };
             let props = {
-                let lookup = StackLookup { resources: &resources, exports: &exports, region: stack.region, unknown: BTreeSet::new() };
+                let lookup = StackLookup {
+                    resources: &resources,
+                    exports: &exports,
+                    region: stack.region,
+                    unknown: BTreeSet::new(),
+                };
                 let evaluated = plan
                     .context(&lookup)
                     .and_then(|cx| plan.properties(&cx, &logical));
@@ -257,7 +295,9 @@ impl<'a> Run<'a> {
                 }
             };
             if contains_unknown(&props) {
-                return Err(fail("A property refers to a resource that does not exist".into()));
+                return Err(fail(
+                    "A property refers to a resource that does not exist".into(),
+                ));
             }
             let props = match provider.schema().validate(&logical, &props) {
                 Ok(p) => p,
@@ -268,12 +308,26 @@ impl<'a> Run<'a> {
                 .filter(|r| r.physical_id.is_some() && r.status != ResourceStatus::DeleteComplete)
                 .cloned();
             let result = match existing {
-                None => self.create_resource(&stack, &logical, &decl.type_name, props, &decl, resources.get(&logical)),
+                None => self.create_resource(
+                    &stack,
+                    &logical,
+                    &decl.type_name,
+                    props,
+                    &decl,
+                    resources.get(&logical),
+                ),
                 Some(mut rec) => {
                     rec.deletion_policy = decl.deletion_policy;
                     rec.update_replace_policy = decl.update_replace_policy;
-                    if rec.properties == props && !matches!(rec.status, ResourceStatus::CreateFailed | ResourceStatus::UpdateFailed) {
-                        self.cfn.commit(vec![Write::PutResource(rec)]).map_err(|e| e.message)
+                    if rec.properties == props
+                        && !matches!(
+                            rec.status,
+                            ResourceStatus::CreateFailed | ResourceStatus::UpdateFailed
+                        )
+                    {
+                        self.cfn
+                            .commit(vec![Write::PutResource(rec)])
+                            .map_err(|e| e.message)
                     } else if self.needs_replacement(provider, &rec.properties, &props) {
                         self.replace_resource(&stack, rec, props)
                     } else {
@@ -283,13 +337,21 @@ impl<'a> Run<'a> {
             };
             if let Err(reason) = result {
                 tracing::info!(stack = %stack.name, resource = %logical, "resource failed: {reason}");
-                return Err(Failure { resources: vec![logical], reason: None });
+                return Err(Failure {
+                    resources: vec![logical],
+                    reason: None,
+                });
             }
         }
         Ok(())
     }
 
-    fn needs_replacement(&self, provider: &dyn resources::Provider, old: &Value, new: &Value) -> bool {
+    fn needs_replacement(
+        &self,
+        provider: &dyn resources::Provider,
+        old: &Value,
+        new: &Value,
+    ) -> bool {
         let schema = provider.schema();
         provider.replacement_properties().iter().any(|p| {
             let a = old.get(p).or_else(|| schema.default_of(p));
@@ -333,19 +395,30 @@ impl<'a> Run<'a> {
         rec.deletion_policy = decl.deletion_policy;
         rec.update_replace_policy = decl.update_replace_policy;
         // A resource that failed before keeps its prior state (Absent in this operation).
-        rec.prior = Some(earlier.and_then(|e| e.prior.clone()).unwrap_or(Prior::Absent));
+        rec.prior = Some(
+            earlier
+                .and_then(|e| e.prior.clone())
+                .unwrap_or(Prior::Absent),
+        );
         if let Err(reason) = provider.precheck(&cx, &props) {
-            self.save(&mut rec, ResourceStatus::CreateFailed, Some(&reason), None).map_err(|e| e.message)?;
+            self.save(&mut rec, ResourceStatus::CreateFailed, Some(&reason), None)
+                .map_err(|e| e.message)?;
             return Err(reason);
         }
         rec.creating = true;
-        self.save(&mut rec, ResourceStatus::CreateInProgress, None, None).map_err(|e| e.message)?;
+        self.save(&mut rec, ResourceStatus::CreateInProgress, None, None)
+            .map_err(|e| e.message)?;
         let mut record_physical = |physical: &str| -> Result<(), String> {
             rec.physical_id = Some(physical.to_string());
             rec.creating = false;
             let mut r = rec.clone();
-            self.save(&mut r, ResourceStatus::CreateInProgress, Some("Resource creation Initiated"), None)
-                .map_err(|e| e.message)
+            self.save(
+                &mut r,
+                ResourceStatus::CreateInProgress,
+                Some("Resource creation Initiated"),
+                None,
+            )
+            .map_err(|e| e.message)
         };
         let outcome = provider.create(&cx, &props, &mut record_physical);
         match outcome {
@@ -353,12 +426,14 @@ impl<'a> Run<'a> {
                 rec.physical_id = Some(created.physical_id);
                 rec.attributes = created.attributes;
                 rec.creating = false;
-                self.save(&mut rec, ResourceStatus::CreateComplete, None, None).map_err(|e| e.message)
+                self.save(&mut rec, ResourceStatus::CreateComplete, None, None)
+                    .map_err(|e| e.message)
             }
             Err(reason) => {
                 // The call that would have made the resource failed: nothing to look for.
                 rec.creating = false;
-                self.save(&mut rec, ResourceStatus::CreateFailed, Some(&reason), None).map_err(|e| e.message)?;
+                self.save(&mut rec, ResourceStatus::CreateFailed, Some(&reason), None)
+                    .map_err(|e| e.message)?;
                 Err(reason)
             }
         }
@@ -366,7 +441,12 @@ impl<'a> Run<'a> {
 
     /// A create-only property changed: a new physical resource; the old one is deleted in
     /// the cleanup phase (or kept, if the update rolls back).
-    fn replace_resource(&self, stack: &StackRecord, mut rec: ResourceRecord, props: Value) -> Result<(), String> {
+    fn replace_resource(
+        &self,
+        stack: &StackRecord,
+        mut rec: ResourceRecord,
+        props: Value,
+    ) -> Result<(), String> {
         let provider = resources::provider(&rec.resource_type).ok_or("unknown type")?;
         let logical = rec.logical_id.clone();
         let cx = self.provider_cx(stack, &logical);
@@ -391,26 +471,38 @@ impl<'a> Run<'a> {
             rec.physical_id = Some(physical.to_string());
             rec.creating = false;
             let mut r = rec.clone();
-            self.save(&mut r, ResourceStatus::UpdateInProgress, Some("Resource creation Initiated"), None)
-                .map_err(|e| e.message)
+            self.save(
+                &mut r,
+                ResourceStatus::UpdateInProgress,
+                Some("Resource creation Initiated"),
+                None,
+            )
+            .map_err(|e| e.message)
         };
         match provider.create(&cx, &props, &mut record_physical) {
             Ok(created) => {
                 rec.physical_id = Some(created.physical_id);
                 rec.attributes = created.attributes;
                 rec.creating = false;
-                self.save(&mut rec, ResourceStatus::UpdateComplete, None, None).map_err(|e| e.message)
+                self.save(&mut rec, ResourceStatus::UpdateComplete, None, None)
+                    .map_err(|e| e.message)
             }
             Err(reason) => {
                 rec.creating = false;
-                self.save(&mut rec, ResourceStatus::UpdateFailed, Some(&reason), None).map_err(|e| e.message)?;
+                self.save(&mut rec, ResourceStatus::UpdateFailed, Some(&reason), None)
+                    .map_err(|e| e.message)?;
                 Err(reason)
             }
         }
     }
 
     /// Changes a resource in place.
-    fn update_resource(&self, stack: &StackRecord, mut rec: ResourceRecord, props: Value) -> Result<(), String> {
+    fn update_resource(
+        &self,
+        stack: &StackRecord,
+        mut rec: ResourceRecord,
+        props: Value,
+    ) -> Result<(), String> {
         let provider = resources::provider(&rec.resource_type).ok_or("unknown type")?;
         let logical = rec.logical_id.clone();
         let cx = self.provider_cx(stack, &logical);
@@ -419,17 +511,20 @@ impl<'a> Run<'a> {
         }
         let old = rec.properties.clone();
         rec.properties = props.clone();
-        self.save(&mut rec, ResourceStatus::UpdateInProgress, None, None).map_err(|e| e.message)?;
+        self.save(&mut rec, ResourceStatus::UpdateInProgress, None, None)
+            .map_err(|e| e.message)?;
         let physical = rec.physical_id.clone().unwrap_or_default();
         match provider.update(&cx, &physical, &old, &props) {
             Ok(attrs) => {
                 if !attrs.is_empty() {
                     rec.attributes = attrs;
                 }
-                self.save(&mut rec, ResourceStatus::UpdateComplete, None, None).map_err(|e| e.message)
+                self.save(&mut rec, ResourceStatus::UpdateComplete, None, None)
+                    .map_err(|e| e.message)
             }
             Err(reason) => {
-                self.save(&mut rec, ResourceStatus::UpdateFailed, Some(&reason), None).map_err(|e| e.message)?;
+                self.save(&mut rec, ResourceStatus::UpdateFailed, Some(&reason), None)
+                    .map_err(|e| e.message)?;
                 Err(reason)
             }
         }
@@ -437,12 +532,21 @@ impl<'a> Run<'a> {
 
     /// Evaluates the outputs and publishes the exports of the current deployment.
     fn publish(&self) -> Result<(), Failure> {
-        let failure = |reason: String| Failure { resources: vec![], reason: Some(reason) };
+        let failure = |reason: String| Failure {
+            resources: vec![],
+            reason: Some(reason),
+        };
         let mut stack = self.stack().map_err(|e| failure(e.message))?;
-        let plan = Plan::of(&self.identity(&stack), &stack.current).map_err(|e| failure(e.message))?;
+        let plan =
+            Plan::of(&self.identity(&stack), &stack.current).map_err(|e| failure(e.message))?;
         let resources = self.resources();
         let state_exports = self.cfn.state().exports.clone();
-        let lookup = StackLookup { resources: &resources, exports: &state_exports, region: stack.region, unknown: BTreeSet::new() };
+        let lookup = StackLookup {
+            resources: &resources,
+            exports: &state_exports,
+            region: stack.region,
+            unknown: BTreeSet::new(),
+        };
         let cx = plan.context(&lookup).map_err(|e| failure(e.message))?;
         let outputs = plan.outputs(&cx).map_err(|e| failure(e.message))?;
         let imports = plan.imports(&cx).map_err(|e| failure(e.message))?;
@@ -455,11 +559,17 @@ impl<'a> Run<'a> {
         for (name, value) in &new_exports {
             match state_exports.get(&(stack.region, name.to_string())) {
                 Some(x) if x.stack_id != stack.stack_id => {
-                    return Err(failure(format!("Export with name {name} is already exported by stack {}", self.stack_name_of(&x.stack_id))));
+                    return Err(failure(format!(
+                        "Export with name {name} is already exported by stack {}",
+                        self.stack_name_of(&x.stack_id)
+                    )));
                 }
                 Some(x) if x.value != *value => {
                     if let Some(users) = importers.get(*name) {
-                        return Err(failure(format!("Cannot update export {name} as it is in use by {}", users.join(", "))));
+                        return Err(failure(format!(
+                            "Cannot update export {name} as it is in use by {}",
+                            users.join(", ")
+                        )));
                     }
                 }
                 _ => {}
@@ -471,12 +581,22 @@ impl<'a> Run<'a> {
                 stack_id: stack.stack_id.clone(),
             }));
         }
-        for x in state_exports.values().filter(|x| x.stack_id == stack.stack_id) {
+        for x in state_exports
+            .values()
+            .filter(|x| x.stack_id == stack.stack_id)
+        {
             if !new_exports.contains_key(x.name.as_str()) {
                 if let Some(users) = importers.get(&x.name) {
-                    return Err(failure(format!("Cannot delete export {} as it is in use by {}", x.name, users.join(", "))));
+                    return Err(failure(format!(
+                        "Cannot delete export {} as it is in use by {}",
+                        x.name,
+                        users.join(", ")
+                    )));
                 }
-                writes.push(Write::DeleteExport { region: x.region.as_str().to_string(), name: x.name.clone() });
+                writes.push(Write::DeleteExport {
+                    region: x.region.as_str().to_string(),
+                    name: x.name.clone(),
+                });
             }
         }
         stack.outputs = outputs;
@@ -490,7 +610,10 @@ impl<'a> Run<'a> {
     fn importers(&self, region: crate::kms::region::Region) -> BTreeMap<String, Vec<String>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for s in self.cfn.state().stacks.values() {
-            if s.region != region || s.stack_id == self.stack_id || s.status == StackStatus::DeleteComplete {
+            if s.region != region
+                || s.stack_id == self.stack_id
+                || s.status == StackStatus::DeleteComplete
+            {
                 continue;
             }
             let mut names: BTreeSet<&String> = s.imports.iter().collect();
@@ -516,12 +639,20 @@ impl<'a> Run<'a> {
     /// Marks the change set the operation executes.
     fn change_set_done(&self, ok: bool) -> CfnResult<()> {
         let stack = self.stack()?;
-        let Some(id) = stack.change_set_id else { return Ok(()) };
-        let Some(mut cs) = self.cfn.state().change_sets.get(&id).cloned() else { return Ok(()) };
+        let Some(id) = stack.change_set_id else {
+            return Ok(());
+        };
+        let Some(mut cs) = self.cfn.state().change_sets.get(&id).cloned() else {
+            return Ok(());
+        };
         if cs.execution_status != ExecutionStatus::ExecuteInProgress {
             return Ok(());
         }
-        cs.execution_status = if ok { ExecutionStatus::ExecuteComplete } else { ExecutionStatus::ExecuteFailed };
+        cs.execution_status = if ok {
+            ExecutionStatus::ExecuteComplete
+        } else {
+            ExecutionStatus::ExecuteFailed
+        };
         self.cfn.commit(vec![Write::PutChangeSet(cs)])
     }
 
@@ -559,8 +690,13 @@ impl<'a> Run<'a> {
         self.adopt_orphans()?;
         let mut failed = Vec::new();
         for logical in self.deletion_order() {
-            let Some(rec) = self.resources().get(&logical).cloned() else { continue };
-            if matches!(rec.status, ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped) {
+            let Some(rec) = self.resources().get(&logical).cloned() else {
+                continue;
+            };
+            if matches!(
+                rec.status,
+                ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped
+            ) {
                 continue;
             }
             if self.delete_resource(rec, true).is_err() {
@@ -573,7 +709,10 @@ impl<'a> Run<'a> {
         } else {
             self.set_status(
                 StackStatus::RollbackFailed,
-                Some(format!("The following resource(s) failed to delete: [{}]. ", failed.join(", "))),
+                Some(format!(
+                    "The following resource(s) failed to delete: [{}]. ",
+                    failed.join(", ")
+                )),
                 vec![],
             )?;
         }
@@ -585,7 +724,10 @@ impl<'a> Run<'a> {
         let resources = self.resources();
         let mut order: Vec<String> = Vec::new();
         if let Ok(stack) = self.stack() {
-            for deployment in [Some(&stack.current), stack.previous.as_ref()].into_iter().flatten() {
+            for deployment in [Some(&stack.current), stack.previous.as_ref()]
+                .into_iter()
+                .flatten()
+            {
                 if let Ok(plan) = Plan::of(&self.identity(&stack), deployment) {
                     for l in plan.graph.order.iter().rev() {
                         if !order.contains(l) {
@@ -596,13 +738,21 @@ impl<'a> Run<'a> {
             }
         }
         // Resources no template names any more go first.
-        let mut rest: Vec<String> = resources.keys().filter(|k| !order.contains(k)).cloned().collect();
+        let mut rest: Vec<String> = resources
+            .keys()
+            .filter(|k| !order.contains(k))
+            .cloned()
+            .collect();
         rest.extend(order.into_iter().filter(|l| resources.contains_key(l)));
         rest
     }
 
     /// Deletes one resource's physical resource, honouring its DeletionPolicy.
-    fn delete_resource(&self, mut rec: ResourceRecord, rollback_of_create: bool) -> Result<(), String> {
+    fn delete_resource(
+        &self,
+        mut rec: ResourceRecord,
+        rollback_of_create: bool,
+    ) -> Result<(), String> {
         let stack = self.stack().map_err(|e| e.message)?;
         let retained = match rec.deletion_policy {
             Policy::Retain => true,
@@ -610,18 +760,26 @@ impl<'a> Run<'a> {
             Policy::Delete => false,
         } || stack.retain.contains(&rec.logical_id);
         if retained && rec.physical_id.is_some() {
-            return self.save(&mut rec, ResourceStatus::DeleteSkipped, None, None).map_err(|e| e.message);
+            return self
+                .save(&mut rec, ResourceStatus::DeleteSkipped, None, None)
+                .map_err(|e| e.message);
         }
         let Some(physical) = rec.physical_id.clone() else {
-            return self.save(&mut rec, ResourceStatus::DeleteComplete, None, None).map_err(|e| e.message);
+            return self
+                .save(&mut rec, ResourceStatus::DeleteComplete, None, None)
+                .map_err(|e| e.message);
         };
         let provider = resources::provider(&rec.resource_type).ok_or("unknown type")?;
-        self.save(&mut rec, ResourceStatus::DeleteInProgress, None, None).map_err(|e| e.message)?;
+        self.save(&mut rec, ResourceStatus::DeleteInProgress, None, None)
+            .map_err(|e| e.message)?;
         let cx = self.provider_cx(&stack, &rec.logical_id);
         match provider.delete(&cx, &physical, &rec.properties) {
-            Ok(()) => self.save(&mut rec, ResourceStatus::DeleteComplete, None, None).map_err(|e| e.message),
+            Ok(()) => self
+                .save(&mut rec, ResourceStatus::DeleteComplete, None, None)
+                .map_err(|e| e.message),
             Err(reason) => {
-                self.save(&mut rec, ResourceStatus::DeleteFailed, Some(&reason), None).map_err(|e| e.message)?;
+                self.save(&mut rec, ResourceStatus::DeleteFailed, Some(&reason), None)
+                    .map_err(|e| e.message)?;
                 Err(reason)
             }
         }
@@ -635,7 +793,9 @@ impl<'a> Run<'a> {
             if !rec.creating {
                 continue;
             }
-            let Some(provider) = resources::provider(&rec.resource_type) else { continue };
+            let Some(provider) = resources::provider(&rec.resource_type) else {
+                continue;
+            };
             let mut known: Vec<String> = rec.physical_id.iter().cloned().collect();
             if let Some(Prior::Was(s)) = &rec.prior {
                 known.extend(s.physical_id.iter().cloned());
@@ -658,7 +818,11 @@ impl<'a> Run<'a> {
             for other in extra {
                 let _ = provider.delete(&cx, &other, &rec.properties);
             }
-            let status = if matches!(rec.status, ResourceStatus::UpdateInProgress) { ResourceStatus::UpdateFailed } else { ResourceStatus::CreateFailed };
+            let status = if matches!(rec.status, ResourceStatus::UpdateInProgress) {
+                ResourceStatus::UpdateFailed
+            } else {
+                ResourceStatus::CreateFailed
+            };
             self.save(&mut rec, status, Some(RESTARTED), None)?;
         }
         Ok(())
@@ -707,15 +871,28 @@ impl<'a> Run<'a> {
         let plan = Plan::of(&self.identity(&stack), &stack.current)?;
         let resources = self.resources();
         let exports = self.cfn.state().exports.clone();
-        let lookup = StackLookup { resources: &resources, exports: &exports, region: stack.region, unknown: BTreeSet::new() };
+        let lookup = StackLookup {
+            resources: &resources,
+            exports: &exports,
+            region: stack.region,
+            unknown: BTreeSet::new(),
+        };
         let active: BTreeSet<String> = plan.active(&plan.context(&lookup)?).into_iter().collect();
         for logical in self.deletion_order() {
-            let Some(rec) = self.resources().get(&logical).cloned() else { continue };
+            let Some(rec) = self.resources().get(&logical).cloned() else {
+                continue;
+            };
             if !active.contains(&logical) {
-                if !matches!(rec.status, ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped) {
+                if !matches!(
+                    rec.status,
+                    ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped
+                ) {
                     let _ = self.delete_resource(rec, false);
                 }
-                self.cfn.commit(vec![Write::DeleteResource { stack_id: self.stack_id.clone(), logical_id: logical }])?;
+                self.cfn.commit(vec![Write::DeleteResource {
+                    stack_id: self.stack_id.clone(),
+                    logical_id: logical,
+                }])?;
                 continue;
             }
             if let Some(Prior::Was(old)) = &rec.prior {
@@ -736,17 +913,34 @@ impl<'a> Run<'a> {
     }
 
     /// Deletes the physical resource a replacement superseded (UpdateReplacePolicy).
-    fn delete_replaced(&self, stack: &StackRecord, rec: &ResourceRecord, old: &super::model::ResourceSnapshot) -> CfnResult<()> {
+    fn delete_replaced(
+        &self,
+        stack: &StackRecord,
+        rec: &ResourceRecord,
+        old: &super::model::ResourceSnapshot,
+    ) -> CfnResult<()> {
         let physical = old.physical_id.clone().unwrap_or_default();
         let write_event = |status: ResourceStatus, reason: Option<&str>| -> CfnResult<()> {
             let mut s = self.stack()?;
-            let ev = self.event(&mut s, &rec.logical_id, Some(&physical), &rec.resource_type, status.as_str(), reason, None);
+            let ev = self.event(
+                &mut s,
+                &rec.logical_id,
+                Some(&physical),
+                &rec.resource_type,
+                status.as_str(),
+                reason,
+                None,
+            );
             self.cfn.commit(vec![ev, Write::PutStack(s)])
         };
-        if old.update_replace_policy == Policy::Retain || rec.update_replace_policy == Policy::Retain {
+        if old.update_replace_policy == Policy::Retain
+            || rec.update_replace_policy == Policy::Retain
+        {
             return write_event(ResourceStatus::DeleteSkipped, None);
         }
-        let Some(provider) = resources::provider(&rec.resource_type) else { return Ok(()) };
+        let Some(provider) = resources::provider(&rec.resource_type) else {
+            return Ok(());
+        };
         write_event(ResourceStatus::DeleteInProgress, None)?;
         let cx = self.provider_cx(stack, &rec.logical_id);
         match provider.delete(&cx, &physical, &old.properties) {
@@ -761,17 +955,26 @@ impl<'a> Run<'a> {
         let stack = self.stack()?;
         let mut failed = Vec::new();
         for logical in self.deletion_order() {
-            let Some(rec) = self.resources().get(&logical).cloned() else { continue };
-            let Some(prior) = rec.prior.clone() else { continue };
+            let Some(rec) = self.resources().get(&logical).cloned() else {
+                continue;
+            };
+            let Some(prior) = rec.prior.clone() else {
+                continue;
+            };
             match prior {
                 Prior::Absent => {
-                    if !matches!(rec.status, ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped)
-                        && self.delete_resource(rec, true).is_err()
+                    if !matches!(
+                        rec.status,
+                        ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped
+                    ) && self.delete_resource(rec, true).is_err()
                     {
                         failed.push(logical.clone());
                         continue;
                     }
-                    self.cfn.commit(vec![Write::DeleteResource { stack_id: self.stack_id.clone(), logical_id: logical }])?;
+                    self.cfn.commit(vec![Write::DeleteResource {
+                        stack_id: self.stack_id.clone(),
+                        logical_id: logical,
+                    }])?;
                 }
                 Prior::Was(old) => {
                     let mut rec = rec;
@@ -782,8 +985,15 @@ impl<'a> Run<'a> {
                                 let cx = self.provider_cx(&stack, &logical);
                                 let mut gone = rec.clone();
                                 self.save(&mut gone, ResourceStatus::DeleteInProgress, None, None)?;
-                                if let Err(reason) = provider.delete(&cx, &new_physical, &rec.properties) {
-                                    self.save(&mut gone, ResourceStatus::DeleteFailed, Some(&reason), None)?;
+                                if let Err(reason) =
+                                    provider.delete(&cx, &new_physical, &rec.properties)
+                                {
+                                    self.save(
+                                        &mut gone,
+                                        ResourceStatus::DeleteFailed,
+                                        Some(&reason),
+                                        None,
+                                    )?;
                                     failed.push(logical.clone());
                                     continue;
                                 }
@@ -795,8 +1005,15 @@ impl<'a> Run<'a> {
                             let cx = self.provider_cx(&stack, &logical);
                             self.save(&mut rec, ResourceStatus::UpdateInProgress, None, None)?;
                             let physical = rec.physical_id.clone().unwrap_or_default();
-                            if let Err(reason) = provider.update(&cx, &physical, &rec.properties, &old.properties) {
-                                self.save(&mut rec, ResourceStatus::UpdateFailed, Some(&reason), None)?;
+                            if let Err(reason) =
+                                provider.update(&cx, &physical, &rec.properties, &old.properties)
+                            {
+                                self.save(
+                                    &mut rec,
+                                    ResourceStatus::UpdateFailed,
+                                    Some(&reason),
+                                    None,
+                                )?;
                                 failed.push(logical.clone());
                                 continue;
                             }
@@ -810,7 +1027,9 @@ impl<'a> Run<'a> {
                     rec.prior = None;
                     rec.creating = false;
                     let status = match old.status {
-                        ResourceStatus::CreateComplete | ResourceStatus::UpdateComplete => ResourceStatus::UpdateComplete,
+                        ResourceStatus::CreateComplete | ResourceStatus::UpdateComplete => {
+                            ResourceStatus::UpdateComplete
+                        }
                         s => s,
                     };
                     self.save(&mut rec, status, None, None)?;
@@ -820,7 +1039,10 @@ impl<'a> Run<'a> {
         if !failed.is_empty() {
             self.set_status(
                 StackStatus::UpdateRollbackFailed,
-                Some(format!("The following resource(s) failed to update: [{}]. ", failed.join(", "))),
+                Some(format!(
+                    "The following resource(s) failed to update: [{}]. ",
+                    failed.join(", ")
+                )),
                 vec![],
             )?;
             return self.change_set_done(false);
@@ -833,7 +1055,11 @@ impl<'a> Run<'a> {
             stack.imports = imports;
         }
         self.cfn.commit(vec![Write::PutStack(stack)])?;
-        self.set_status(StackStatus::UpdateRollbackCompleteCleanupInProgress, None, vec![])?;
+        self.set_status(
+            StackStatus::UpdateRollbackCompleteCleanupInProgress,
+            None,
+            vec![],
+        )?;
         self.set_status(StackStatus::UpdateRollbackComplete, None, vec![])?;
         self.change_set_done(false)
     }
@@ -855,7 +1081,11 @@ impl<'a> Run<'a> {
             if let Some(users) = importers.get(&x.name) {
                 self.set_status(
                     StackStatus::DeleteFailed,
-                    Some(format!("Export {} cannot be deleted as it is in use by {}", x.name, users.join(", "))),
+                    Some(format!(
+                        "Export {} cannot be deleted as it is in use by {}",
+                        x.name,
+                        users.join(", ")
+                    )),
                     vec![],
                 )?;
                 return Ok(());
@@ -864,8 +1094,13 @@ impl<'a> Run<'a> {
         self.adopt_orphans()?;
         let mut failed = Vec::new();
         for logical in self.deletion_order() {
-            let Some(rec) = self.resources().get(&logical).cloned() else { continue };
-            if matches!(rec.status, ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped) {
+            let Some(rec) = self.resources().get(&logical).cloned() else {
+                continue;
+            };
+            if matches!(
+                rec.status,
+                ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped
+            ) {
                 continue;
             }
             if self.delete_resource(rec, false).is_err() {
@@ -875,14 +1110,20 @@ impl<'a> Run<'a> {
         if !failed.is_empty() {
             self.set_status(
                 StackStatus::DeleteFailed,
-                Some(format!("The following resource(s) failed to delete: [{}]. ", failed.join(", "))),
+                Some(format!(
+                    "The following resource(s) failed to delete: [{}]. ",
+                    failed.join(", ")
+                )),
                 vec![],
             )?;
             return Ok(());
         }
         let mut writes: Vec<Write> = exports
             .iter()
-            .map(|x| Write::DeleteExport { region: x.region.as_str().to_string(), name: x.name.clone() })
+            .map(|x| Write::DeleteExport {
+                region: x.region.as_str().to_string(),
+                name: x.name.clone(),
+            })
             .collect();
         let mut stack = self.stack()?;
         stack.deleted = Some(self.now());
@@ -898,14 +1139,21 @@ impl<'a> Run<'a> {
     fn recover(&self) -> CfnResult<()> {
         let stack = self.stack()?;
         let interrupted = |status: ResourceStatus| {
-            matches!(status, ResourceStatus::CreateInProgress | ResourceStatus::UpdateInProgress)
+            matches!(
+                status,
+                ResourceStatus::CreateInProgress | ResourceStatus::UpdateInProgress
+            )
         };
         let mark_interrupted = || -> CfnResult<Vec<String>> {
             self.adopt_orphans()?;
             let mut names = Vec::new();
             for (logical, mut rec) in self.resources() {
                 if interrupted(rec.status) {
-                    let status = if rec.status == ResourceStatus::CreateInProgress { ResourceStatus::CreateFailed } else { ResourceStatus::UpdateFailed };
+                    let status = if rec.status == ResourceStatus::CreateInProgress {
+                        ResourceStatus::CreateFailed
+                    } else {
+                        ResourceStatus::UpdateFailed
+                    };
                     self.save(&mut rec, status, Some(RESTARTED), None)?;
                     names.push(logical);
                 }
@@ -915,16 +1163,21 @@ impl<'a> Run<'a> {
         match stack.status {
             StackStatus::CreateInProgress => {
                 let names = mark_interrupted()?;
-                self.fail_create(Failure { reason: names.is_empty().then(|| RESTARTED.to_string()), resources: names })
+                self.fail_create(Failure {
+                    reason: names.is_empty().then(|| RESTARTED.to_string()),
+                    resources: names,
+                })
             }
             StackStatus::RollbackInProgress => self.rollback_create(),
             StackStatus::UpdateInProgress => {
                 let names = mark_interrupted()?;
-                self.fail_update(Failure { reason: names.is_empty().then(|| RESTARTED.to_string()), resources: names })
+                self.fail_update(Failure {
+                    reason: names.is_empty().then(|| RESTARTED.to_string()),
+                    resources: names,
+                })
             }
-            StackStatus::UpdateRollbackInProgress | StackStatus::UpdateRollbackCompleteCleanupInProgress => {
-                self.rollback_update()
-            }
+            StackStatus::UpdateRollbackInProgress
+            | StackStatus::UpdateRollbackCompleteCleanupInProgress => self.rollback_update(),
             StackStatus::UpdateCompleteCleanupInProgress => self.cleanup(),
             StackStatus::DeleteInProgress => self.delete(),
             _ => Ok(()),

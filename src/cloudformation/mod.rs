@@ -110,13 +110,12 @@ impl CfnState {
     /// A stack by name (live stacks only) or stack id (any, deleted ones too) in `region`.
     pub fn find(&self, region: Region, name_or_id: &str) -> Option<&StackRecord> {
         if name_or_id.starts_with("arn:") {
-            return self
-                .stacks
-                .get(name_or_id)
-                .filter(|s| s.region == region);
+            return self.stacks.get(name_or_id).filter(|s| s.region == region);
         }
         self.stacks.values().find(|s| {
-            s.region == region && s.name == name_or_id && s.status != model::StackStatus::DeleteComplete
+            s.region == region
+                && s.name == name_or_id
+                && s.status != model::StackStatus::DeleteComplete
         })
     }
 }
@@ -169,7 +168,12 @@ impl CloudFormation {
     }
 
     /// Runs a CloudFormation operation (input and output as JSON).
-    pub fn call(self: &Arc<Self>, ctx: &CfnContext, operation: &str, input: Value) -> CfnResult<Value> {
+    pub fn call(
+        self: &Arc<Self>,
+        ctx: &CfnContext,
+        operation: &str,
+        input: Value,
+    ) -> CfnResult<Value> {
         let Some(op) = operations::find(operation) else {
             return Err(CfnError::new(
                 error::CfnErrorKind::Validation,
@@ -219,7 +223,10 @@ impl CloudFormation {
         {
             let mut running = self.running.lock();
             if !running.insert(stack_id.to_string()) {
-                tracing::warn!(stack = stack_id, "an operation is already running on this stack");
+                tracing::warn!(
+                    stack = stack_id,
+                    "an operation is already running on this stack"
+                );
                 return;
             }
         }

@@ -104,7 +104,11 @@ impl Plan {
         Plan::for_template(id, template, deployment)
     }
 
-    fn for_template(id: &StackIdentity, template: Template, deployment: &Deployment) -> CfnResult<Plan> {
+    fn for_template(
+        id: &StackIdentity,
+        template: Template,
+        deployment: &Deployment,
+    ) -> CfnResult<Plan> {
         let graph = Graph::of(&template)?;
         Ok(Plan {
             template,
@@ -157,7 +161,12 @@ impl Plan {
     /// The export names the template imports.
     pub fn imports(&self, cx: &Context) -> CfnResult<Vec<String>> {
         let mut names = BTreeSet::new();
-        let mut values: Vec<&Value> = self.template.resources.values().map(|r| &r.properties).collect();
+        let mut values: Vec<&Value> = self
+            .template
+            .resources
+            .values()
+            .map(|r| &r.properties)
+            .collect();
         values.extend(self.template.outputs.values().map(|o| &o.value));
         for v in values {
             collect_imports(v, cx, &mut names)?;
@@ -180,7 +189,9 @@ impl Plan {
                         .map(|i| params::scalar_text(i).unwrap_or_default())
                         .collect::<Vec<_>>()
                         .join(",")),
-                    Some(other) => Ok(params::scalar_text(&other).unwrap_or_else(|| other.to_string())),
+                    Some(other) => {
+                        Ok(params::scalar_text(&other).unwrap_or_else(|| other.to_string()))
+                    }
                     None => Ok(String::new()),
                 }
             };
@@ -226,7 +237,9 @@ impl Plan {
         let mut changes = Vec::new();
         for logical in &active {
             let decl = &self.template.resources[logical];
-            let Some(provider) = resources::provider(&decl.type_name) else { continue };
+            let Some(provider) = resources::provider(&decl.type_name) else {
+                continue;
+            };
             let cx = self.context(&lookup)?;
             let props = self.properties(&cx, logical)?;
             let current = existing.get(logical).filter(|r| r.physical_id.is_some());
@@ -242,7 +255,8 @@ impl Plan {
             }
             let replaced_on = provider.replacement_properties();
             let schema = provider.schema();
-            let norm = |p: &Value, name: &str| p.get(name).or_else(|| schema.default_of(name)).cloned();
+            let norm =
+                |p: &Value, name: &str| p.get(name).or_else(|| schema.default_of(name)).cloned();
             let mut names: BTreeSet<&String> = BTreeSet::new();
             if let (Some(a), Some(b)) = (current.properties.as_object(), props.as_object()) {
                 names.extend(a.keys().filter(|k| a.get(*k) != b.get(*k)));
@@ -282,7 +296,10 @@ impl Plan {
         for (logical, r) in existing {
             let gone = !active.contains(logical);
             let live = r.physical_id.is_some()
-                && !matches!(r.status, ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped);
+                && !matches!(
+                    r.status,
+                    ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped
+                );
             if gone && live {
                 changes.push(json!({"Type": "Resource", "ResourceChange": {
                     "Action": "Remove", "LogicalResourceId": logical,

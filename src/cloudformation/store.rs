@@ -24,17 +24,27 @@ const MIGRATIONS: &[&str] = &[
                            doc TEXT NOT NULL, PRIMARY KEY (region, name));",
 ];
 
-/// One write of a batch.
+/// One write of a batch. (Batches are short-lived and small: the size of the stack
+/// variant does not matter.)
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum Write {
     PutStack(StackRecord),
     PutResource(ResourceRecord),
-    DeleteResource { stack_id: String, logical_id: String },
+    DeleteResource {
+        stack_id: String,
+        logical_id: String,
+    },
     PutEvent(EventRecord),
     PutChangeSet(ChangeSetRecord),
-    DeleteChangeSet { id: String },
+    DeleteChangeSet {
+        id: String,
+    },
     PutExport(ExportRecord),
-    DeleteExport { region: String, name: String },
+    DeleteExport {
+        region: String,
+        name: String,
+    },
 }
 
 /// Everything the store holds, read at startup.

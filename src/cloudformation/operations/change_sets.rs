@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{begin_update, check_plan, check_stack_name, flag, identity, new_stack_id, nothing_to_do, required, start, strings, tags, tags_json, template_body, text};
+use super::{
+    begin_update, check_plan, check_stack_name, flag, identity, new_stack_id, nothing_to_do,
+    required, start, strings, tags, tags_json, template_body, text,
+};
 use crate::cloudformation::engine::Job;
 use crate::cloudformation::error::{CfnError, CfnErrorKind, CfnResult};
 use crate::cloudformation::model::{
@@ -31,7 +34,12 @@ fn not_found(name: &str) -> CfnError {
 }
 
 /// A change set by ARN, or by name within the stack named.
-pub fn find(cfn: &CloudFormation, ctx: &CfnContext, name: &str, stack: Option<&str>) -> CfnResult<ChangeSetRecord> {
+pub fn find(
+    cfn: &CloudFormation,
+    ctx: &CfnContext,
+    name: &str,
+    stack: Option<&str>,
+) -> CfnResult<ChangeSetRecord> {
     let state = cfn.state();
     if name.starts_with("arn:") {
         return state
@@ -42,7 +50,9 @@ pub fn find(cfn: &CloudFormation, ctx: &CfnContext, name: &str, stack: Option<&s
             .ok_or_else(|| not_found(name));
     }
     let stack_name = stack.ok_or_else(|| {
-        CfnError::validation("StackName must be specified if ChangeSetName is not specified as an ARN.")
+        CfnError::validation(
+            "StackName must be specified if ChangeSetName is not specified as an ARN.",
+        )
     })?;
     let stack = state
         .find(ctx.region, stack_name)
@@ -165,9 +175,17 @@ pub fn create(cfn: &Arc<CloudFormation>, ctx: &CfnContext, input: Value) -> CfnR
         region: ctx.region,
         description: text(&input, "Description").map(str::to_string),
         created: cfn.kms.clock.now(),
-        status: if empty { ChangeSetStatus::Failed } else { ChangeSetStatus::CreateComplete },
+        status: if empty {
+            ChangeSetStatus::Failed
+        } else {
+            ChangeSetStatus::CreateComplete
+        },
         status_reason: empty.then(|| NO_CHANGES.to_string()),
-        execution_status: if empty { ExecutionStatus::Unavailable } else { ExecutionStatus::Available },
+        execution_status: if empty {
+            ExecutionStatus::Unavailable
+        } else {
+            ExecutionStatus::Available
+        },
         change_set_type: kind.to_string(),
         deployment,
         changes,
@@ -274,9 +292,12 @@ pub fn execute(cfn: &Arc<CloudFormation>, ctx: &CfnContext, input: Value) -> Cfn
                 )));
             }
             stack.current = cs.deployment.clone();
-            stack.description = Plan::of(&identity(cfn, ctx.region, &stack.name, &stack.stack_id), &stack.current)
-                .ok()
-                .and_then(|p| p.template.description);
+            stack.description = Plan::of(
+                &identity(cfn, ctx.region, &stack.name, &stack.stack_id),
+                &stack.current,
+            )
+            .ok()
+            .and_then(|p| p.template.description);
             stack.disable_rollback = disable_rollback.unwrap_or(false);
             stack.change_set_id = Some(cs.id.clone());
             stack.access_key = ctx.access_key.clone();
@@ -290,7 +311,14 @@ pub fn execute(cfn: &Arc<CloudFormation>, ctx: &CfnContext, input: Value) -> Cfn
                     stack.status.as_str()
                 )));
             }
-            begin_update(cfn, ctx, stack, cs.deployment.clone(), disable_rollback, Some(cs.id.clone()))?
+            begin_update(
+                cfn,
+                ctx,
+                stack,
+                cs.deployment.clone(),
+                disable_rollback,
+                Some(cs.id.clone()),
+            )?
         }
     };
     cfn.settle(&id);
@@ -304,7 +332,10 @@ pub fn delete(cfn: &Arc<CloudFormation>, ctx: &CfnContext, input: Value) -> CfnR
     if cs.execution_status == ExecutionStatus::ExecuteInProgress {
         return Err(CfnError::new(
             CfnErrorKind::InvalidChangeSetStatus,
-            format!("ChangeSet [{}] cannot be deleted while it is being executed", cs.id),
+            format!(
+                "ChangeSet [{}] cannot be deleted while it is being executed",
+                cs.id
+            ),
         ));
     }
     cfn.commit(vec![Write::DeleteChangeSet { id: cs.id }])?;

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{check_plan, check_stack_name, flag, identity, new_stack_id, required, start, strings, tags, template_body, text};
+use super::{
+    check_plan, check_stack_name, flag, identity, new_stack_id, required, start, strings, tags,
+    template_body, text,
+};
 use crate::cloudformation::engine::Job;
 use crate::cloudformation::error::{CfnError, CfnErrorKind, CfnResult};
 use crate::cloudformation::model::{StackRecord, StackStatus};

@@ -46,26 +46,106 @@ const fn op(name: &'static str, action: &'static str, handler: Handler) -> Opera
 
 /// Every CloudFormation operation hsm-kms serves.
 pub const OPERATIONS: &[Operation] = &[
-    op("CreateChangeSet", "cloudformation:CreateChangeSet", change_sets::create),
-    op("CreateStack", "cloudformation:CreateStack", create_stack::handle),
-    op("DeleteChangeSet", "cloudformation:DeleteChangeSet", change_sets::delete),
-    op("DeleteStack", "cloudformation:DeleteStack", delete_stack::handle),
-    op("DescribeChangeSet", "cloudformation:DescribeChangeSet", change_sets::describe),
-    op("DescribeStackEvents", "cloudformation:DescribeStackEvents", describe_stack_events::handle),
-    op("DescribeStackResource", "cloudformation:DescribeStackResource", stack_resources::describe_one),
-    op("DescribeStackResources", "cloudformation:DescribeStackResources", stack_resources::describe),
-    op("DescribeStacks", "cloudformation:DescribeStacks", describe_stacks::handle),
-    op("ExecuteChangeSet", "cloudformation:ExecuteChangeSet", change_sets::execute),
-    op("GetTemplate", "cloudformation:GetTemplate", get_template::handle),
-    op("GetTemplateSummary", "cloudformation:GetTemplateSummary", template_info::summary),
-    op("ListChangeSets", "cloudformation:ListChangeSets", change_sets::list),
-    op("ListExports", "cloudformation:ListExports", exports::list_exports),
-    op("ListImports", "cloudformation:ListImports", exports::list_imports),
-    op("ListStackResources", "cloudformation:ListStackResources", stack_resources::list),
-    op("ListStacks", "cloudformation:ListStacks", describe_stacks::list),
-    op("UpdateStack", "cloudformation:UpdateStack", update_stack::handle),
-    op("UpdateTerminationProtection", "cloudformation:UpdateTerminationProtection", update_stack::termination_protection),
-    op("ValidateTemplate", "cloudformation:ValidateTemplate", template_info::validate),
+    op(
+        "CreateChangeSet",
+        "cloudformation:CreateChangeSet",
+        change_sets::create,
+    ),
+    op(
+        "CreateStack",
+        "cloudformation:CreateStack",
+        create_stack::handle,
+    ),
+    op(
+        "DeleteChangeSet",
+        "cloudformation:DeleteChangeSet",
+        change_sets::delete,
+    ),
+    op(
+        "DeleteStack",
+        "cloudformation:DeleteStack",
+        delete_stack::handle,
+    ),
+    op(
+        "DescribeChangeSet",
+        "cloudformation:DescribeChangeSet",
+        change_sets::describe,
+    ),
+    op(
+        "DescribeStackEvents",
+        "cloudformation:DescribeStackEvents",
+        describe_stack_events::handle,
+    ),
+    op(
+        "DescribeStackResource",
+        "cloudformation:DescribeStackResource",
+        stack_resources::describe_one,
+    ),
+    op(
+        "DescribeStackResources",
+        "cloudformation:DescribeStackResources",
+        stack_resources::describe,
+    ),
+    op(
+        "DescribeStacks",
+        "cloudformation:DescribeStacks",
+        describe_stacks::handle,
+    ),
+    op(
+        "ExecuteChangeSet",
+        "cloudformation:ExecuteChangeSet",
+        change_sets::execute,
+    ),
+    op(
+        "GetTemplate",
+        "cloudformation:GetTemplate",
+        get_template::handle,
+    ),
+    op(
+        "GetTemplateSummary",
+        "cloudformation:GetTemplateSummary",
+        template_info::summary,
+    ),
+    op(
+        "ListChangeSets",
+        "cloudformation:ListChangeSets",
+        change_sets::list,
+    ),
+    op(
+        "ListExports",
+        "cloudformation:ListExports",
+        exports::list_exports,
+    ),
+    op(
+        "ListImports",
+        "cloudformation:ListImports",
+        exports::list_imports,
+    ),
+    op(
+        "ListStackResources",
+        "cloudformation:ListStackResources",
+        stack_resources::list,
+    ),
+    op(
+        "ListStacks",
+        "cloudformation:ListStacks",
+        describe_stacks::list,
+    ),
+    op(
+        "UpdateStack",
+        "cloudformation:UpdateStack",
+        update_stack::handle,
+    ),
+    op(
+        "UpdateTerminationProtection",
+        "cloudformation:UpdateTerminationProtection",
+        update_stack::termination_protection,
+    ),
+    op(
+        "ValidateTemplate",
+        "cloudformation:ValidateTemplate",
+        template_info::validate,
+    ),
 ];
 
 pub fn find(name: &str) -> Option<&'static Operation> {
@@ -90,7 +170,12 @@ fn strings(input: &Value, key: &str) -> Vec<String> {
     input
         .get(key)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -172,7 +257,12 @@ fn new_stack_id(cfn: &CloudFormation, region: Region, name: &str) -> String {
     )
 }
 
-fn identity<'a>(cfn: &'a CloudFormation, region: Region, name: &'a str, id: &'a str) -> StackIdentity<'a> {
+fn identity<'a>(
+    cfn: &'a CloudFormation,
+    region: Region,
+    name: &'a str,
+    id: &'a str,
+) -> StackIdentity<'a> {
     StackIdentity {
         region,
         account: cfn.account(),
@@ -198,7 +288,12 @@ fn check_plan(cfn: &CloudFormation, plan: &Plan, stack_id: &str) -> CfnResult<()
 
 /// True when deploying `plan` over `stack` would change nothing: no resource change,
 /// same outputs, same tags.
-fn nothing_to_do(cfn: &CloudFormation, stack: &StackRecord, plan: &Plan, deployment: &Deployment) -> CfnResult<(bool, Vec<Value>)> {
+fn nothing_to_do(
+    cfn: &CloudFormation,
+    stack: &StackRecord,
+    plan: &Plan,
+    deployment: &Deployment,
+) -> CfnResult<(bool, Vec<Value>)> {
     let state = cfn.state();
     let empty = Default::default();
     let resources = state.resources.get(&stack.stack_id).unwrap_or(&empty);
@@ -238,11 +333,21 @@ fn begin_update(
     if let Some(d) = disable_rollback {
         stack.disable_rollback = d;
     }
-    start(cfn, stack, StackStatus::UpdateInProgress, super::engine::Job::Update)
+    start(
+        cfn,
+        stack,
+        StackStatus::UpdateInProgress,
+        super::engine::Job::Update,
+    )
 }
 
 /// Records the stack's new status with its "User Initiated" event, then starts the job.
-fn start(cfn: &Arc<CloudFormation>, mut stack: StackRecord, status: StackStatus, job: super::engine::Job) -> CfnResult<String> {
+fn start(
+    cfn: &Arc<CloudFormation>,
+    mut stack: StackRecord,
+    status: StackStatus,
+    job: super::engine::Job,
+) -> CfnResult<String> {
     stack.status = status;
     stack.status_reason = Some("User Initiated".into());
     stack.event_seq += 1;
@@ -330,12 +435,28 @@ pub fn stack_json(stack: &StackRecord) -> Value {
             v[k] = x;
         }
     };
-    opt(&mut v, "ChangeSetId", stack.change_set_id.clone().map(Value::String));
-    opt(&mut v, "Description", stack.description.clone().map(Value::String));
+    opt(
+        &mut v,
+        "ChangeSetId",
+        stack.change_set_id.clone().map(Value::String),
+    );
+    opt(
+        &mut v,
+        "Description",
+        stack.description.clone().map(Value::String),
+    );
     opt(&mut v, "DeletionTime", stack.deleted.map(|t| json!(t)));
     opt(&mut v, "LastUpdatedTime", stack.updated.map(|t| json!(t)));
-    opt(&mut v, "StackStatusReason", stack.status_reason.clone().map(Value::String));
-    opt(&mut v, "TimeoutInMinutes", stack.timeout_minutes.map(|t| json!(t)));
+    opt(
+        &mut v,
+        "StackStatusReason",
+        stack.status_reason.clone().map(Value::String),
+    );
+    opt(
+        &mut v,
+        "TimeoutInMinutes",
+        stack.timeout_minutes.map(|t| json!(t)),
+    );
     opt(&mut v, "RoleARN", stack.role_arn.clone().map(Value::String));
     v
 }

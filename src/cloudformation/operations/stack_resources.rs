@@ -55,19 +55,23 @@ pub fn describe_one(cfn: &Arc<CloudFormation>, ctx: &CfnContext, input: Value) -
 
 pub fn describe(cfn: &Arc<CloudFormation>, ctx: &CfnContext, input: Value) -> CfnResult<Value> {
     let state = cfn.state();
-    let stack = match (text(&input, "StackName"), text(&input, "PhysicalResourceId")) {
+    let stack = match (
+        text(&input, "StackName"),
+        text(&input, "PhysicalResourceId"),
+    ) {
         (Some(name), _) => state
             .find(ctx.region, name)
             .ok_or_else(|| CfnError::stack_not_found(name))?,
         (None, Some(physical)) => state
             .resources
             .iter()
-            .find(|(_, m)| m.values().any(|r| r.physical_id.as_deref() == Some(physical)))
+            .find(|(_, m)| {
+                m.values()
+                    .any(|r| r.physical_id.as_deref() == Some(physical))
+            })
             .and_then(|(id, _)| state.stacks.get(id))
             .filter(|s| s.region == ctx.region)
-            .ok_or_else(|| {
-                CfnError::validation(format!("Stack for {physical} does not exist"))
-            })?,
+            .ok_or_else(|| CfnError::validation(format!("Stack for {physical} does not exist")))?,
         (None, None) => {
             return Err(CfnError::validation(
                 "Either StackName or PhysicalResourceId must be specified.",

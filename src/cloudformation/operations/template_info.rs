@@ -70,7 +70,11 @@ pub fn summary(cfn: &Arc<CloudFormation>, ctx: &CfnContext, input: Value) -> Cfn
     let identifiers: Vec<Value> = by_type
         .iter()
         .map(|(ty, logicals)| {
-            let id = if *ty == "AWS::KMS::Alias" { "AliasName" } else { "KeyId" };
+            let id = if *ty == "AWS::KMS::Alias" {
+                "AliasName"
+            } else {
+                "KeyId"
+            };
             json!({"ResourceType": ty, "LogicalResourceIds": logicals, "ResourceIdentifiers": [id]})
         })
         .collect();

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{begin_update, check_plan, flag, identity, nothing_to_do, required, strings, tags, template_body};
+use super::{
+    begin_update, check_plan, flag, identity, nothing_to_do, required, strings, tags, template_body,
+};
 use crate::cloudformation::error::{CfnError, CfnResult};
 use crate::cloudformation::plan::Plan;
 use crate::cloudformation::store::Write;
@@ -48,13 +50,24 @@ pub fn handle(cfn: &Arc<CloudFormation>, ctx: &CfnContext, input: Value) -> CfnR
         if nothing_to_do(cfn, &stack, &plan, &deployment)?.0 {
             return Err(CfnError::validation("No updates are to be performed."));
         }
-        begin_update(cfn, ctx, stack, deployment, flag(&input, "DisableRollback"), None)?
+        begin_update(
+            cfn,
+            ctx,
+            stack,
+            deployment,
+            flag(&input, "DisableRollback"),
+            None,
+        )?
     };
     cfn.settle(&id);
     Ok(json!({ "StackId": id }))
 }
 
-pub fn termination_protection(cfn: &Arc<CloudFormation>, ctx: &CfnContext, input: Value) -> CfnResult<Value> {
+pub fn termination_protection(
+    cfn: &Arc<CloudFormation>,
+    ctx: &CfnContext,
+    input: Value,
+) -> CfnResult<Value> {
     let name = required(&input, "StackName")?;
     let enable = flag(&input, "EnableTerminationProtection").unwrap_or(false);
     let _guard = cfn.write_guard();

@@ -9,19 +9,22 @@ use super::schema::Schema;
 use super::{fail, Created, Provider, ProviderCx};
 use crate::kms::error::ErrorKind;
 
-const SCHEMA: &str = include_str!("../../../model/cloudformation-resource-schemas/aws-kms-alias.json");
+const SCHEMA: &str =
+    include_str!("../../../model/cloudformation-resource-schemas/aws-kms-alias.json");
 
 pub struct AliasProvider {
     schema: Schema,
 }
 
-impl AliasProvider {
-    pub fn new() -> Self {
+impl Default for AliasProvider {
+    fn default() -> Self {
         AliasProvider {
             schema: Schema::load(SCHEMA).expect("the AWS::KMS::Alias schema ships with hsm-kms"),
         }
     }
+}
 
+impl AliasProvider {
     fn exists(cx: &ProviderCx, name: &str) -> Result<bool, String> {
         let mut marker: Option<String> = None;
         loop {
@@ -40,7 +43,9 @@ impl AliasProvider {
                 return Ok(true);
             }
             match out.get("NextMarker").and_then(Value::as_str) {
-                Some(m) if out.get("Truncated") == Some(&Value::Bool(true)) => marker = Some(m.to_string()),
+                Some(m) if out.get("Truncated") == Some(&Value::Bool(true)) => {
+                    marker = Some(m.to_string())
+                }
                 _ => return Ok(false),
             }
         }
@@ -66,10 +71,18 @@ impl Provider for AliasProvider {
         props: &Value,
         created: &mut dyn FnMut(&str) -> Result<(), String>,
     ) -> Result<Created, String> {
-        let name = props.get("AliasName").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = props
+            .get("AliasName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let target = props.get("TargetKeyId").cloned().unwrap_or(Value::Null);
         cx.kms
-            .call(cx.region, "CreateAlias", json!({"AliasName": name, "TargetKeyId": target}))
+            .call(
+                cx.region,
+                "CreateAlias",
+                json!({"AliasName": name, "TargetKeyId": target}),
+            )
             .map_err(fail)?;
         created(&name)?;
         Ok(Created {
@@ -98,7 +111,10 @@ impl Provider for AliasProvider {
     }
 
     fn delete(&self, cx: &ProviderCx, physical_id: &str, _props: &Value) -> Result<(), String> {
-        match cx.kms.call(cx.region, "DeleteAlias", json!({"AliasName": physical_id})) {
+        match cx
+            .kms
+            .call(cx.region, "DeleteAlias", json!({"AliasName": physical_id}))
+        {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(fail(e)),
@@ -108,7 +124,10 @@ impl Provider for AliasProvider {
     /// Refuses to create an alias that already exists, before the engine records the
     /// intent to create it (so recovery never adopts someone else's alias).
     fn precheck(&self, cx: &ProviderCx, props: &Value) -> Result<(), String> {
-        let name = props.get("AliasName").and_then(Value::as_str).unwrap_or_default();
+        let name = props
+            .get("AliasName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if Self::exists(cx, name)? {
             return Err(format!(
                 "Resource handler returned message: \"An alias with the name arn:{}:kms:{}:{}:{name} already exists\" (Service: Kms, Status Code: 400) (HandlerErrorCode: AlreadyExists)",
@@ -120,14 +139,21 @@ impl Provider for AliasProvider {
         Ok(())
     }
 
-    fn find_created(&self, cx: &ProviderCx, props: &Value, known: &[String]) -> Result<Vec<String>, String> {
+    fn find_created(
+        &self,
+        cx: &ProviderCx,
+        props: &Value,
+        known: &[String],
+    ) -> Result<Vec<String>, String> {
         // The engine makes sure the alias did not exist before it asked for it (see
         // `precheck`), so an alias of that name now is the one the stack created.
-        let name = props.get("AliasName").and_then(Value::as_str).unwrap_or_default();
+        let name = props
+            .get("AliasName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if known.iter().any(|k| k == name) || !Self::exists(cx, name)? {
             return Ok(Vec::new());
         }
         Ok(vec![name.to_string()])
     }
 }
-

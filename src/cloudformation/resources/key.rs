@@ -16,7 +16,8 @@ use super::{
 };
 use crate::kms::error::ErrorKind;
 
-const SCHEMA: &str = include_str!("../../../model/cloudformation-resource-schemas/aws-kms-key.json");
+const SCHEMA: &str =
+    include_str!("../../../model/cloudformation-resource-schemas/aws-kms-key.json");
 
 /// Properties that force a new key ("If you change the value of the KeyUsage, KeySpec, or
 /// MultiRegion property of an existing KMS key, the existing KMS key is scheduled for
@@ -27,23 +28,37 @@ pub struct KeyProvider {
     schema: Schema,
 }
 
-impl KeyProvider {
-    pub fn new() -> Self {
+impl Default for KeyProvider {
+    fn default() -> Self {
         KeyProvider {
             schema: Schema::load(SCHEMA).expect("the AWS::KMS::Key schema ships with hsm-kms"),
         }
     }
+}
 
+impl KeyProvider {
     /// The default key policy of the schema, for this account and partition.
     fn default_policy(&self, cx: &ProviderCx) -> Option<String> {
-        self.schema.default_of("KeyPolicy").and_then(Value::as_str).map(|p| {
-            p.replace("<partition>", cx.region.partition().as_str())
-                .replace("<account-id>", cx.kms.kms().account())
-        })
+        self.schema
+            .default_of("KeyPolicy")
+            .and_then(Value::as_str)
+            .map(|p| {
+                p.replace("<partition>", cx.region.partition().as_str())
+                    .replace("<account-id>", cx.kms.kms().account())
+            })
     }
 
-    fn rotation(cx: &ProviderCx, key_id: &str, old: Option<&Value>, new: &Value) -> Result<(), String> {
-        let on = |p: &Value| p.get("EnableKeyRotation").and_then(Value::as_bool).unwrap_or(false);
+    fn rotation(
+        cx: &ProviderCx,
+        key_id: &str,
+        old: Option<&Value>,
+        new: &Value,
+    ) -> Result<(), String> {
+        let on = |p: &Value| {
+            p.get("EnableKeyRotation")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
         let period = |p: &Value| p.get("RotationPeriodInDays").cloned();
         let was_on = old.is_some_and(on);
         if on(new) && (!was_on || old.map(period) != Some(period(new))) {
@@ -51,7 +66,9 @@ impl KeyProvider {
             if let Some(days) = period(new) {
                 input["RotationPeriodInDays"] = days;
             }
-            cx.kms.call(cx.region, "EnableKeyRotation", input).map_err(fail)?;
+            cx.kms
+                .call(cx.region, "EnableKeyRotation", input)
+                .map_err(fail)?;
         } else if !on(new) && was_on {
             cx.kms
                 .call(cx.region, "DisableKeyRotation", json!({"KeyId": key_id}))
@@ -89,7 +106,12 @@ impl Provider for KeyProvider {
             "KeySpec": props.get("KeySpec").and_then(Value::as_str).unwrap_or("SYMMETRIC_DEFAULT"),
             "Tags": create_tags(cx, props),
         });
-        for member in ["Description", "Origin", "MultiRegion", "BypassPolicyLockoutSafetyCheck"] {
+        for member in [
+            "Description",
+            "Origin",
+            "MultiRegion",
+            "BypassPolicyLockoutSafetyCheck",
+        ] {
             if let Some(v) = props.get(member) {
                 input[member] = v.clone();
             }
@@ -135,7 +157,10 @@ impl Provider for KeyProvider {
             .kms
             .call(cx.region, "DescribeKey", json!({"KeyId": physical_id}))
             .map_err(fail)?;
-        let arn = out.pointer("/KeyMetadata/Arn").and_then(Value::as_str).unwrap_or_default();
+        let arn = out
+            .pointer("/KeyMetadata/Arn")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         Ok(key_attributes(arn, physical_id))
     }
 
@@ -143,7 +168,12 @@ impl Provider for KeyProvider {
         schedule_key_deletion(cx, physical_id, props)
     }
 
-    fn find_created(&self, cx: &ProviderCx, _props: &Value, known: &[String]) -> Result<Vec<String>, String> {
+    fn find_created(
+        &self,
+        cx: &ProviderCx,
+        _props: &Value,
+        known: &[String],
+    ) -> Result<Vec<String>, String> {
         let mut found = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -152,15 +182,25 @@ impl Provider for KeyProvider {
                 input["Marker"] = json!(m);
             }
             let out = cx.kms.call(cx.region, "ListKeys", input).map_err(fail)?;
-            for k in out.get("Keys").and_then(Value::as_array).into_iter().flatten() {
-                let Some(id) = k.get("KeyId").and_then(Value::as_str) else { continue };
+            for k in out
+                .get("Keys")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(id) = k.get("KeyId").and_then(Value::as_str) else {
+                    continue;
+                };
                 if known.iter().any(|x| x == id) || !tagged_for(cx, cx.region, id)? {
                     continue;
                 }
                 match cx.kms.call(cx.region, "DescribeKey", json!({"KeyId": id})) {
                     Ok(d) => {
                         let state = d.pointer("/KeyMetadata/KeyState").and_then(Value::as_str);
-                        if !matches!(state, Some("PendingDeletion") | Some("PendingReplicaDeletion")) {
+                        if !matches!(
+                            state,
+                            Some("PendingDeletion") | Some("PendingReplicaDeletion")
+                        ) {
                             found.push(id.to_string());
                         }
                     }
@@ -169,7 +209,9 @@ impl Provider for KeyProvider {
                 }
             }
             match out.get("NextMarker").and_then(Value::as_str) {
-                Some(m) if out.get("Truncated") == Some(&Value::Bool(true)) => marker = Some(m.to_string()),
+                Some(m) if out.get("Truncated") == Some(&Value::Bool(true)) => {
+                    marker = Some(m.to_string())
+                }
                 _ => break,
             }
         }

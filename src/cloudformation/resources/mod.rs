@@ -82,12 +82,18 @@ pub trait Provider: Send + Sync {
     }
     /// Physical resources this stack's resource created that the stack has not recorded
     /// (a crash between the create call and its record), other than `known`.
-    fn find_created(&self, cx: &ProviderCx, props: &Value, known: &[String]) -> Result<Vec<String>, String>;
+    fn find_created(
+        &self,
+        cx: &ProviderCx,
+        props: &Value,
+        known: &[String],
+    ) -> Result<Vec<String>, String>;
 }
 
-static KEY: Lazy<key::KeyProvider> = Lazy::new(key::KeyProvider::new);
-static REPLICA: Lazy<replica_key::ReplicaKeyProvider> = Lazy::new(replica_key::ReplicaKeyProvider::new);
-static ALIAS: Lazy<alias::AliasProvider> = Lazy::new(alias::AliasProvider::new);
+static KEY: Lazy<key::KeyProvider> = Lazy::new(key::KeyProvider::default);
+static REPLICA: Lazy<replica_key::ReplicaKeyProvider> =
+    Lazy::new(replica_key::ReplicaKeyProvider::default);
+static ALIAS: Lazy<alias::AliasProvider> = Lazy::new(alias::AliasProvider::default);
 
 /// The provider of a resource type.
 pub fn provider(type_name: &str) -> Option<&'static dyn Provider> {
@@ -123,7 +129,10 @@ pub fn with_stack_tags(props: &mut Value, stack_tags: &[Tag]) {
         .unwrap_or_default();
     let mut merged: Vec<Value> = stack_tags
         .iter()
-        .filter(|t| !own.iter().any(|o| o.get("Key").and_then(Value::as_str) == Some(&t.key)))
+        .filter(|t| {
+            !own.iter()
+                .any(|o| o.get("Key").and_then(Value::as_str) == Some(&t.key))
+        })
         .map(|t| json!({"Key": t.key, "Value": t.value}))
         .collect();
     merged.extend(own);
@@ -188,7 +197,11 @@ fn key_state(cx: &ProviderCx, region: Region, key_id: &str) -> Result<Option<Str
 }
 
 /// Waits while a key is `Creating` (a new replica); returns its state then.
-fn wait_while_creating(cx: &ProviderCx, region: Region, key_id: &str) -> Result<Option<String>, String> {
+fn wait_while_creating(
+    cx: &ProviderCx,
+    region: Region,
+    key_id: &str,
+) -> Result<Option<String>, String> {
     let start = Instant::now();
     let mut pause = Duration::from_millis(20);
     loop {
@@ -255,10 +268,17 @@ fn update_common(cx: &ProviderCx, key_id: &str, old: &Value, new: &Value) -> Res
         }
     }
     let (old_tags, new_tags) = (tag_pairs(old), tag_pairs(new));
-    let removed: Vec<&String> = old_tags.keys().filter(|k| !new_tags.contains_key(*k)).collect();
+    let removed: Vec<&String> = old_tags
+        .keys()
+        .filter(|k| !new_tags.contains_key(*k))
+        .collect();
     if !removed.is_empty() {
         cx.kms
-            .call(region, "UntagResource", json!({"KeyId": key_id, "TagKeys": removed}))
+            .call(
+                region,
+                "UntagResource",
+                json!({"KeyId": key_id, "TagKeys": removed}),
+            )
             .map_err(fail)?;
     }
     let changed: Vec<Value> = new_tags
@@ -268,14 +288,23 @@ fn update_common(cx: &ProviderCx, key_id: &str, old: &Value, new: &Value) -> Res
         .collect();
     if !changed.is_empty() {
         cx.kms
-            .call(region, "TagResource", json!({"KeyId": key_id, "Tags": changed}))
+            .call(
+                region,
+                "TagResource",
+                json!({"KeyId": key_id, "Tags": changed}),
+            )
             .map_err(fail)?;
     }
     Ok(())
 }
 
 /// Disables a key when `Enabled` is false (after everything else was applied).
-fn apply_disabled(cx: &ProviderCx, key_id: &str, old: Option<&Value>, new: &Value) -> Result<(), String> {
+fn apply_disabled(
+    cx: &ProviderCx,
+    key_id: &str,
+    old: Option<&Value>,
+    new: &Value,
+) -> Result<(), String> {
     let enabled = |p: &Value| p.get("Enabled").and_then(Value::as_bool).unwrap_or(true);
     if !enabled(new) && old.is_none_or(enabled) {
         cx.kms
@@ -287,7 +316,11 @@ fn apply_disabled(cx: &ProviderCx, key_id: &str, old: Option<&Value>, new: &Valu
 
 /// True when the key carries this stack resource's CloudFormation tags.
 fn tagged_for(cx: &ProviderCx, region: Region, key_id: &str) -> Result<bool, String> {
-    let out = match cx.kms.call(region, "ListResourceTags", json!({"KeyId": key_id, "Limit": 50})) {
+    let out = match cx.kms.call(
+        region,
+        "ListResourceTags",
+        json!({"KeyId": key_id, "Limit": 50}),
+    ) {
         Ok(out) => out,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(fail(e)),
@@ -306,8 +339,10 @@ fn tagged_for(cx: &ProviderCx, region: Region, key_id: &str) -> Result<bool, Str
                 .collect()
         })
         .unwrap_or_default();
-    Ok(tags.get(TAG_STACK_ID).map(String::as_str) == Some(cx.stack_id)
-        && tags.get(TAG_LOGICAL_ID).map(String::as_str) == Some(cx.logical_id))
+    Ok(
+        tags.get(TAG_STACK_ID).map(String::as_str) == Some(cx.stack_id)
+            && tags.get(TAG_LOGICAL_ID).map(String::as_str) == Some(cx.logical_id),
+    )
 }
 
 /// Key id and ARN attributes.

@@ -38,8 +38,8 @@ fn parse_key_arn(arn: &str) -> Result<(Region, String), String> {
     Ok((region, key_id.to_string()))
 }
 
-impl ReplicaKeyProvider {
-    pub fn new() -> Self {
+impl Default for ReplicaKeyProvider {
+    fn default() -> Self {
         ReplicaKeyProvider {
             schema: Schema::load(SCHEMA)
                 .expect("the AWS::KMS::ReplicaKey schema ships with hsm-kms"),
@@ -66,7 +66,10 @@ impl Provider for ReplicaKeyProvider {
         props: &Value,
         created: &mut dyn FnMut(&str) -> Result<(), String>,
     ) -> Result<Created, String> {
-        let arn = props.get("PrimaryKeyArn").and_then(Value::as_str).unwrap_or_default();
+        let arn = props
+            .get("PrimaryKeyArn")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let (primary_region, _) = parse_key_arn(arn)?;
         let mut input = json!({
             "KeyId": arn,
@@ -79,7 +82,10 @@ impl Provider for ReplicaKeyProvider {
         if let Some(p) = props.get("KeyPolicy").and_then(policy_text) {
             input["Policy"] = Value::String(p);
         }
-        let out = cx.kms.call(primary_region, "ReplicateKey", input).map_err(fail)?;
+        let out = cx
+            .kms
+            .call(primary_region, "ReplicateKey", input)
+            .map_err(fail)?;
         let key_id = out
             .pointer("/ReplicaKeyMetadata/KeyId")
             .and_then(Value::as_str)
@@ -113,7 +119,10 @@ impl Provider for ReplicaKeyProvider {
             .kms
             .call(cx.region, "DescribeKey", json!({"KeyId": physical_id}))
             .map_err(fail)?;
-        let arn = out.pointer("/KeyMetadata/Arn").and_then(Value::as_str).unwrap_or_default();
+        let arn = out
+            .pointer("/KeyMetadata/Arn")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         Ok(key_attributes(arn, physical_id))
     }
 
@@ -121,8 +130,16 @@ impl Provider for ReplicaKeyProvider {
         schedule_key_deletion(cx, physical_id, props)
     }
 
-    fn find_created(&self, cx: &ProviderCx, props: &Value, known: &[String]) -> Result<Vec<String>, String> {
-        let arn = props.get("PrimaryKeyArn").and_then(Value::as_str).unwrap_or_default();
+    fn find_created(
+        &self,
+        cx: &ProviderCx,
+        props: &Value,
+        known: &[String],
+    ) -> Result<Vec<String>, String> {
+        let arn = props
+            .get("PrimaryKeyArn")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let Ok((_, key_id)) = parse_key_arn(arn) else {
             return Ok(Vec::new());
         };
@@ -130,7 +147,10 @@ impl Provider for ReplicaKeyProvider {
             return Ok(Vec::new());
         }
         let state = super::key_state(cx, cx.region, &key_id)?;
-        let live = !matches!(state.as_deref(), None | Some("PendingDeletion") | Some("PendingReplicaDeletion"));
+        let live = !matches!(
+            state.as_deref(),
+            None | Some("PendingDeletion") | Some("PendingReplicaDeletion")
+        );
         if live && tagged_for(cx, cx.region, &key_id)? {
             Ok(vec![key_id])
         } else {
@@ -151,6 +171,8 @@ mod tests {
         .expect("parses");
         assert_eq!(r.as_str(), "us-east-1");
         assert_eq!(id, "mrk-1234abcd12ab34cd56ef1234567890ab");
-        assert!(parse_key_arn("alias/x").expect_err("alias").contains("is not a key ARN"));
+        assert!(parse_key_arn("alias/x")
+            .expect_err("alias")
+            .contains("is not a key ARN"));
     }
 }

@@ -161,7 +161,10 @@ impl Schema {
                 let f = n.as_f64().unwrap_or_default();
                 if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
                     if f < min {
-                        errors.push(format!("{path}: {n} is not greater or equal to {}", num(min)));
+                        errors.push(format!(
+                            "{path}: {n} is not greater or equal to {}",
+                            num(min)
+                        ));
                     }
                 }
                 if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
@@ -302,8 +305,11 @@ mod tests {
     fn strings_are_coerced_to_declared_types() {
         let s = key_schema();
         assert_eq!(
-            s.validate("Key", &json!({"PendingWindowInDays": "7", "Enabled": "false"}))
-                .expect("valid"),
+            s.validate(
+                "Key",
+                &json!({"PendingWindowInDays": "7", "Enabled": "false"})
+            )
+            .expect("valid"),
             json!({"PendingWindowInDays": 7, "Enabled": false})
         );
         assert!(s
@@ -315,7 +321,9 @@ mod tests {
     #[test]
     fn policy_may_be_object_or_string() {
         let s = key_schema();
-        assert!(s.validate("Key", &json!({"KeyPolicy": {"Version": "2012-10-17"}})).is_ok());
+        assert!(s
+            .validate("Key", &json!({"KeyPolicy": {"Version": "2012-10-17"}}))
+            .is_ok());
         assert!(s.validate("Key", &json!({"KeyPolicy": "{}"})).is_ok());
     }
 }

@@ -145,10 +145,8 @@ impl Graph {
             depends.insert(logical.clone(), deps);
         }
         // Kahn's algorithm, taking ready resources in name order for a stable order.
-        let mut remaining: BTreeMap<&str, usize> = depends
-            .iter()
-            .map(|(k, d)| (k.as_str(), d.len()))
-            .collect();
+        let mut remaining: BTreeMap<&str, usize> =
+            depends.iter().map(|(k, d)| (k.as_str(), d.len())).collect();
         let mut order = Vec::with_capacity(depends.len());
         loop {
             let ready: Vec<&str> = remaining

@@ -227,7 +227,9 @@ impl<'a> Context<'a> {
     /// Evaluates a value that must not be `AWS::NoValue`.
     fn value(&self, v: &Value, function: &str) -> CfnResult<Value> {
         self.eval(v)?.ok_or_else(|| {
-            CfnError::template(format!("AWS::NoValue cannot be used as an argument of {function}"))
+            CfnError::template(format!(
+                "AWS::NoValue cannot be used as an argument of {function}"
+            ))
         })
     }
 
@@ -295,20 +297,28 @@ impl<'a> Context<'a> {
                 return self.reference(target);
             }
             "Condition" => {
-                let c = arg.as_str().ok_or_else(|| bad("Condition", "a condition name"))?;
+                let c = arg
+                    .as_str()
+                    .ok_or_else(|| bad("Condition", "a condition name"))?;
                 Value::Bool(self.condition_value(c)?)
             }
             "Fn::GetAtt" => {
                 let (res, attr) = match arg {
                     Value::String(s) => {
                         let (r, a) = s.split_once('.').ok_or_else(|| {
-                            bad("Fn::GetAtt", "two parameters: a resource name and an attribute")
+                            bad(
+                                "Fn::GetAtt",
+                                "two parameters: a resource name and an attribute",
+                            )
                         })?;
                         (r.to_string(), a.to_string())
                     }
                     Value::Array(a) if a.len() == 2 => {
                         let res = a[0].as_str().ok_or_else(|| {
-                            bad("Fn::GetAtt", "two parameters: a resource name and an attribute")
+                            bad(
+                                "Fn::GetAtt",
+                                "two parameters: a resource name and an attribute",
+                            )
                         })?;
                         let attr = text_of(&self.value(&a[1], name)?, name)?;
                         (res.to_string(), attr)
@@ -381,7 +391,11 @@ impl<'a> Context<'a> {
                 let c = a[0]
                     .as_str()
                     .ok_or_else(|| bad(name, "a condition name as its first parameter"))?;
-                let branch = if self.condition_value(c)? { &a[1] } else { &a[2] };
+                let branch = if self.condition_value(c)? {
+                    &a[1]
+                } else {
+                    &a[2]
+                };
                 return self.eval(branch);
             }
             "Fn::Equals" => {
@@ -402,7 +416,9 @@ impl<'a> Context<'a> {
                 let mut values = Vec::with_capacity(items.len());
                 for i in items {
                     let v = self.value(i, name)?;
-                    values.push(as_bool(&v).ok_or_else(|| bad(name, "conditions as its parameters"))?);
+                    values.push(
+                        as_bool(&v).ok_or_else(|| bad(name, "conditions as its parameters"))?,
+                    );
                 }
                 Value::Bool(if name == "Fn::And" {
                     values.iter().all(|b| *b)
@@ -416,7 +432,10 @@ impl<'a> Context<'a> {
                 Value::Bool(!as_bool(&v).ok_or_else(|| bad(name, "one condition in a list"))?)
             }
             "Fn::FindInMap" => {
-                let a = args(3, "three parameters: the map name, the top level key and the second level key")?;
+                let a = args(
+                    3,
+                    "three parameters: the map name, the top level key and the second level key",
+                )?;
                 let keys = a
                     .iter()
                     .map(|k| text_of(&self.value(k, name)?, name))
@@ -441,11 +460,9 @@ impl<'a> Context<'a> {
                         "Fn::ImportValue cannot depend on a resource of the stack",
                     ));
                 }
-                Value::String(
-                    self.lookup
-                        .import(&export)
-                        .ok_or_else(|| CfnError::validation(format!("No export named {export} found")))?,
-                )
+                Value::String(self.lookup.import(&export).ok_or_else(|| {
+                    CfnError::validation(format!("No export named {export} found"))
+                })?)
             }
             "Fn::Base64" => {
                 let s = text_of(&self.value(arg, name)?, name)?;
@@ -625,10 +642,10 @@ Resources:
     #[test]
     fn conditions() {
         with(|cx| {
-            assert_eq!(cx.conditions["IsProd"], true);
-            assert_eq!(cx.conditions["IsDev"], false);
-            assert_eq!(cx.conditions["Both"], true);
-            assert_eq!(cx.conditions["Either"], true);
+            assert!(cx.conditions["IsProd"]);
+            assert!(!cx.conditions["IsDev"]);
+            assert!(cx.conditions["Both"]);
+            assert!(cx.conditions["Either"]);
         });
     }
 
@@ -636,12 +653,21 @@ Resources:
     fn ref_and_pseudo_parameters() {
         assert_eq!(eval(json!({"Ref": "Env"})), json!("prod"));
         assert_eq!(eval(json!({"Ref": "Names"})), json!(["a", "b", "c"]));
-        assert_eq!(eval(json!({"Ref": "Key"})), json!("1234abcd-12ab-34cd-56ef-1234567890ab"));
+        assert_eq!(
+            eval(json!({"Ref": "Key"})),
+            json!("1234abcd-12ab-34cd-56ef-1234567890ab")
+        );
         assert_eq!(eval(json!({"Ref": "Later"})), json!(UNKNOWN));
         assert_eq!(eval(json!({"Ref": "AWS::Partition"})), json!("aws"));
-        assert_eq!(eval(json!({"Ref": "AWS::URLSuffix"})), json!("amazonaws.com"));
+        assert_eq!(
+            eval(json!({"Ref": "AWS::URLSuffix"})),
+            json!("amazonaws.com")
+        );
         assert_eq!(eval(json!({"Ref": "AWS::StackName"})), json!("demo"));
-        assert_eq!(eval(json!({"Ref": "AWS::AccountId"})), json!("111122223333"));
+        assert_eq!(
+            eval(json!({"Ref": "AWS::AccountId"})),
+            json!("111122223333")
+        );
         assert_eq!(
             eval(json!({"a": {"Ref": "AWS::NoValue"}, "b": 1})),
             json!({"b": 1})
@@ -688,7 +714,10 @@ Resources:
             eval(json!({"Fn::FindInMap": ["Windows", {"Ref": "Env"}, "Days"]})),
             json!(30)
         );
-        assert_eq!(eval(json!({"Fn::ImportValue": "shared-key"})), json!("imported"));
+        assert_eq!(
+            eval(json!({"Fn::ImportValue": "shared-key"})),
+            json!("imported")
+        );
         assert_eq!(
             eval(json!({"Fn::Equals": [{"Ref": "Days"}, 9]})),
             json!(true)
@@ -709,7 +738,8 @@ Resources:
             eval_err(json!({"Fn::ImportValue": "nope"})),
             "No export named nope found"
         );
-        assert!(eval_err(json!({"Fn::Join": ["-"]})).starts_with("Template error: every Fn::Join object requires two parameters"));
+        assert!(eval_err(json!({"Fn::Join": ["-"]}))
+            .starts_with("Template error: every Fn::Join object requires two parameters"));
         assert!(eval_err(json!({"Fn::Cidr": ["10.0.0.0/16", 2, 8]}))
             .starts_with("Template format error: Encountered unsupported function: Fn::Cidr"));
     }

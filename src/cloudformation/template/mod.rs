@@ -152,7 +152,10 @@ pub fn parse_text(text: &str) -> CfnResult<Value> {
     Ok(doc)
 }
 
-fn object<'a>(doc: &'a Map<String, Value>, section: &str) -> CfnResult<Option<&'a Map<String, Value>>> {
+fn object<'a>(
+    doc: &'a Map<String, Value>,
+    section: &str,
+) -> CfnResult<Option<&'a Map<String, Value>>> {
     match doc.get(section) {
         None => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
@@ -202,7 +205,9 @@ impl Template {
             Some(v) => {
                 return Err(CfnError::template_format(format!(
                     "Unsupported template format version {}: the only version is 2010-09-09",
-                    v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
                 )))
             }
         };
@@ -264,7 +269,10 @@ impl Template {
                     "[/Resources/{logical}] resource definition is malformed"
                 ))
             })?;
-            if let Some(bad) = decl.keys().find(|k| !RESOURCE_ATTRIBUTES.contains(&k.as_str())) {
+            if let Some(bad) = decl
+                .keys()
+                .find(|k| !RESOURCE_ATTRIBUTES.contains(&k.as_str()))
+            {
                 return Err(CfnError::template_format(format!(
                     "Invalid template resource property '{bad}'"
                 )));
@@ -355,7 +363,10 @@ impl Template {
                         value,
                         description: decl.get("Description").cloned(),
                         export_name,
-                        condition: decl.get("Condition").and_then(Value::as_str).map(str::to_string),
+                        condition: decl
+                            .get("Condition")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                     },
                 );
             }
@@ -525,7 +536,9 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        Template::parse(text, &Kms).expect_err("must be refused").message
+        Template::parse(text, &Kms)
+            .expect_err("must be refused")
+            .message
     }
 
     #[test]

@@ -20,7 +20,10 @@ pub enum ParamType {
     CommaDelimitedList,
     /// An AWS-specific type (`AWS::EC2::KeyPair::KeyName`, …): a string here, its
     /// existence is not checked. `List<…>` forms are lists.
-    AwsSpecific { name: String, list: bool },
+    AwsSpecific {
+        name: String,
+        list: bool,
+    },
 }
 
 impl ParamType {
@@ -113,7 +116,10 @@ impl ParameterDecl {
         let decl = decl.as_object().ok_or_else(|| {
             CfnError::template_format(format!("[/Parameters/{name}] parameter is malformed"))
         })?;
-        if let Some(k) = decl.keys().find(|k| !PARAMETER_ATTRIBUTES.contains(&k.as_str())) {
+        if let Some(k) = decl
+            .keys()
+            .find(|k| !PARAMETER_ATTRIBUTES.contains(&k.as_str()))
+        {
             return Err(bad(k));
         }
         let type_name = decl.get("Type").and_then(Value::as_str).ok_or_else(|| {
@@ -388,19 +394,41 @@ mod tests {
             g.push((k, v));
             resolve(&d, &given(&g), None).expect_err("refused").message
         };
-        assert_eq!(with("Env", "qa"), "Parameter 'Env' must be one of AllowedValues");
-        assert_eq!(with("Name", "ABC"), "Parameter 'Name' must match pattern [a-z]+");
-        assert_eq!(with("Name", "a"), "Parameter 'Name' must contain at least 2 characters");
-        assert_eq!(with("Name", "abcde"), "Parameter 'Name' must contain at most 4 characters");
-        assert_eq!(with("Days", "3"), "Parameter 'Days' must be a number not less than 7");
-        assert_eq!(with("Days", "31"), "Parameter 'Days' must be a number not greater than 30");
+        assert_eq!(
+            with("Env", "qa"),
+            "Parameter 'Env' must be one of AllowedValues"
+        );
+        assert_eq!(
+            with("Name", "ABC"),
+            "Parameter 'Name' must match pattern [a-z]+"
+        );
+        assert_eq!(
+            with("Name", "a"),
+            "Parameter 'Name' must contain at least 2 characters"
+        );
+        assert_eq!(
+            with("Name", "abcde"),
+            "Parameter 'Name' must contain at most 4 characters"
+        );
+        assert_eq!(
+            with("Days", "3"),
+            "Parameter 'Days' must be a number not less than 7"
+        );
+        assert_eq!(
+            with("Days", "31"),
+            "Parameter 'Days' must be a number not greater than 30"
+        );
         assert_eq!(with("Days", "x"), "Parameter 'Days' must be a number.");
         assert_eq!(
-            resolve(&d, &given(&[("Env", "dev")]), None).expect_err("missing").message,
+            resolve(&d, &given(&[("Env", "dev")]), None)
+                .expect_err("missing")
+                .message,
             "Parameters: [Days, Name] must have values"
         );
         assert_eq!(
-            resolve(&d, &given(&[("Nope", "1")]), None).expect_err("unknown").message,
+            resolve(&d, &given(&[("Nope", "1")]), None)
+                .expect_err("unknown")
+                .message,
             "Parameters: [Nope] do not exist in the template"
         );
     }

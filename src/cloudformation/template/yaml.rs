@@ -298,8 +298,9 @@ mod tests {
 
     #[test]
     fn plain_scalars_resolve_and_quoted_ones_stay_strings() {
-        let doc = parse("a: 7\nb: '7'\nc: true\nd: 2010-09-09\ne: ~\nf: 1.5\ng: 0123\nh: |\n  line\n")
-            .expect("parses");
+        let doc =
+            parse("a: 7\nb: '7'\nc: true\nd: 2010-09-09\ne: ~\nf: 1.5\ng: 0123\nh: |\n  line\n")
+                .expect("parses");
         assert_eq!(
             doc,
             json!({"a": 7, "b": "7", "c": true, "d": "2010-09-09", "e": null, "f": 1.5, "g": "0123", "h": "line\n"})

@@ -75,8 +75,8 @@ pub fn check_tags_for(invoked_by: Option<&str>, tags: Vec<WireTag>) -> KmsResult
     let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
     for t in tags {
         let lower = t.tag_key.to_ascii_lowercase();
-        let system = invoked_by == Some(super::CLOUDFORMATION)
-            && lower.starts_with("aws:cloudformation:");
+        let system =
+            invoked_by == Some(super::CLOUDFORMATION) && lower.starts_with("aws:cloudformation:");
         if lower.starts_with("aws:") && !system {
             return Err(tag_error("Tags beginning with aws: are reserved"));
         }
