@@ -122,7 +122,7 @@ impl CfnState {
 
 /// How long a call that starts a stack operation waits for it to finish before it
 /// answers (see [`CloudFormation::settle`]).
-const SETTLE: Duration = Duration::from_secs(3);
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// The CloudFormation service.
 pub struct CloudFormation {
