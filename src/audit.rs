@@ -1,6 +1,8 @@
 //! CloudTrail-style event records, one JSON object per line, in one file per Region:
-//! `<data dir>/audit/<region>.jsonl`. Secrets (plaintexts, ciphertexts, key material,
-//! import tokens) never appear in a record.
+//! `<data dir>/audit/<region>.jsonl` — the calls of the KMS API and of the CloudFormation
+//! API served on the same port, and the events the service itself performs. Secrets
+//! (plaintexts, ciphertexts, key material, import tokens, template bodies, parameter
+//! values) never appear in a record.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -36,6 +38,43 @@ pub struct CallError<'a> {
     pub code: &'a str,
     /// The error message (`errorMessage`).
     pub message: &'a str,
+}
+
+/// The AWS service whose API a record is of (CloudTrail's `eventSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    Kms,
+    CloudFormation,
+}
+
+impl EventSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Kms => "kms.amazonaws.com",
+            EventSource::CloudFormation => "cloudformation.amazonaws.com",
+        }
+    }
+}
+
+/// One API call as its audit record shows it (besides who called: the request context).
+#[derive(Debug)]
+pub struct ApiCall<'a> {
+    pub source: EventSource,
+    /// The account the call was made in (`recipientAccountId`).
+    pub account: &'a str,
+    /// The operation (`eventName`).
+    pub event: &'a str,
+    /// The call changes nothing (`readOnly`): its record is buffered, see [`Audit::flush`].
+    pub read_only: bool,
+    /// The request members the record shows (`requestParameters`), secrets left out.
+    pub request_parameters: Value,
+    /// What the response is recorded as (`responseElements`; `null` for most calls).
+    pub response_elements: Value,
+    /// The resources the call acted on (`resources`), or `null`.
+    pub resources: Value,
+    /// How the call failed, if it did.
+    pub error: Option<CallError<'a>>,
+    pub time: Timestamp,
 }
 
 /// The per-Region audit logs.
@@ -126,8 +165,9 @@ impl Audit {
         }
     }
 
-    /// Records an API call made by a caller. `read_only`: the call changes nothing
+    /// Records a KMS API call made by a caller. `read_only`: the call changes nothing
     /// (CloudTrail's `readOnly`; such records are buffered, see [`Audit::flush`]).
+    /// `input` is the request as [`request_record`] left it.
     #[allow(clippy::too_many_arguments)]
     pub fn record_call(
         &self,
@@ -140,45 +180,72 @@ impl Audit {
         error: Option<CallError<'_>>,
         time: Timestamp,
     ) {
+        let resources = match resource_arn(response) {
+            Some(arn) => json!([{
+                "accountId": account,
+                "type": "AWS::KMS::Key",
+                "ARN": arn,
+            }]),
+            None => Value::Null,
+        };
+        let response_elements = if error.is_none() && event == "CreateKey" {
+            json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) })
+        } else {
+            Value::Null
+        };
+        self.record_api_call(
+            ctx,
+            &ApiCall {
+                source: EventSource::Kms,
+                account,
+                event,
+                read_only,
+                request_parameters: request_parameters(input),
+                response_elements,
+                resources,
+                error,
+                time,
+            },
+        );
+    }
+
+    /// Records an API call of any service hsm-kms serves.
+    pub fn record_api_call(&self, ctx: &RequestContext, call: &ApiCall<'_>) {
         let mut record = json!({
             "eventVersion": "1.08",
             "userIdentity": {
                 "type": "IAMUser",
-                "accountId": account,
+                "accountId": call.account,
                 "accessKeyId": ctx.access_key,
             },
-            "eventTime": time.iso8601(),
-            "eventSource": "kms.amazonaws.com",
-            "eventName": event,
+            "eventTime": call.time.iso8601(),
+            "eventSource": call.source.as_str(),
+            "eventName": call.event,
             "awsRegion": ctx.region.as_str(),
             "sourceIPAddress": ctx.source_ip,
             "userAgent": ctx.user_agent,
-            "requestParameters": request_parameters(input),
-            "responseElements": Value::Null,
+            "requestParameters": call.request_parameters,
+            "responseElements": call.response_elements,
             "requestID": ctx.request_id,
             "eventID": uuid::Uuid::new_v4().to_string(),
-            "readOnly": read_only,
+            "readOnly": call.read_only,
             "eventType": "AwsApiCall",
             "managementEvent": true,
-            "recipientAccountId": account,
+            "recipientAccountId": call.account,
             "eventCategory": "Management",
         });
         if let Some(service) = ctx.invoked_by {
+            // A call an AWS service made for the caller: CloudTrail names the service.
             record["userIdentity"]["invokedBy"] = json!(service);
+            record["sourceIPAddress"] = json!(service);
+            record["userAgent"] = json!(service);
         }
-        if let Some(arn) = resource_arn(response) {
-            record["resources"] = json!([{
-                "accountId": account,
-                "type": "AWS::KMS::Key",
-                "ARN": arn,
-            }]);
+        if !call.resources.is_null() {
+            record["resources"] = call.resources.clone();
         }
-        if let Some(e) = error {
+        if let Some(e) = call.error {
             record["errorCode"] = json!(e.code);
             record["errorMessage"] = json!(e.message);
-        } else if event == "CreateKey" {
-            record["responseElements"] =
-                json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) });
         }
         self.write(ctx.region, &record);
     }

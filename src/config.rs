@@ -149,6 +149,15 @@ pub struct Settings {
     )]
     pub primary_update_delay_ms: u64,
 
+    /// Extra delay between creating a stack's resource and recording its physical id, in milliseconds (crash tests)
+    #[arg(
+        long,
+        env = "HSM_KMS_STACK_RECORD_DELAY_MS",
+        value_name = "MS",
+        default_value = "0"
+    )]
+    pub stack_record_delay_ms: u64,
+
     /// Enables the /admin endpoints (clock control); `--admin-api` alone means true
     #[arg(
         long,
@@ -201,6 +210,9 @@ pub struct Config {
     pub replica_creation_delay_ms: u64,
     /// Extra delay before an UpdatePrimaryRegion leaves the `Updating` state.
     pub primary_update_delay_ms: u64,
+    /// Extra delay between a CloudFormation resource's creation and the record of its
+    /// physical id (the crash window stack recovery closes; for tests).
+    pub stack_record_delay_ms: u64,
     /// Enables the `/admin/*` endpoints (clock control).
     pub admin_api: bool,
 }
@@ -675,6 +687,7 @@ impl Settings {
             config_file: self.config,
             replica_creation_delay_ms: self.replica_creation_delay_ms,
             primary_update_delay_ms: self.primary_update_delay_ms,
+            stack_record_delay_ms: self.stack_record_delay_ms,
             admin_api: self.admin_api,
         })
     }

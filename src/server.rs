@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use crate::audit::Audit;
 use crate::clock::Clock;
+use crate::cloudformation::service::CloudFormation;
+use crate::cloudformation::store::StackStoreError;
 use crate::config::Config;
 use crate::hsm::{Hsm, HsmError};
 use crate::kms::jobs;
@@ -23,6 +25,8 @@ pub enum StartupError {
     TokensTask(#[source] tokio::task::JoinError),
     #[error("{}", crate::kms::error::Report(.0))]
     Store(#[source] StoreError),
+    #[error("{}", crate::kms::error::Report(.0))]
+    StackStore(#[source] StackStoreError),
     #[error("cannot open the audit log in {}: {source}", dir.display())]
     Audit {
         dir: PathBuf,
@@ -60,6 +64,7 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         Kms::new(config.without_pins(), clock, hsm, Box::new(store), audit)
             .map_err(StartupError::Store)?,
     );
+    let cfn = CloudFormation::open(kms.clone()).map_err(StartupError::StackStore)?;
     tokio::spawn(jobs::run(kms.clone()));
     let flusher = kms.clone();
     tokio::spawn(async move {
@@ -91,7 +96,10 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     tracing::info!(%addr, regions = %kms.config.served_list(), "serving");
     let warm = kms.clone();
     tokio::task::spawn_blocking(move || warm.warm_tokens());
-    let app = crate::api::router(kms.clone())
+    // Stacks a stop interrupted are finished or rolled back (after the listener is up:
+    // recovery calls KMS, which needs nothing from HTTP, but waits on replica jobs).
+    crate::cloudformation::engine::recover(&cfn);
+    let app = crate::api::router(kms.clone(), cfn)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -326,6 +326,8 @@ async fn the_data_directory_is_private_to_its_owner() {
         "kms.sqlite3",
         "kms.sqlite3-wal",
         "kms.sqlite3-shm",
+        "cloudformation.sqlite3",
+        "cloudformation.sqlite3-wal",
         "pins",
         "softhsm2.conf",
         "audit/us-east-1.jsonl",

@@ -4,6 +4,8 @@
 //! executor ([`crate::kms::dispatch::run`]), and errors rendered as
 //! `{"__type": ..., "message": ...}`.
 
+pub mod cloudformation;
+pub mod query;
 pub mod sigv4;
 pub mod workers;
 
@@ -19,6 +21,7 @@ use axum::Router;
 use serde_json::{json, Value};
 use std::error::Error as _;
 
+use crate::cloudformation::service::CloudFormation;
 use crate::domain::request::RequestContext;
 use crate::kms::dispatch;
 use crate::kms::error::{ErrorKind, KmsError, Report};
@@ -34,6 +37,7 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 #[derive(Clone)]
 struct App {
     kms: Arc<Kms>,
+    cfn: Arc<CloudFormation>,
     workers: Arc<workers::Workers>,
 }
 
@@ -44,7 +48,7 @@ impl axum::extract::FromRef<App> for Arc<Kms> {
 }
 
 /// The HTTP application.
-pub fn router(kms: Arc<Kms>) -> Router {
+pub fn router(kms: Arc<Kms>, cfn: Arc<CloudFormation>) -> Router {
     let admin = kms.config.admin_api;
     let mut router = Router::new()
         .route("/", post(handle))
@@ -54,6 +58,7 @@ pub fn router(kms: Arc<Kms>) -> Router {
     }
     router.with_state(App {
         kms,
+        cfn,
         workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
     })
 }
@@ -96,12 +101,35 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 }
 
 async fn handle(
-    State(App { kms, workers: pool }): State<App>,
+    State(App {
+        kms,
+        cfn,
+        workers: pool,
+    }): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    // CloudFormation (awsQuery) on the same port: routed by the signing service name.
+    if let Ok(scope) = sigv4::credential_scope(header(&headers, "authorization")) {
+        if scope.service == cloudformation::SERVICE {
+            return match sigv4::served_region(&kms.config, &scope.region) {
+                Ok(region) => {
+                    let ctx = RequestContext {
+                        region,
+                        access_key: scope.access_key,
+                        request_id,
+                        source_ip: peer.ip().to_string(),
+                        user_agent: header(&headers, "user-agent").to_string(),
+                        invoked_by: None,
+                    };
+                    cloudformation::handle(cfn, ctx, body).await
+                }
+                Err(e) => cloudformation::error(e.kind.aws_name(), 403, &e.message, &request_id),
+            };
+        }
+    }
     let target = header(&headers, "x-amz-target");
     let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
         return render(

@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 
 use super::region::Region;
 
+/// The service principal of CloudFormation, as CloudTrail names it in `invokedBy` (and in
+/// `eventSource` for CloudFormation's own API calls).
+pub const CLOUDFORMATION: &str = "cloudformation.amazonaws.com";
+
 /// Who is calling, in which Region, and through what.
 #[derive(Debug, Clone)]
 pub struct RequestContext {

@@ -111,7 +111,6 @@ pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Out
 /// for callers inside the server (the web console, CloudFormation); the HTTP API calls
 /// the two halves itself so that validation runs on the async executor and only the
 /// operation on a worker thread.
-#[allow(dead_code)] // Until the web console and CloudFormation (their branches) call it.
 pub fn invoke(kms: &Kms, ctx: &RequestContext, operation: &str, input: Value) -> KmsResult<Output> {
     run(kms, ctx, validate(operation, input)?)
 }

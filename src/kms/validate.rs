@@ -191,7 +191,7 @@ impl ServiceModel {
     }
 
     /// Builds the validation tables from botocore-style model JSON.
-    fn load(json: &str) -> Result<ServiceModel, String> {
+    pub fn load(json: &str) -> Result<ServiceModel, String> {
         let root: Value =
             serde_json::from_str(json).map_err(|e| format!("model is not valid JSON: {e}"))?;
         let shape_defs = root

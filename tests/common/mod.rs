@@ -9,6 +9,7 @@
 //!   ([`wait_for_state`], [`wait_for_key`], [`wait_until`]), Encrypt/Decrypt round trips;
 //! - [`errors`]: AWS error codes and messages ([`assert_err`], [`must_fail`]);
 //! - [`wrapping`]: key material wrapped as a user wraps it for ImportKeyMaterial;
+//! - [`readme`]: a README section's bash blocks replayed with the aws CLI;
 //! - [`launch`]: the process-level start (shared with the bench crate);
 //! - [`pkcs11`]: the tokens of a data directory seen by another process with cryptoki
 //!   (attacks, inspections), in a child process of the test binary.
@@ -20,6 +21,7 @@ pub mod errors;
 pub mod keys;
 pub mod launch;
 pub mod pkcs11;
+pub mod readme;
 pub mod server;
 pub mod wrapping;
 

@@ -129,7 +129,7 @@ impl Operation for ReplicateKey {
                 None => default_policy(region, kms.account()),
             };
             let mut tags = Vec::new();
-            merge_tags(&mut tags, check_tags(&req.tags.unwrap_or_default())?)?;
+            merge_tags(&mut tags, check_tags(call.ctx.invoked_by, &req.tags.unwrap_or_default())?)?;
             let now = kms.clock.now();
             replica = KeyRecord {
                 key_id: primary.key_id.clone(),
