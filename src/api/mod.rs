@@ -44,15 +44,18 @@ impl axum::extract::FromRef<App> for Arc<Kms> {
 pub fn router(kms: Arc<Kms>) -> Router {
     let admin = kms.config.admin_api;
     let mut router = Router::new()
-        .route("/", post(handle))
+        // GET / is the web console; POST / is the API.
+        .route("/", post(handle).get(crate::console::root_redirect))
         .route("/health", get(|| async { "ok" }));
     if admin {
         router = router.route("/admin/clock", get(clock_get).post(clock_advance));
     }
-    router.with_state(App {
-        kms,
-        workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
-    })
+    router
+        .with_state(App {
+            kms: kms.clone(),
+            workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
+        })
+        .merge(crate::console::router(kms))
 }
 
 fn render(request_id: &str, result: Result<Output, KmsError>) -> Response {
