@@ -56,7 +56,11 @@ pub async fn regionality_tab(app: &Console, req: &Req, k: &KeyView, base: &str) 
             ("Regionality", html::regionality(&k.meta).to_string()),
             (
                 "Key state in this Region",
-                state_span(req.region.as_str(), &k.id, s(&k.meta, "KeyState"), true)
+                state_span(req.region.as_str(), &k.id, s(&k.meta, "KeyState"), true).replacen(
+                    "<span ",
+                    "<span id=\"key-state\" ",
+                    1
+                )
             ),
         ])
     );

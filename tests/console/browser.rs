@@ -147,7 +147,10 @@ where
         if let Ok(u) = browser.c.current_url().await {
             eprintln!("{name} failed on {u}: {e}");
         }
-        eprintln!("server log:\n{}", server.log());
+        let log = server.log();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        eprintln!("server log (last lines):\n{}", tail.join("\n"));
     }
     let _ = browser.c.clone().close().await;
     drop(driver);
@@ -186,12 +189,17 @@ impl Browser {
             .is_empty()
     }
 
+    /// Clicks `css`, finding it again if the page changed under the first match.
     pub async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        for attempt in 0.. {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if attempt < 10 && e.to_string().contains("stale") => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     pub async fn fill(&self, css: &str, text: &str) {

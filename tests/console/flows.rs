@@ -498,6 +498,12 @@ async fn create_key_wizard_makes_each_key_type() {
             b.go("/console/us-east-1/create").await;
             b.click("#key_usage-SIGN_VERIFY").await;
             b.click("#wizard-next").await;
+            b.wait_text("#form-error", "cannot have the key usage Sign and verify")
+                .await;
+            // An allowed usage with a key spec that does not fit it is refused too.
+            b.click("#key_usage-ENCRYPT_DECRYPT").await;
+            b.select("#key-spec", "HMAC_256").await;
+            b.click("#wizard-next").await;
             b.wait_text("#form-error", "does not fit").await;
 
             let kms = server.client("us-east-1").await;
