@@ -599,7 +599,13 @@ fn key_material_tab(_app: &Console, req: &Req, k: &KeyView, base: &str) -> Strin
         "<h2>Key material</h2>{}",
         html::dl(&[
             ("Key material state", esc(html::state_label(state))),
-            ("Expiration model", esc(s(&k.meta, "ExpirationModel"))),
+            (
+                "Expiration model",
+                match s(&k.meta, "ExpirationModel") {
+                    "" => "-".to_string(),
+                    m => esc(m),
+                }
+            ),
             ("Expiration date", html::date(k.meta.get("ValidTo"))),
         ])
     );

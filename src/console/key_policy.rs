@@ -282,7 +282,84 @@ pub fn with_principals(
         }
     }
     doc["Statement"] = Value::Array(list);
-    serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())
+    Ok(pretty(&doc))
+}
+
+/// The order policy members are written in (the order AWS's documents use); members not
+/// listed follow in name order.
+const MEMBER_ORDER: &[&str] = &[
+    "Version",
+    "Id",
+    "Statement",
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+];
+
+/// A policy document as indented JSON with its members in [`MEMBER_ORDER`].
+pub fn pretty(v: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, v, 0);
+    out
+}
+
+fn write_value(out: &mut String, v: &Value, depth: usize) {
+    let pad = |n: usize| "  ".repeat(n);
+    match v {
+        Value::Object(map) => {
+            if map.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by_key(|k| {
+                (
+                    MEMBER_ORDER
+                        .iter()
+                        .position(|o| o == k)
+                        .unwrap_or(MEMBER_ORDER.len()),
+                    k.as_str(),
+                )
+            });
+            out.push_str("{\n");
+            for (i, k) in keys.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                out.push_str(&Value::String(k.to_string()).to_string());
+                out.push_str(": ");
+                write_value(out, &map[k.as_str()], depth + 1);
+                if i + 1 < keys.len() {
+                    out.push(',');
+                }
+                out.push('\n');
+            }
+            out.push_str(&pad(depth));
+            out.push('}');
+        }
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                write_value(out, item, depth + 1);
+                if i + 1 < items.len() {
+                    out.push(',');
+                }
+                out.push('\n');
+            }
+            out.push_str(&pad(depth));
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -362,5 +439,29 @@ mod tests {
         assert!(principals_of(&p, SID_ADMINS).is_empty());
         assert_eq!(principals_of(&p, SID_ROOT), vec![ROOT.to_string()]);
         assert!(with_principals("{", Role::Users, &a, shape(Usage::Hmac)).is_err());
+    }
+
+    #[test]
+    fn rewritten_policies_keep_the_documents_member_order() {
+        let doc: Value = serde_json::from_str(
+            r#"{"Statement":[{"Resource":"*","Action":"kms:*","Sid":"S","Effect":"Allow","Principal":{"AWS":"x"}}],"Id":"i","Version":"2012-10-17"}"#,
+        )
+        .expect("json");
+        let p = pretty(&doc);
+        let order: Vec<usize> = [
+            "\"Version\"",
+            "\"Id\"",
+            "\"Statement\"",
+            "\"Sid\"",
+            "\"Effect\"",
+            "\"Principal\"",
+            "\"Action\"",
+            "\"Resource\"",
+        ]
+        .iter()
+        .map(|k| p.find(k).expect("member present"))
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{p}");
+        assert_eq!(serde_json::from_str::<Value>(&p).expect("valid"), doc);
     }
 }

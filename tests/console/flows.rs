@@ -129,6 +129,45 @@ async fn seed_procedure_creates_two_replicas_with_their_own_properties() {
             .expect("replica");
         wait_state(&server, "eu-west-1", &id, KeyState::Enabled).await;
         let primary_policy = policy_of(&server, "us-east-1", &id).await;
+        // Neighbours for the table: a single-Region key, and a replica of a key whose primary
+        // is in us-west-2.
+        let single = east
+            .create_key()
+            .send()
+            .await
+            .expect("single")
+            .key_metadata
+            .expect("m")
+            .key_id;
+        east.create_alias()
+            .alias_name("alias/billing")
+            .target_key_id(&single)
+            .send()
+            .await
+            .expect("alias");
+        let west = server.client("us-west-2").await;
+        let ledger = west
+            .create_key()
+            .multi_region(true)
+            .send()
+            .await
+            .expect("ledger")
+            .key_metadata
+            .expect("m")
+            .key_id;
+        west.replicate_key()
+            .key_id(&ledger)
+            .replica_region("us-east-1")
+            .send()
+            .await
+            .expect("replica");
+        east.create_alias()
+            .alias_name("alias/ledger")
+            .target_key_id(&ledger)
+            .send()
+            .await
+            .expect("alias");
+        wait_state(&server, "us-east-1", &ledger, KeyState::Enabled).await;
 
         // 1-3: sign in, Region selector, Customer managed keys.
         b.sign_in().await;
@@ -149,6 +188,16 @@ async fn seed_procedure_creates_two_replicas_with_their_own_properties() {
         b.wait_text(
             &format!("{row} td[data-col=regionality]"),
             "Multi-Region primary",
+        )
+        .await;
+        b.wait_text(
+            &format!("#keys-table tr[data-key-id='{single}'] td[data-col=regionality]"),
+            "Single-Region",
+        )
+        .await;
+        b.wait_text(
+            &format!("#keys-table tr[data-key-id='{ledger}'] td[data-col=regionality]"),
+            "Multi-Region replica",
         )
         .await;
         b.doc_shot("key-table-regionality.png").await;
@@ -188,6 +237,7 @@ async fn seed_procedure_creates_two_replicas_with_their_own_properties() {
             !chosen.contains("eu-central-1"),
             "the X cancelled eu-central-1: {chosen}"
         );
+        b.shot(&browser::artifacts().join("replica-form.png")).await;
         // 8-10: alias, description and tags prefilled from the primary, then changed.
         assert_eq!(b.value("#replica-alias").await, "atlas");
         b.fill("#replica-alias", "atlas-replica").await;
@@ -225,6 +275,8 @@ async fn seed_procedure_creates_two_replicas_with_their_own_properties() {
             &serde_json::to_string_pretty(&doc).expect("json"),
         )
         .await;
+        b.shot(&browser::artifacts().join("replica-review.png"))
+            .await;
         b.click("#replica-finish").await;
         for r in ["us-west-2", "ap-southeast-2"] {
             let cell = format!("#replica-results tr[data-region='{r}']");
@@ -543,6 +595,9 @@ async fn create_key_wizard_makes_each_key_type() {
                 b.go("/console/us-east-1/keys").await;
                 b.click("#create-key").await;
                 b.click(&format!("#key_type-{}", w.key_type)).await;
+                if i == 0 {
+                    b.shot(&browser::artifacts().join("wizard-step1.png")).await;
+                }
                 b.click(&format!("#key_usage-{}", w.usage)).await;
                 b.select("#key-spec", w.spec).await;
                 if w.multi_region {
@@ -652,6 +707,8 @@ async fn import_through_the_key_material_tab() {
             b.select("#wrapping-key-spec", "RSA_3072").await;
             b.click("#get-import-params").await;
             b.find("#import-params").await;
+            b.shot(&browser::artifacts().join("key-material-tab.png"))
+                .await;
             let public = B64
                 .decode(b.value("#wrapping-public-key").await.trim())
                 .expect("public key");
