@@ -864,3 +864,138 @@ async fn change_primary_region_shows_updating_until_done() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_detail_tabs_change_the_key_through_the_api() {
+    browser::run("detail_tabs", &args(&[]), |b: Browser, server| async move {
+        let kms = server.client("us-east-1").await;
+        let id = kms
+            .create_key()
+            .description("before")
+            .send()
+            .await
+            .expect("k")
+            .key_metadata
+            .expect("m")
+            .key_id;
+        let base = format!("/console/us-east-1/keys/{id}");
+        b.sign_in().await;
+        // General configuration: description.
+        b.go(&base).await;
+        b.fill("#description", "after").await;
+        b.click("#save-description").await;
+        b.wait_text(".flash.ok", "description is saved").await;
+        let meta = kms
+            .describe_key()
+            .key_id(&id)
+            .send()
+            .await
+            .expect("d")
+            .key_metadata
+            .expect("m");
+        assert_eq!(meta.description(), Some("after"));
+        // Key policy: add and remove a key administrator and a key user by ARN.
+        let admin = "arn:aws:iam::111122223333:role/KMSAdminRole";
+        let user = "arn:aws:iam::111122223333:user/ExampleUser";
+        b.go(&format!("{base}?tab=policy")).await;
+        b.fill("#admins-arn", admin).await;
+        b.click("#add-admins").await;
+        b.wait_text("#admins-table", admin).await;
+        b.fill("#users-arn", user).await;
+        b.click("#add-users").await;
+        b.wait_text("#users-table", user).await;
+        let policy = policy_of(&server, "us-east-1", &id).await;
+        assert!(
+            policy.contains("Allow access for Key Administrators") && policy.contains(admin),
+            "{policy}"
+        );
+        assert!(
+            policy.contains("Allow attachment of persistent resources") && policy.contains(user),
+            "{policy}"
+        );
+        b.click(&format!(
+            "#admins-table button[aria-label='Remove {admin} from Key administrators']"
+        ))
+        .await;
+        b.wait_text(".flash.ok", "removed from the key administrators")
+            .await;
+        let policy = policy_of(&server, "us-east-1", &id).await;
+        assert!(!policy.contains(admin) && policy.contains(user), "{policy}");
+        // Policy view: a malformed document is refused with AWS's error, nothing changes.
+        b.set_value("#policy-text", "{ not json").await;
+        b.click("#save-policy").await;
+        b.wait_text(".flash.error", "MalformedPolicyDocumentException")
+            .await;
+        assert_eq!(policy_of(&server, "us-east-1", &id).await, policy);
+        // Tags.
+        b.click("#tab-tags").await;
+        b.fill("#new-tag-key", "CostCenter").await;
+        b.fill("#new-tag-value", "42").await;
+        b.click("#add-tag").await;
+        b.wait_text("#tags-table", "CostCenter").await;
+        assert_eq!(
+            tags_of(&server, "us-east-1", &id).await,
+            BTreeMap::from([("CostCenter".into(), "42".into())])
+        );
+        b.click("#tags-table button[aria-label='Remove tag CostCenter']")
+            .await;
+        b.wait_text(".flash.ok", "tag is removed").await;
+        assert!(tags_of(&server, "us-east-1", &id).await.is_empty());
+        // Aliases.
+        b.click("#tab-aliases").await;
+        b.fill("#new-alias", "tabs-test").await;
+        b.click("#create-alias").await;
+        b.wait_text("#aliases-table", "alias/tabs-test").await;
+        assert_eq!(
+            aliases_of(&server, "us-east-1", &id).await,
+            vec!["alias/tabs-test".to_string()]
+        );
+        b.click("#aliases-table button[aria-label='Delete alias alias/tabs-test']")
+            .await;
+        b.wait_text(".flash.ok", "is deleted").await;
+        assert!(aliases_of(&server, "us-east-1", &id).await.is_empty());
+        // Key rotation: enable with a period, rotate now, see the history.
+        b.click("#tab-rotation").await;
+        b.click("#rotation-enabled").await;
+        b.fill("#rotation-period", "180").await;
+        b.click("#save-rotation").await;
+        b.wait_text(".flash.ok", "rotation settings").await;
+        let status = kms
+            .get_key_rotation_status()
+            .key_id(&id)
+            .send()
+            .await
+            .expect("status");
+        assert!(status.key_rotation_enabled());
+        assert_eq!(status.rotation_period_in_days(), Some(180));
+        b.click("#rotate-now").await;
+        b.wait_text(".flash.ok", "On-demand rotation").await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let n = kms
+                .list_key_rotations()
+                .key_id(&id)
+                .send()
+                .await
+                .expect("rotations")
+                .rotations()
+                .len();
+            if n == 1 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no rotation recorded");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        b.go(&format!("{base}?tab=rotation")).await;
+        b.wait_text("#rotations-table", "ON_DEMAND").await;
+        // Cryptographic configuration reads the key's algorithms.
+        b.click("#tab-crypto").await;
+        b.wait_text("#tab-panel", "SYMMETRIC_DEFAULT").await;
+        // Disable from the key actions.
+        b.click("#key-actions summary").await;
+        b.click("#action-disable").await;
+        b.wait_text(".flash.ok", "disabled").await;
+        wait_state(&server, "us-east-1", &id, KeyState::Disabled).await;
+    })
+    .await;
+}
