@@ -126,9 +126,11 @@ pub async fn regionality_tab(app: &Console, req: &Req, k: &KeyView, base: &str) 
             }
             let _ = write!(
                 out,
-                "<form method=\"post\" action=\"{}/update-primary\" class=\"card inline-form\">{}\
-                 <h3>Change primary Region</h3><label for=\"new-primary-region\">New primary Region</label><select id=\"new-primary-region\" name=\"region\">{opts}</select>\
-                 <button type=\"submit\" id=\"change-primary\">Change primary Region</button></form>",
+                "<section class=\"card\" aria-labelledby=\"change-primary-h\"><h3 id=\"change-primary-h\">Change primary Region</h3>\
+                 <p class=\"hint\">The chosen replica becomes the primary key and this key becomes a replica. Both show Updating until the change completes.</p>\
+                 <form method=\"post\" action=\"{}/update-primary\" class=\"inline-form\">{}\
+                 <label for=\"new-primary-region\">New primary Region</label><select id=\"new-primary-region\" name=\"region\">{opts}</select>\
+                 <button type=\"submit\" id=\"change-primary\">Change primary Region</button></form></section>",
                 esc(base),
                 html::csrf_input(&req.session)
             );

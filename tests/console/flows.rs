@@ -224,6 +224,7 @@ async fn seed_procedure_creates_two_replicas_with_their_own_properties() {
         for r in ["us-west-2", "ap-southeast-2", "eu-central-1"] {
             b.click(&format!("label[for='region-{r}']")).await;
         }
+        b.doc_shot("replica-regions-menu.png").await;
         b.click("#replica-regions-toggle").await; // close the menu
         b.wait_text("#chosen-regions", "eu-central-1").await;
         b.click("#chosen-regions [data-uncheck='region-eu-central-1']")
