@@ -163,6 +163,12 @@ where
     }
 }
 
+/// Errors a page in the middle of navigating can give; the command is tried again.
+fn transient(e: &fantoccini::error::CmdError) -> bool {
+    let t = e.to_string();
+    t.contains("stale") || t.contains("navigation") || t.contains("execution context")
+}
+
 impl Browser {
     pub async fn go(&self, path: &str) {
         self.c
@@ -171,13 +177,37 @@ impl Browser {
             .unwrap_or_else(|e| panic!("open {path}: {e}"));
     }
 
+    /// Runs a command on the element `css` (waiting for it to appear), again if the page
+    /// was navigating or replaced the element under it.
+    async fn on<T, F, Fut>(&self, css: &str, what: &str, f: F) -> T
+    where
+        F: Fn(fantoccini::elements::Element) -> Fut,
+        Fut: Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let found = self
+                .c
+                .wait()
+                .at_most(WAIT)
+                .for_element(Locator::Css(css))
+                .await;
+            let result = match found {
+                Ok(el) => f(el).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(v) => return v,
+                Err(e) if transient(&e) && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("{what} {css}: {e}"),
+            }
+        }
+    }
+
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        self.c
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+        self.on(css, "find", |el| async move { Ok(el) }).await
     }
 
     pub async fn exists(&self, css: &str) -> bool {
@@ -189,27 +219,27 @@ impl Browser {
             .is_empty()
     }
 
-    /// Clicks `css`, finding it again if the page changed under the first match.
     pub async fn click(&self, css: &str) {
-        for attempt in 0.. {
-            match self.find(css).await.click().await {
-                Ok(()) => return,
-                Err(e) if attempt < 10 && e.to_string().contains("stale") => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("click {css}: {e}"),
-            }
-        }
+        self.on(css, "click", |el| async move { el.click().await })
+            .await
     }
 
     pub async fn fill(&self, css: &str, text: &str) {
-        let el = self.find(css).await;
-        el.clear()
-            .await
-            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
-        el.send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        self.on(css, "type into", |el| async move {
+            el.clear().await?;
+            el.send_keys(text).await
+        })
+        .await
+    }
+
+    /// Chooses a file in the file input `css`.
+    pub async fn attach(&self, css: &str, path: &std::path::Path) {
+        let path = path.display().to_string();
+        self.on(css, "attach to", |el| {
+            let path = path.clone();
+            async move { el.send_keys(&path).await }
+        })
+        .await
     }
 
     /// Sets a field's value with script (long JSON policies, where typing is slow).
@@ -225,29 +255,21 @@ impl Browser {
     }
 
     pub async fn value(&self, css: &str) -> String {
-        self.find(css)
+        self.on(css, "value of", |el| async move { el.prop("value").await })
             .await
-            .prop("value")
-            .await
-            .ok()
-            .flatten()
             .unwrap_or_default()
     }
 
     pub async fn select(&self, css: &str, value: &str) {
-        self.find(css)
-            .await
-            .select_by_value(value)
-            .await
-            .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
+        self.on(css, "select", |el| async move {
+            el.select_by_value(value).await
+        })
+        .await
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.find(css)
+        self.on(css, "text of", |el| async move { el.text().await })
             .await
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("text of {css}: {e}"))
     }
 
     /// Waits until the text of `css` contains `needle`.
@@ -272,7 +294,8 @@ impl Browser {
     }
 
     pub async fn is_enabled(&self, css: &str) -> bool {
-        self.find(css).await.is_enabled().await.unwrap_or(false)
+        self.on(css, "state of", |el| async move { el.is_enabled().await })
+            .await
     }
 
     /// Signs in (open mode: as the account root) and lands on the key table.

@@ -725,16 +725,8 @@ async fn import_through_the_key_material_tab() {
             let token_file = dir.path().join("ImportToken.bin");
             std::fs::write(&material_file, wrapped).expect("write");
             std::fs::write(&token_file, token).expect("write");
-            b.find("#encrypted-key-material")
-                .await
-                .send_keys(&material_file.display().to_string())
-                .await
-                .expect("file");
-            b.find("#import-token-file")
-                .await
-                .send_keys(&token_file.display().to_string())
-                .await
-                .expect("file");
+            b.attach("#encrypted-key-material", &material_file).await;
+            b.attach("#import-token-file", &token_file).await;
             b.click("#upload-key-material").await;
             b.wait_text(".flash.ok", "imported").await;
             wait_state(&server, "us-east-1", &id, KeyState::Enabled).await;
