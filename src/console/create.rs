@@ -201,13 +201,12 @@ fn shape(form: &Form) -> KeyShape {
     }
 }
 
-fn proposed_policy(app: &Console, form: &Form) -> String {
-    let root = app
-        .signin
-        .principals()
-        .into_iter()
-        .find(|p| p.ends_with(":root"))
-        .unwrap_or_else(|| format!("arn:aws:iam::{}:root", app.kms.account()));
+fn proposed_policy(app: &Console, req: &Req, form: &Form) -> String {
+    let root = format!(
+        "arn:{}:iam::{}:root",
+        req.region.partition().as_str(),
+        app.kms.account()
+    );
     key_policy::console_policy(
         &root,
         shape(form),
@@ -224,9 +223,9 @@ fn radio(name: &str, value: &str, label: &str, current: &str) -> String {
     )
 }
 
-fn principal_boxes(app: &Console, form: &Form, name: &str) -> String {
+fn principal_boxes(app: &Console, req: &Req, form: &Form, name: &str) -> String {
     let chosen = form.all(name);
-    let mut all = app.signin.principals();
+    let mut all = app.signin.principals(req.region.partition().as_str());
     for c in &chosen {
         if !all.iter().any(|a| a == c) {
             all.push(c.to_string());
@@ -341,20 +340,20 @@ fn render_step(
              <label for=\"other-admins\">Other administrators (one ARN per line)</label><textarea id=\"other-admins\" name=\"other_admins\" rows=\"2\" class=\"mono\">{}</textarea>\
              <input type=\"hidden\" name=\"seen_admins\" value=\"1\">\
              <p><input type=\"checkbox\" id=\"admin-delete\" name=\"admin_delete\" value=\"1\"{}><label for=\"admin-delete\">Allow key administrators to delete this key.</label></p></section>",
-            principal_boxes(app, form, "admin"),
+            principal_boxes(app, req, form, "admin"),
             esc(&v("other_admins")),
             if form.get("seen_admins").is_none() || form.get("admin_delete").is_some() { " checked" } else { "" }
         ),
         4 => format!(
             "<section class=\"card\"><h2>Key users</h2><p class=\"hint\">IAM users and roles who can use this key in cryptographic operations.</p>{}\
              <label for=\"other-users\">Other users or AWS accounts (one ARN per line)</label><textarea id=\"other-users\" name=\"other_users\" rows=\"2\" class=\"mono\">{}</textarea></section>",
-            principal_boxes(app, form, "user"),
+            principal_boxes(app, req, form, "user"),
             esc(&v("other_users"))
         ),
         _ => {
             let policy = match form.get("policy") {
                 Some(p) if error.is_some() => p.to_string(),
-                _ => proposed_policy(app, form),
+                _ => proposed_policy(app, req, form),
             };
             let tags: Vec<String> = form
                 .all("tag_key")

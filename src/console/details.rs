@@ -315,9 +315,9 @@ fn general_tab(req: &Req, k: &KeyView, base: &str) -> String {
     )
 }
 
-fn principal_picker(app: &Console, id: &str) -> String {
+fn principal_picker(app: &Console, req: &Req, id: &str) -> String {
     let mut opts = String::from("<option value=\"\">Choose an IAM user or role…</option>");
-    for p in app.signin.principals() {
+    for p in app.signin.principals(req.region.partition().as_str()) {
         let _ = write!(opts, "<option value=\"{0}\">{0}</option>", esc(&p));
     }
     format!(
@@ -365,7 +365,7 @@ async fn policy_tab(app: &Console, req: &Req, k: &KeyView, base: &str) -> String
             out,
             "</tbody></table><form method=\"post\" action=\"{}/principal-add\" class=\"inline-form\">{csrf}<input type=\"hidden\" name=\"role\" value=\"{role}\">{}<button type=\"submit\" id=\"add-{role}\">Add</button></form></section>",
             esc(base),
-            principal_picker(app, role)
+            principal_picker(app, req, role)
         );
     }
     let _ = write!(

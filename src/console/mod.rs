@@ -370,7 +370,11 @@ async fn signin_page(State(app): State<Console>, uri: Uri) -> Response {
     } else {
         format!(
             "<p>This server runs in open mode: the console acts as the account's root user, <code>{}</code>.</p>",
-            esc(app.signin.principals().first().map(String::as_str).unwrap_or(""))
+            esc(&app
+                .signin
+                .verify("", &Zeroizing::new(String::new()))
+                .map(|p| p.arn)
+                .unwrap_or_default())
         )
     };
     let body = format!(

@@ -345,7 +345,7 @@ fn step_one(
         );
     }
     let mut admin_boxes = String::new();
-    let mut known = app.signin.principals();
+    let mut known = app.signin.principals(req.region.partition().as_str());
     for a in &f.admins {
         if !known.contains(a) {
             known.push(a.clone());

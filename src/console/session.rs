@@ -55,22 +55,26 @@ pub trait SignIn: Send + Sync {
         access_key_id: &str,
         secret: &Zeroizing<String>,
     ) -> Result<Principal, SignInError>;
-    /// The IAM users and roles offered in the key administrator and key user pickers.
-    fn principals(&self) -> Vec<String>;
+    /// The IAM users and roles offered in the key administrator and key user pickers, as
+    /// ARNs of `partition` (`aws`, `aws-cn`, …: the partition of the page's Region).
+    fn principals(&self, partition: &str) -> Vec<String>;
 }
 
 /// Open mode: everyone is the account's root.
 pub struct OpenSignIn {
     root: Principal,
+    account: String,
 }
 
 impl OpenSignIn {
+    /// `partition` is the one the signed-in principal's ARN is shown in.
     pub fn new(partition: &str, account: &str) -> OpenSignIn {
         OpenSignIn {
             root: Principal {
                 arn: format!("arn:{partition}:iam::{account}:root"),
                 access_key_id: "ASIACONSOLEROOT00000".to_string(),
             },
+            account: account.to_string(),
         }
     }
 }
@@ -82,8 +86,8 @@ impl SignIn for OpenSignIn {
     fn verify(&self, _: &str, _: &Zeroizing<String>) -> Result<Principal, SignInError> {
         Ok(self.root.clone())
     }
-    fn principals(&self) -> Vec<String> {
-        vec![self.root.arn.clone()]
+    fn principals(&self, partition: &str) -> Vec<String> {
+        vec![format!("arn:{partition}:iam::{}:root", self.account)]
     }
 }
 
@@ -270,6 +274,11 @@ mod tests {
             .verify("", &Zeroizing::new(String::new()))
             .expect("open mode");
         assert_eq!(root.arn, "arn:aws:iam::111122223333:root");
+        let open = OpenSignIn::new("aws", "111122223333");
+        assert_eq!(
+            open.principals("aws-cn"),
+            vec!["arn:aws-cn:iam::111122223333:root".to_string()]
+        );
         let t = sessions.create(root, prefs());
         assert!(sessions.get(&t).is_some());
         assert!(sessions.get("nope").is_none());

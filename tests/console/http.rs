@@ -376,6 +376,43 @@ async fn pages_escape_what_users_typed_and_refuse_unserved_regions() {
         .send()
         .await
         .expect("get");
+    // The proposed key policy names the root of the page's Region's partition.
+    let (_, html) = page(
+        &c,
+        &format!("{}/console/cn-north-1/keys", server.url),
+        &session,
+    )
+    .await;
+    let csrf = hidden(&html, "csrf");
+    let review = c
+        .post(format!("{}/console/cn-north-1/create", server.url))
+        .header("cookie", format!("hsmkms_console={session}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("step", "4"),
+            ("nav", "next"),
+            ("key_type", "symmetric"),
+            ("key_usage", "ENCRYPT_DECRYPT"),
+            ("key_spec", "SYMMETRIC_DEFAULT"),
+            ("origin", "AWS_KMS"),
+            ("regionality", "single"),
+            ("seen_admins", "1"),
+            ("other_admins", "arn:aws-cn:iam::111122223333:role/Admin"),
+        ])
+        .send()
+        .await
+        .expect("review");
+    assert_eq!(review.status(), StatusCode::OK);
+    let html = review.text().await.expect("html");
+    assert!(
+        html.contains("arn:aws-cn:iam::111122223333:root"),
+        "root of aws-cn"
+    );
+    assert!(
+        !html.contains("arn:aws:iam::111122223333:root&quot;"),
+        "no aws root in a cn policy"
+    );
+    assert!(html.contains("Allow access for Key Administrators"));
     let csp = r.headers()["content-security-policy"]
         .to_str()
         .unwrap_or("")
