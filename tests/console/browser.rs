@@ -298,6 +298,32 @@ impl Browser {
             .await
     }
 
+    /// The form controls on the page that have no accessible name (no `<label for>`, no
+    /// wrapping label, no aria-label): empty when every control is labelled.
+    pub async fn unlabelled(&self) -> Vec<String> {
+        let script = r#"
+            var out = [];
+            document.querySelectorAll("input, select, textarea, button").forEach(function (el) {
+                if (el.type === "hidden") { return; }
+                var named = el.getAttribute("aria-label") || el.closest("label") ||
+                    (el.id && document.querySelector("label[for='" + el.id + "']")) ||
+                    (el.tagName === "BUTTON" && el.textContent.trim());
+                if (!named) { out.push(el.outerHTML.slice(0, 120)); }
+            });
+            return out;"#;
+        let v = self.c.execute(script, vec![]).await.expect("label check");
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    /// Asserts every control on the page has a label.
+    pub async fn assert_labelled(&self, page: &str) {
+        let missing = self.unlabelled().await;
+        assert!(
+            missing.is_empty(),
+            "{page}: controls without a label: {missing:?}"
+        );
+    }
+
     /// Signs in (open mode: as the account root) and lands on the key table.
     pub async fn sign_in(&self) {
         self.go("/console/").await;

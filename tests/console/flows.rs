@@ -201,6 +201,7 @@ async fn seed_procedure_creates_two_replicas_with_their_own_properties() {
         )
         .await;
         b.doc_shot("key-table-regionality.png").await;
+        b.assert_labelled("key table").await;
         b.click(&format!("{row} td[data-col=aliases] a")).await;
         // 5-6: the Regionality tab, Create new replica keys.
         b.click("#tab-regionality").await;
@@ -225,6 +226,7 @@ async fn seed_procedure_creates_two_replicas_with_their_own_properties() {
             b.click(&format!("label[for='region-{r}']")).await;
         }
         b.doc_shot("replica-regions-menu.png").await;
+        b.assert_labelled("replica form").await;
         b.click("#replica-regions-toggle").await; // close the menu
         b.wait_text("#chosen-regions", "eu-central-1").await;
         b.click("#chosen-regions [data-uncheck='region-eu-central-1']")
@@ -293,6 +295,7 @@ async fn seed_procedure_creates_two_replicas_with_their_own_properties() {
         b.wait_text("#related-keys tr[data-region='us-west-2']", "Enabled")
             .await;
         b.doc_shot("regionality-tab.png").await;
+        b.assert_labelled("Regionality tab").await;
 
         // The API: each replica has exactly the properties chosen for it.
         for r in ["us-west-2", "ap-southeast-2"] {
@@ -604,6 +607,9 @@ async fn create_key_wizard_makes_each_key_type() {
                 if w.multi_region {
                     b.click("#regionality-multi").await;
                 }
+                if i == 0 {
+                    b.assert_labelled("wizard step 1").await;
+                }
                 b.click("#wizard-next").await;
                 let alias = format!("wizard-{i}");
                 b.fill("#alias", &alias).await;
@@ -615,6 +621,9 @@ async fn create_key_wizard_makes_each_key_type() {
                 b.click("#admin-0").await;
                 b.click("#wizard-next").await;
                 b.click("#user-0").await;
+                if i == 0 {
+                    b.assert_labelled("wizard step 4").await;
+                }
                 b.click("#wizard-next").await;
                 let policy = b.value("#key-policy").await;
                 for sid in [
@@ -746,6 +755,53 @@ async fn import_through_the_key_material_tab() {
             let mut expected = hmac::Hmac::<sha2::Sha256>::new_from_slice(&material).expect("hmac");
             expected.update(b"console import");
             assert_eq!(mac.as_ref(), expected.finalize().into_bytes().as_slice());
+
+            // Delete the key material, then import it again with an expiration date.
+            b.go(&format!("/console/us-east-1/keys/{id}?tab=keymaterial"))
+                .await;
+            b.assert_labelled("Key material tab").await;
+            b.click("#delete-key-material").await;
+            b.wait_text(".flash.ok", "key material is deleted").await;
+            wait_state(&server, "us-east-1", &id, KeyState::PendingImport).await;
+            b.select("#wrapping-algorithm", "RSA_AES_KEY_WRAP_SHA_256")
+                .await;
+            b.click("#get-import-params").await;
+            b.wait_text("#import-params", "RSA_AES_KEY_WRAP_SHA_256")
+                .await;
+            let public = B64
+                .decode(b.value("#wrapping-public-key").await.trim())
+                .expect("public key");
+            let token = B64
+                .decode(b.value("#import-token").await.trim())
+                .expect("token");
+            let wrapped = common::wrapping::wrap(&public, "RSA_AES_KEY_WRAP_SHA_256", &material);
+            std::fs::write(&material_file, wrapped).expect("write");
+            std::fs::write(&token_file, token).expect("write");
+            b.attach("#encrypted-key-material", &material_file).await;
+            b.attach("#import-token-file", &token_file).await;
+            b.click("#expires-on").await;
+            let expiry = chrono::Utc::now().date_naive() + chrono::Days::new(30);
+            // A date input's value is ISO 8601 whatever the locale shows.
+            b.set_value("#expiration-date", &expiry.format("%Y-%m-%d").to_string())
+                .await;
+            b.click("#upload-key-material").await;
+            b.wait_text(".flash.ok", "imported").await;
+            let meta = kms
+                .describe_key()
+                .key_id(&id)
+                .send()
+                .await
+                .expect("describe")
+                .key_metadata
+                .expect("meta");
+            assert_eq!(meta.key_state(), Some(&KeyState::Enabled));
+            let valid_to = meta.valid_to().expect("ValidTo").secs();
+            let midnight = expiry
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+                .timestamp();
+            assert_eq!(valid_to, midnight, "ValidTo is the chosen date");
         },
     )
     .await;

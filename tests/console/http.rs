@@ -422,3 +422,119 @@ async fn pages_escape_what_users_typed_and_refuse_unserved_regions() {
         "{csp}"
     );
 }
+
+#[tokio::test]
+async fn downloads_are_the_keys_own_bytes() {
+    let server = Server::start();
+    let c = http();
+    let kms = server.client("us-east-1").await;
+    let signing = kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .expect("key")
+        .key_metadata
+        .expect("meta")
+        .key_id;
+    let der = kms
+        .get_public_key()
+        .key_id(&signing)
+        .send()
+        .await
+        .expect("public key")
+        .public_key
+        .expect("der");
+    let session = sign_in(&c, &server.url).await;
+    let base = format!("{}/console/us-east-1/keys/{signing}", server.url);
+    let get = |path: String| {
+        c.get(path)
+            .header("cookie", format!("hsmkms_console={session}"))
+            .send()
+    };
+    let r = get(format!("{base}/public-key.der")).await.expect("der");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap_or("")
+        .contains(&format!("{signing}.der")));
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), der.as_ref());
+    let pem = get(format!("{base}/public-key.pem"))
+        .await
+        .expect("pem")
+        .text()
+        .await
+        .expect("text");
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{pem}");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    use base64::Engine;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .expect("base64"),
+        der.as_ref()
+    );
+
+    // Import parameters: fetched by the form, then downloadable as the two files.
+    let external = kms
+        .create_key()
+        .origin(aws_sdk_kms::types::OriginType::External)
+        .send()
+        .await
+        .expect("key")
+        .key_metadata
+        .expect("meta")
+        .key_id;
+    let base = format!("{}/console/us-east-1/keys/{external}", server.url);
+    let missing = get(format!("{base}/wrapping-key.bin")).await.expect("get");
+    assert_eq!(
+        missing.status(),
+        StatusCode::NOT_FOUND,
+        "nothing fetched yet"
+    );
+    let (_, html) = page(&c, &format!("{base}?tab=keymaterial"), &session).await;
+    let csrf = hidden(&html, "csrf");
+    let r = c
+        .post(format!("{base}/import-params"))
+        .header("cookie", format!("hsmkms_console={session}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("algorithm", "RSAES_OAEP_SHA_256"),
+            ("spec", "RSA_2048"),
+        ])
+        .send()
+        .await
+        .expect("params");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let key = get(format!("{base}/wrapping-key.bin"))
+        .await
+        .expect("key")
+        .bytes()
+        .await
+        .expect("bytes");
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::traits::PublicKeyParts;
+    let public = rsa::RsaPublicKey::from_public_key_der(&key).expect("SubjectPublicKeyInfo");
+    assert_eq!(public.size() * 8, 2048);
+    let token = get(format!("{base}/import-token.bin"))
+        .await
+        .expect("token")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert!(!token.is_empty());
+    // The same token and key the page shows, and they import.
+    let (_, html) = page(&c, &format!("{base}?tab=keymaterial"), &session).await;
+    assert!(html.contains(&base64::engine::general_purpose::STANDARD.encode(&token)));
+    let material = [7u8; 32];
+    let wrapped = common::wrapping::wrap(&key, "RSAES_OAEP_SHA_256", &material);
+    kms.import_key_material()
+        .key_id(&external)
+        .import_token(aws_sdk_kms::primitives::Blob::new(token.to_vec()))
+        .encrypted_key_material(aws_sdk_kms::primitives::Blob::new(wrapped))
+        .expiration_model(aws_sdk_kms::types::ExpirationModelType::KeyMaterialDoesNotExpire)
+        .send()
+        .await
+        .expect("the downloaded token and wrapping key import");
+}
