@@ -51,16 +51,19 @@ impl axum::extract::FromRef<App> for Arc<Kms> {
 pub fn router(kms: Arc<Kms>, cfn: Arc<CloudFormation>) -> Router {
     let admin = kms.config.admin_api;
     let mut router = Router::new()
-        .route("/", post(handle))
+        // GET / is the web console; POST / is the API.
+        .route("/", post(handle).get(crate::console::root_redirect))
         .route("/health", get(|| async { "ok" }));
     if admin {
         router = router.route("/admin/clock", get(clock_get).post(clock_advance));
     }
-    router.with_state(App {
-        kms,
-        cfn,
-        workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
-    })
+    router
+        .with_state(App {
+            kms: kms.clone(),
+            cfn,
+            workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
+        })
+        .merge(crate::console::router(kms))
 }
 
 /// The HTTP response of a call. An internal error is logged here, once, with the request
