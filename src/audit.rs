@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 
 use crate::domain::region::Region;
-use crate::domain::request::RequestContext;
+use crate::domain::request::{Identity, RequestContext};
 use crate::domain::time::Timestamp;
 
 /// Request members that carry secrets or bulk binary data and are left out of records.
@@ -117,6 +117,19 @@ fn request_parameters(input: &Value) -> Value {
     Value::Object(out)
 }
 
+/// CloudTrail's `userIdentity` of the caller (without `invokedBy`).
+fn user_identity(ctx: &RequestContext, account: &str) -> Value {
+    match ctx.identity {
+        Identity::AccountRoot => json!({
+            "type": "Root",
+            "principalId": account,
+            "arn": format!("arn:{}:iam::{account}:root", ctx.region.partition().as_str()),
+            "accountId": account,
+            "accessKeyId": ctx.access_key,
+        }),
+    }
+}
+
 /// The key ARN a response names, for `resources`.
 fn resource_arn(response: Option<&Value>) -> Option<String> {
     let r = response?;
@@ -213,11 +226,7 @@ impl Audit {
     pub fn record_api_call(&self, ctx: &RequestContext, call: &ApiCall<'_>) {
         let mut record = json!({
             "eventVersion": "1.08",
-            "userIdentity": {
-                "type": "IAMUser",
-                "accountId": call.account,
-                "accessKeyId": ctx.access_key,
-            },
+            "userIdentity": user_identity(ctx, call.account),
             "eventTime": call.time.iso8601(),
             "eventSource": call.source.as_str(),
             "eventName": call.event,
@@ -280,5 +289,121 @@ impl Audit {
             "eventCategory": "Management",
         });
         self.write(region, &record);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(region: &str, invoked_by: Option<&'static str>) -> RequestContext {
+        RequestContext {
+            region: Region::parse(region).expect("catalogue"),
+            identity: Identity::AccountRoot,
+            access_key: "AKIDEXAMPLE".to_string(),
+            request_id: "req-1".to_string(),
+            source_ip: "192.0.2.7".to_string(),
+            user_agent: "aws-cli/2".to_string(),
+            invoked_by,
+        }
+    }
+
+    /// The records written to `region`'s log.
+    fn records(dir: &Path, region: &str) -> Vec<Value> {
+        std::fs::read_to_string(dir.join(format!("{region}.jsonl")))
+            .expect("audit file")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON record"))
+            .collect()
+    }
+
+    #[test]
+    fn the_account_root_is_recorded_as_root_in_its_regions_partition() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (us, cn) = (ctx("us-east-1", None), ctx("cn-north-1", None));
+        let audit = Audit::open(dir.path(), &[us.region, cn.region]).expect("open");
+        let time = Timestamp::from_secs(1_700_000_000.0);
+        for c in [&us, &cn] {
+            audit.record_call(
+                c,
+                "111122223333",
+                "ListKeys",
+                true,
+                &json!({}),
+                None,
+                None,
+                time,
+            );
+        }
+        audit.flush();
+        for (region, partition) in [("us-east-1", "aws"), ("cn-north-1", "aws-cn")] {
+            let r = &records(dir.path(), region)[0];
+            assert_eq!(
+                r["userIdentity"],
+                json!({
+                    "type": "Root",
+                    "principalId": "111122223333",
+                    "arn": format!("arn:{partition}:iam::111122223333:root"),
+                    "accountId": "111122223333",
+                    "accessKeyId": "AKIDEXAMPLE",
+                }),
+                "{region}"
+            );
+            assert_eq!(r["readOnly"], true);
+        }
+    }
+
+    #[test]
+    fn a_call_a_service_made_names_the_service_and_cloudformation_calls_their_source() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let by_cfn = ctx("us-east-1", Some(crate::domain::request::CLOUDFORMATION));
+        let audit = Audit::open(dir.path(), &[by_cfn.region]).expect("open");
+        let time = Timestamp::from_secs(1_700_000_000.0);
+        audit.record_call(
+            &by_cfn,
+            "111122223333",
+            "CreateAlias",
+            false,
+            &json!({"AliasName": "alias/x"}),
+            None,
+            None,
+            time,
+        );
+        let direct = ctx("us-east-1", None);
+        audit.record_api_call(
+            &direct,
+            &ApiCall {
+                source: EventSource::CloudFormation,
+                account: "111122223333",
+                event: "CreateStack",
+                read_only: false,
+                request_parameters: json!({"stackName": "demo"}),
+                response_elements: json!({"stackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/demo/1"}),
+                resources: Value::Null,
+                error: Some(CallError {
+                    code: "ValidationError",
+                    message: "Stack [demo] already exists",
+                }),
+                time,
+            },
+        );
+        // Not read-only: on the file without a flush.
+        let r = records(dir.path(), "us-east-1");
+        assert_eq!(r[0]["eventSource"], "kms.amazonaws.com");
+        assert_eq!(
+            r[0]["userIdentity"]["invokedBy"],
+            "cloudformation.amazonaws.com"
+        );
+        assert_eq!(r[0]["sourceIPAddress"], "cloudformation.amazonaws.com");
+        assert_eq!(r[0]["userAgent"], "cloudformation.amazonaws.com");
+        assert_eq!(r[0]["requestParameters"], json!({"aliasName": "alias/x"}));
+        assert_eq!(r[1]["eventSource"], "cloudformation.amazonaws.com");
+        assert_eq!(r[1]["eventName"], "CreateStack");
+        assert_eq!(r[1]["sourceIPAddress"], "192.0.2.7");
+        assert_eq!(r[1]["userIdentity"]["type"], "Root");
+        assert!(r[1]["userIdentity"].get("invokedBy").is_none());
+        assert_eq!(r[1]["errorCode"], "ValidationError");
+        assert_eq!(r[1]["errorMessage"], "Stack [demo] already exists");
+        assert_eq!(r[1]["readOnly"], false);
     }
 }

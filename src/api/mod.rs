@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use std::error::Error as _;
 
 use crate::cloudformation::service::CloudFormation;
-use crate::domain::request::RequestContext;
+use crate::domain::request::{Identity, RequestContext};
 use crate::kms::dispatch;
 use crate::kms::error::{ErrorKind, KmsError, Report};
 use crate::kms::operation::Pool;
@@ -121,6 +121,7 @@ async fn handle(
                 Ok(region) => {
                     let ctx = RequestContext {
                         region,
+                        identity: Identity::AccountRoot,
                         access_key: scope.access_key,
                         request_id,
                         source_ip: peer.ip().to_string(),
@@ -181,6 +182,8 @@ async fn handle(
     };
     let ctx = RequestContext {
         region,
+        // Open mode: whatever the credentials, the caller is the account's root user.
+        identity: Identity::AccountRoot,
         access_key: scope.access_key,
         request_id: request_id.clone(),
         source_ip: peer.ip().to_string(),

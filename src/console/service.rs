@@ -37,6 +37,7 @@ pub async fn call(
 ) -> Result<Value, KmsError> {
     let ctx = RequestContext {
         region,
+        identity: caller.principal.identity,
         access_key: caller.principal.access_key_id.clone(),
         request_id: uuid::Uuid::new_v4().to_string(),
         source_ip: caller.source_ip.clone(),

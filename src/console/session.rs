@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 use zeroize::Zeroizing;
 
 use crate::domain::region::Region;
+use crate::domain::request::Identity;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "hsmkms_console";
@@ -39,6 +40,8 @@ pub struct Principal {
     pub arn: String,
     /// The access key id the calls are recorded under.
     pub access_key_id: String,
+    /// Who the audit log records as the caller.
+    pub identity: Identity,
 }
 
 /// Why a sign-in was refused (shown to the user as is).
@@ -73,6 +76,7 @@ impl OpenSignIn {
             root: Principal {
                 arn: format!("arn:{partition}:iam::{account}:root"),
                 access_key_id: "ASIACONSOLEROOT00000".to_string(),
+                identity: Identity::AccountRoot,
             },
             account: account.to_string(),
         }

@@ -1,7 +1,7 @@
 //! Sessions and CSRF at the HTTP level: what a page needs before it is shown, what the
 //! cookies say, and forged or cross-site form posts that must change nothing.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
@@ -307,30 +307,27 @@ async fn forged_and_cross_site_form_posts_change_nothing() {
         .expect("post");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(key_state(&server, &id).await, "Disabled");
-    let audit = server.data_dir().join("audit").join("us-east-1.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = std::fs::read_to_string(&audit).unwrap_or_default();
-        let found = text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .any(|r| {
-                r["eventName"] == "DisableKey"
-                    && r["userAgent"]
-                        .as_str()
-                        .unwrap_or("")
-                        .contains("console.amazonaws.com")
-                    && r["requestParameters"]["keyId"].as_str() == Some(id.as_str())
-            });
-        if found {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no DisableKey record from the console in {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let record = common::wait_for_record(&server, "us-east-1", "the console's DisableKey", |r| {
+        r["eventName"] == "DisableKey"
+            && r["requestParameters"]["keyId"].as_str() == Some(id.as_str())
+    })
+    .await;
+    assert_eq!(
+        record["userAgent"], "console.amazonaws.com (hsm-kms console)",
+        "{record}"
+    );
+    // The open-mode console acts as the account's root user, and says so as AWS does.
+    assert_eq!(
+        record["userIdentity"],
+        serde_json::json!({
+            "type": "Root",
+            "principalId": "111122223333",
+            "arn": "arn:aws:iam::111122223333:root",
+            "accountId": "111122223333",
+            "accessKeyId": "ASIACONSOLEROOT00000",
+        }),
+        "{record}"
+    );
 }
 
 #[tokio::test]
