@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::types::{ChangeAction, ChangeSetType, Parameter, Replacement, Stack};
 use aws_sdk_cloudformation::Client;
-use common::{assert_err, describe, err_message, must_fail, Server};
+use common::{assert_err, describe, err_message, must_fail, wait_for_record, Server};
 
 const WAIT: Duration = Duration::from_secs(240);
 
@@ -1040,4 +1040,91 @@ Resources:
     let again = settled(&sydney, "replica").await;
     assert_eq!(status(&again), "ROLLBACK_COMPLETE");
     assert_eq!(events(&sydney, "replica").await.join("\n"), ev);
+}
+
+/// The crash window between a stack's CreateKey and the record of the key's physical id:
+/// the engine is held between the two (`--stack-record-delay-ms`), and the server is killed
+/// once the CreateKey record is in the audit log (so the key exists, and the stack has not
+/// recorded it). After the restart the stack rolls back, the key is found by its
+/// `aws:cloudformation:*` tags and scheduled for deletion: no key is left that no stack
+/// knows of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_between_create_key_and_its_record_leaves_no_key_the_stack_does_not_know() {
+    let mut server = Server::start_with(&[
+        "--regions",
+        "us-east-1",
+        "--stack-record-delay-ms",
+        "600000",
+    ]);
+    let c = cfn(&server, "us-east-1").await;
+    c.create_stack()
+        .stack_name("window")
+        .template_body("Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties: {PendingWindowInDays: 7}\n")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create window: {}", err_message(&e)));
+    let created = wait_for_record(&server, "us-east-1", "the stack's CreateKey", |r| {
+        r["eventName"] == "CreateKey"
+            && r["userIdentity"]["invokedBy"] == "cloudformation.amazonaws.com"
+            && r.get("errorCode").is_none()
+    })
+    .await;
+    let key_id = created["responseElements"]["keyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no key id in {created}"))
+        .to_string();
+    // Inside the window: the key exists, the stack has no physical id for it yet.
+    let resource = c
+        .describe_stack_resource()
+        .stack_name("window")
+        .logical_resource_id("Key")
+        .send()
+        .await
+        .expect("describe resource");
+    let detail = resource.stack_resource_detail().expect("detail");
+    assert_eq!(
+        detail.resource_status().map(|s| s.as_str()),
+        Some("CREATE_IN_PROGRESS")
+    );
+    assert_eq!(detail.physical_resource_id(), None, "{detail:?}");
+    assert_eq!(key_state(&server, "us-east-1", &key_id).await, "Enabled");
+    server.kill9();
+    server.restart();
+
+    let c = cfn(&server, "us-east-1").await;
+    let s = settled(&c, "window").await;
+    let ev = events(&c, "window").await.join("\n");
+    assert_eq!(status(&s), "ROLLBACK_COMPLETE", "{ev}");
+    assert!(
+        ev.contains("Key CREATE_FAILED Resource handler was interrupted"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("restarted. Rollback requested by user."),
+        "{ev}"
+    );
+    // The key the crash left is the stack's: its deletion is among the stack's events,
+    // and it is the only key of the Region, pending deletion.
+    let events = c
+        .describe_stack_events()
+        .stack_name("window")
+        .send()
+        .await
+        .expect("events");
+    assert!(
+        events.stack_events().iter().any(|e| {
+            e.logical_resource_id() == Some("Key")
+                && e.physical_resource_id() == Some(key_id.as_str())
+                && e.resource_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE")
+        }),
+        "{ev}"
+    );
+    let kms = server.client("us-east-1").await;
+    let keys = kms.list_keys().send().await.expect("list keys");
+    let ids: Vec<&str> = keys.keys().iter().filter_map(|k| k.key_id()).collect();
+    assert_eq!(ids, vec![key_id.as_str()]);
+    assert_eq!(
+        key_state(&server, "us-east-1", &key_id).await,
+        "PendingDeletion"
+    );
 }

@@ -60,6 +60,17 @@ impl Failure {
     }
 }
 
+/// `reason` as a sentence another can follow: `The following resource(s) failed to
+/// create: [Key]. ` stays, `Resource handler was interrupted…` gets its `. `.
+fn sentence(reason: &str) -> String {
+    let trimmed = reason.trim_end();
+    if trimmed.ends_with('.') {
+        format!("{trimmed} ")
+    } else {
+        format!("{trimmed}. ")
+    }
+}
+
 const RESTARTED: &str =
     "Resource handler was interrupted: hsm-kms stopped during the operation and restarted";
 
@@ -741,7 +752,7 @@ impl<'a> Run<'a> {
         }
         self.set_status(
             StackStatus::RollbackInProgress,
-            Some(format!("{reason}Rollback requested by user.")),
+            Some(format!("{}Rollback requested by user.", sentence(&reason))),
             vec![],
         )?;
         self.rollback_create()
@@ -1244,5 +1255,27 @@ impl<'a> Run<'a> {
             StackStatus::DeleteInProgress => self.delete(),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stack_reason_ends_as_a_sentence_before_the_rollback_note() {
+        let listed = Failure {
+            resources: vec!["Key".into()],
+            reason: None,
+        };
+        assert_eq!(
+            sentence(&listed.stack_reason("create")),
+            "The following resource(s) failed to create: [Key]. "
+        );
+        assert_eq!(
+            sentence(RESTARTED),
+            format!("{RESTARTED}. "),
+            "a reason of its own gets its full stop"
+        );
     }
 }
