@@ -1128,3 +1128,98 @@ async fn kill9_between_create_key_and_its_record_leaves_no_key_the_stack_does_no
         "PendingDeletion"
     );
 }
+
+/// CloudFormation's own API calls are in the Region's audit log as CloudTrail records
+/// them: eventSource cloudformation.amazonaws.com, the caller (the account root in open
+/// mode), readOnly for Describe/List/Get/Validate, the stack id as responseElements,
+/// errors with their code — and neither the template body nor parameter values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudformation_api_calls_are_in_the_audit_log() {
+    let server = Server::start_with(&["--regions", "us-east-1"]);
+    let c = cfn(&server, "us-east-1").await;
+    let template = "Parameters:\n  Secret: {Type: String, NoEcho: true}\nResources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      Description: audited key\n";
+    let s = create(
+        &c,
+        "audited",
+        template,
+        &[("Secret", "s3cret-parameter-value")],
+    )
+    .await;
+    assert_eq!(status(&s), "CREATE_COMPLETE");
+    let stack_id = s.stack_id().expect("stack id").to_string();
+    let again = c
+        .create_stack()
+        .stack_name("audited")
+        .template_body(template)
+        .set_parameters(Some(params(&[("Secret", "s3cret-parameter-value")])))
+        .send()
+        .await;
+    assert_err(
+        &must_fail(again, "a second stack of the same name"),
+        "AlreadyExistsException",
+        &["Stack [audited] already exists"],
+    );
+
+    let cfn_record = |name: &'static str| {
+        let server = &server;
+        async move {
+            wait_for_record(server, "us-east-1", name, |r| {
+                r["eventSource"] == "cloudformation.amazonaws.com" && r["eventName"] == name
+            })
+            .await
+        }
+    };
+    let create = cfn_record("CreateStack").await;
+    assert_eq!(create["awsRegion"], "us-east-1", "{create}");
+    assert_eq!(create["readOnly"], false, "{create}");
+    assert_eq!(create["eventType"], "AwsApiCall", "{create}");
+    assert_eq!(create["userIdentity"]["type"], "Root", "{create}");
+    assert_eq!(create["userIdentity"]["accessKeyId"], "AKIDEXAMPLE");
+    assert!(
+        create["userIdentity"].get("invokedBy").is_none(),
+        "{create}"
+    );
+    assert_eq!(create["sourceIPAddress"], "127.0.0.1", "{create}");
+    assert!(
+        create["userAgent"]
+            .as_str()
+            .is_some_and(|ua| ua.contains("aws-sdk-rust")),
+        "{create}"
+    );
+    assert_eq!(create["requestParameters"]["stackName"], "audited");
+    assert_eq!(
+        create["requestParameters"]["parameters"],
+        serde_json::json!([{"parameterKey": "Secret"}]),
+        "parameter values are left out: {create}"
+    );
+    assert!(create["requestParameters"].get("templateBody").is_none());
+    assert_eq!(create["responseElements"]["stackId"], stack_id.as_str());
+
+    let describe = cfn_record("DescribeStacks").await;
+    assert_eq!(describe["readOnly"], true, "{describe}");
+    assert_eq!(describe["responseElements"], serde_json::Value::Null);
+
+    let refused = wait_for_record(&server, "us-east-1", "the refused CreateStack", |r| {
+        r["eventName"] == "CreateStack" && r.get("errorCode").is_some()
+    })
+    .await;
+    assert_eq!(refused["errorCode"], "AlreadyExistsException", "{refused}");
+    assert_eq!(refused["errorMessage"], "Stack [audited] already exists");
+
+    // The stack's own KMS call is recorded as KMS's, made by CloudFormation for the caller.
+    let kms_call = wait_for_record(&server, "us-east-1", "the stack's CreateKey", |r| {
+        r["eventName"] == "CreateKey"
+    })
+    .await;
+    assert_eq!(kms_call["eventSource"], "kms.amazonaws.com");
+    assert_eq!(
+        kms_call["userIdentity"]["invokedBy"],
+        "cloudformation.amazonaws.com"
+    );
+    assert_eq!(kms_call["userIdentity"]["type"], "Root");
+
+    let log = std::fs::read_to_string(server.data_dir().join("audit/us-east-1.jsonl"))
+        .expect("audit log");
+    assert!(!log.contains("s3cret-parameter-value"), "{log}");
+    assert!(!log.contains("NoEcho"), "no template text: {log}");
+}
