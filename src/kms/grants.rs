@@ -1,0 +1,631 @@
+//! Grants, the service side shared by CreateGrant, ListGrants, ListRetirableGrants,
+//! RetireGrant and RevokeGrant: the in-memory view of every Region's grants, the grant
+//! tokens, the rules every grant operation applies, and what authorization needs.
+//!
+//! **Regional.** A grant belongs to one key in one Region: related multi-Region keys never
+//! share grants, and a grant goes with its key when the key is deleted (the store deletes a
+//! key's grants with the key, [`crate::domain::write::Write::DeleteKey`]).
+//!
+//! **Grant tokens.** `0x01 || IV (12) || AES-256-GCM(claims JSON) || tag`, base64, sealed
+//! inside the Region's token under its `grant-token-key`
+//! ([`crate::hsm::sealing::GRANT_TOKEN_KEY_LABEL`]) with AAD `hsm-kms grant token
+//! v1|<Region>`. The claims name the key and the grant, plus a nonce, so every CreateGrant
+//! call returns a new token (also for an idempotent retry, as AWS does) and a token reveals
+//! nothing of its grant. A token that does not open (altered, made up, or of another
+//! Region) is InvalidGrantTokenException wherever it appears: in `GrantTokens` (checked for
+//! every operation by [`check_request_tokens`]) and in RetireGrant's `GrantToken`.
+//!
+//! **Consistency.** Grants are immediately consistent in hsm-kms: a grant is in
+//! [`Kms::grants_for`] as soon as CreateGrant has answered, and gone as soon as RetireGrant
+//! or RevokeGrant has. So a valid grant token needs no separate path into authorization:
+//! the grant it names is already among the key's grants; the token of a grant that was
+//! retired or revoked is still well formed but allows nothing, as in AWS once its
+//! retirement is consistent.
+//!
+//! **Authorization.** The grants of a key, for the authorization step, are
+//! [`Kms::grants_for`]`(key)` and each [`Grant::view`] (the library's
+//! [`crate::authz::GrantView`]). RetireGrant is decided by the grant itself
+//! ([`Grant::may_retire`], called through [`authorize_retire`]); a CreateGrant allowed by a
+//! grant rather than a policy may only create a grant within its parent ([`admits_child`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::error::{ErrorKind, KmsError, KmsResult};
+use super::service::Kms;
+use crate::authz::{self, Caller, GrantView};
+use crate::domain::grant::{
+    GrantConstraints, GrantId, GrantOperation, GrantPrincipal, GrantRecord,
+};
+use crate::domain::ids::{KeyId, KeyRef, KeyRefError};
+use crate::domain::key::{KeyRecord, KeySpec, KeyUsage};
+use crate::domain::region::Region;
+use crate::domain::request::RequestContext;
+use crate::hsm::sealing::GRANT_TOKEN_KEY_LABEL;
+use crate::hsm::HsmError;
+
+/// A grant as the service holds it in memory: its record and, computed once, the form
+/// authorization matches requests against.
+#[derive(Debug)]
+pub struct Grant {
+    pub record: GrantRecord,
+    /// The operation names, as [`GrantView::operations`] takes them.
+    operations: Vec<String>,
+    constraints: Option<authz::GrantConstraints>,
+}
+
+impl Grant {
+    pub fn new(record: GrantRecord) -> Grant {
+        let operations = record
+            .operations
+            .iter()
+            .map(|o| o.as_str().to_string())
+            .collect();
+        let constraints = record
+            .constraints
+            .as_ref()
+            .map(|c| authz::GrantConstraints {
+                encryption_context_equals: c.encryption_context_equals.clone(),
+                encryption_context_subset: c.encryption_context_subset.clone(),
+            });
+        Grant {
+            record,
+            operations,
+            constraints,
+        }
+    }
+
+    /// The grant as authorization sees it, or `None` for a grant that can allow nothing
+    /// in hsm-kms: one for an AWS service principal (no AWS service calls hsm-kms) or with
+    /// a `SourceArn` constraint (no request here is made on behalf of an AWS resource).
+    pub fn view(&self) -> Option<GrantView<'_>> {
+        let grantee = self.record.grantee.principal()?;
+        if self
+            .record
+            .constraints
+            .as_ref()
+            .is_some_and(|c| c.source_arn.is_some())
+        {
+            return None;
+        }
+        Some(GrantView {
+            grant_id: self.record.grant_id.as_str(),
+            grantee_principal: grantee,
+            retiring_principal: self
+                .record
+                .retiring
+                .as_ref()
+                .and_then(GrantPrincipal::principal),
+            operations: &self.operations,
+            constraints: self.constraints.as_ref(),
+        })
+    }
+
+    /// Whether `caller` may retire this grant (grant-manage.md, "Retiring and revoking
+    /// grants"): its retiring principal; its grantee, if the grant allows RetireGrant; or
+    /// the account the grant was created in. An account named as retiring principal or
+    /// grantee, and the issuing account, cover their IAM principals only where those
+    /// principals' IAM policies allow `kms:RetireGrant` on the key (`iam_allows_retire`);
+    /// an explicit deny of `kms:RetireGrant` is the caller's to check first.
+    pub fn may_retire(&self, caller: &Caller, iam_allows_retire: bool) -> bool {
+        let names = |p: &GrantPrincipal| {
+            p.principal()
+                .is_some_and(|arn| authz::grants::names_caller(arn, caller, iam_allows_retire))
+        };
+        self.record.retiring.as_ref().is_some_and(names)
+            || (self.record.allows(GrantOperation::RetireGrant) && names(&self.record.grantee))
+            || (self.record.issuing_account == account_root(caller.partition(), caller.account())
+                && (caller.is_root() || iam_allows_retire))
+    }
+}
+
+/// `arn:<partition>:iam::<account>:root`.
+pub fn account_root(partition: &str, account: &str) -> String {
+    format!("arn:{partition}:iam::{account}:root")
+}
+
+/// Whether a principal that may call CreateGrant only through the grant `parent` may
+/// create `child` (create-grant-overview.md, "Granting CreateGrant permission"): the child
+/// allows some or all of the parent's operations and no other, and its constraints are at
+/// least as strict — a parent's `EncryptionContextEquals` is kept exactly, a parent's
+/// `EncryptionContextSubset` is kept or extended (or becomes an
+/// `EncryptionContextEquals` that contains it), a parent's `SourceArn` is kept.
+pub fn admits_child(parent: &GrantRecord, child: &GrantRecord) -> bool {
+    if !child.operations.iter().all(|o| parent.allows(*o)) {
+        return false;
+    }
+    let none = GrantConstraints::default();
+    let p = parent.constraints.as_ref().unwrap_or(&none);
+    let c = child.constraints.as_ref().unwrap_or(&none);
+    let contains = |outer: &BTreeMap<String, String>, inner: &BTreeMap<String, String>| {
+        inner.iter().all(|(k, v)| outer.get(k) == Some(v))
+    };
+    if let Some(eq) = &p.encryption_context_equals {
+        if c.encryption_context_equals.as_ref() != Some(eq) {
+            return false;
+        }
+    }
+    if let Some(sub) = &p.encryption_context_subset {
+        let kept = match (&c.encryption_context_equals, &c.encryption_context_subset) {
+            (Some(eq), _) => contains(eq, sub),
+            (None, Some(csub)) => contains(csub, sub),
+            (None, None) => false,
+        };
+        if !kept {
+            return false;
+        }
+    }
+    p.source_arn.is_none() || p.source_arn == c.source_arn
+}
+
+/// The authorization of RetireGrant, which the grant decides, not the key policy
+/// (grant-manage.md). In open mode every caller is the account's root user, which may
+/// retire every grant of its account, so this allows.
+///
+/// Strict mode (access control, issue 11): allow only when
+/// `grant.may_retire(&caller, iam_allows)` with the verified caller, after an explicit
+/// deny of `kms:RetireGrant` in the caller's IAM policies has refused the request.
+pub fn authorize_retire(_kms: &Kms, _ctx: &RequestContext, _grant: &Grant) -> KmsResult<()> {
+    Ok(())
+}
+
+/// Every Region's grants, per key: the in-memory view reads are served from (part of the
+/// service state, rebuilt from the store at startup, changed only by committed writes).
+#[derive(Debug, Default)]
+pub struct GrantIndex {
+    by_key: HashMap<(Region, KeyId), BTreeMap<GrantId, Arc<Grant>>>,
+}
+
+impl GrantIndex {
+    pub fn put(&mut self, record: &GrantRecord) {
+        self.by_key
+            .entry((record.region, record.key_id.clone()))
+            .or_default()
+            .insert(
+                record.grant_id.clone(),
+                Arc::new(Grant::new(record.clone())),
+            );
+    }
+
+    pub fn remove(&mut self, region: Region, key_id: &KeyId, grant_id: &GrantId) {
+        let k = (region, key_id.clone());
+        if let Some(grants) = self.by_key.get_mut(&k) {
+            grants.remove(grant_id);
+            if grants.is_empty() {
+                self.by_key.remove(&k);
+            }
+        }
+    }
+
+    /// Forgets every grant of a key (the key was deleted).
+    pub fn remove_key(&mut self, region: Region, key_id: &KeyId) {
+        self.by_key.remove(&(region, key_id.clone()));
+    }
+
+    /// The grants of one key, by grant id.
+    pub fn of_key(&self, region: Region, key_id: &KeyId) -> Option<&BTreeMap<GrantId, Arc<Grant>>> {
+        self.by_key.get(&(region, key_id.clone()))
+    }
+
+    /// Every grant of a Region.
+    pub fn in_region(&self, region: Region) -> impl Iterator<Item = &Arc<Grant>> {
+        self.by_key
+            .iter()
+            .filter(move |((r, _), _)| *r == region)
+            .flat_map(|(_, grants)| grants.values())
+    }
+}
+
+impl Kms {
+    /// The grants of `key` — of this key in its Region only, never of a related
+    /// multi-Region key — for authorization: each [`Grant::view`] is what
+    /// [`crate::authz::decide::Request::grants`] takes. Every grant a valid grant token of
+    /// the request names is among them (grants are immediately consistent here).
+    pub fn grants_for(&self, key: &KeyRecord) -> Vec<Arc<Grant>> {
+        self.state()
+            .grants
+            .of_key(key.region, &key.key_id)
+            .map(|g| g.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// One grant of `key`.
+    pub fn grant(&self, key: &KeyRecord, grant_id: &GrantId) -> Option<Arc<Grant>> {
+        self.state()
+            .grants
+            .of_key(key.region, &key.key_id)
+            .and_then(|g| g.get(grant_id).cloned())
+    }
+}
+
+/// The `KeyId` of a grant operation: a key id or key ARN of the request's Region. AWS
+/// refuses an alias name or alias ARN here with InvalidArnException.
+pub fn resolve_key(kms: &Kms, ctx: &RequestContext, raw: &str) -> KmsResult<Arc<KeyRecord>> {
+    match KeyRef::parse(raw, ctx.region, kms.account()) {
+        Ok(KeyRef::Alias(_)) | Err(KeyRefError::InvalidAlias(_)) => Err(KmsError::new(
+            ErrorKind::InvalidArn,
+            "Key Aliases are not supported for this operation.",
+        )),
+        _ => kms.resolve(ctx, raw),
+    }
+}
+
+/// A `GrantId` member: InvalidGrantIdException unless it is a grant id.
+pub fn parse_grant_id(raw: &str) -> KmsResult<GrantId> {
+    GrantId::parse(raw).ok_or_else(|| {
+        KmsError::new(
+            ErrorKind::InvalidGrantId,
+            format!(
+                "Invalid grant ID '{raw}': a grant ID is the 64 hexadecimal digits CreateGrant, ListGrants or ListRetirableGrants return."
+            ),
+        )
+    })
+}
+
+/// The grant `grant_id` of `key`: NotFoundException when the key has no such grant (it was
+/// never created, or was retired or revoked).
+pub fn find(kms: &Kms, key: &KeyRecord, grant_id: &GrantId) -> KmsResult<Arc<Grant>> {
+    kms.grant(key, grant_id).ok_or_else(|| {
+        KmsError::not_found(format!(
+            "Grant ID {grant_id} not found for KMS key {}.",
+            key.arn()
+        ))
+    })
+}
+
+/// The KMS key usage and symmetry that decide which grant operations a key accepts.
+pub fn accepts_operation(key: &KeyRecord, operation: GrantOperation) -> bool {
+    let symmetric = key.key_spec == KeySpec::SymmetricDefault
+        || matches!(
+            key.key_spec,
+            KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512
+        );
+    authz::rules::grant_operation_valid_for(operation.as_str(), key.key_usage.as_str(), symmetric)
+}
+
+/// Whether an encryption-context constraint may apply to `operation`: the operations with
+/// an encryption context, and DescribeKey, CreateGrant and RetireGrant, which a
+/// constrained grant may include (the constraint does not apply to them).
+pub fn constrainable(operation: GrantOperation) -> bool {
+    operation == GrantOperation::DescribeKey
+        || authz::rules::CONSTRAINABLE_GRANT_OPERATIONS.contains(&operation.as_str())
+}
+
+/// Whether a key takes encryption contexts at all (symmetric encryption keys only).
+pub fn takes_encryption_context(key: &KeyRecord) -> bool {
+    key.key_spec == KeySpec::SymmetricDefault && key.key_usage == KeyUsage::EncryptDecrypt
+}
+
+/// A grant as ListGrants and ListRetirableGrants show it.
+pub fn entry_json(kms: &Kms, g: &GrantRecord) -> Value {
+    let mut out = json!({
+        "KeyId": kms.key_arn(g.region, &g.key_id),
+        "GrantId": g.grant_id.as_str(),
+        "CreationDate": g.created.secs(),
+        "IssuingAccount": g.issuing_account,
+        "Operations": g.operations.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+    });
+    if let Some(name) = &g.name {
+        out["Name"] = json!(name);
+    }
+    match &g.grantee {
+        GrantPrincipal::Principal(p) => out["GranteePrincipal"] = json!(p),
+        GrantPrincipal::Service(s) => out["GranteeServicePrincipal"] = json!(s),
+    }
+    match &g.retiring {
+        Some(GrantPrincipal::Principal(p)) => out["RetiringPrincipal"] = json!(p),
+        Some(GrantPrincipal::Service(s)) => out["RetiringServicePrincipal"] = json!(s),
+        None => {}
+    }
+    if let Some(c) = &g.constraints {
+        let mut cj = json!({});
+        if let Some(eq) = &c.encryption_context_equals {
+            cj["EncryptionContextEquals"] = json!(eq);
+        }
+        if let Some(sub) = &c.encryption_context_subset {
+            cj["EncryptionContextSubset"] = json!(sub);
+        }
+        if let Some(arn) = &c.source_arn {
+            cj["SourceArn"] = json!(arn);
+        }
+        out["Constraints"] = cj;
+    }
+    out
+}
+
+/// The paging key of a grant among its key's grants: creation order (then grant id).
+pub fn listing_key(g: &GrantRecord) -> String {
+    format!("{:020.6}/{}", g.created.secs(), g.grant_id)
+}
+
+/// Whether a `Marker` is one the grant listings hand out (`NextMarker`), possibly after a
+/// key id: InvalidMarkerException otherwise.
+pub fn check_marker(marker: Option<&str>) -> KmsResult<()> {
+    let Some(m) = marker else {
+        return Ok(());
+    };
+    let tail = m.rsplit('/').take(2).collect::<Vec<_>>();
+    let ok = matches!(tail.as_slice(), [id, time]
+        if GrantId::parse(id).is_some()
+            && time.len() == 20
+            && time.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(KmsError::new(
+            ErrorKind::InvalidMarker,
+            format!("Invalid marker '{m}': pass the NextMarker of the previous response."),
+        ))
+    }
+}
+
+/// AWS's page size for the grant listings: 50 unless `Limit` says otherwise, at most 100.
+pub fn page_limit(limit: Option<i64>) -> i64 {
+    limit.unwrap_or(50).clamp(1, 100)
+}
+
+const TOKEN_VERSION: u8 = 1;
+const TOKEN_IV_LEN: usize = 12;
+const TOKEN_TAG_LEN: usize = 16;
+
+/// What a grant token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub key_id: KeyId,
+    pub grant_id: GrantId,
+}
+
+/// The sealed claims (short names: the token travels in every request that carries it).
+#[derive(Serialize, Deserialize)]
+struct SealedClaims {
+    /// Key id.
+    k: String,
+    /// Grant id.
+    g: String,
+    /// A nonce: every CreateGrant call returns a new token.
+    n: String,
+}
+
+fn token_aad(region: Region) -> Vec<u8> {
+    format!("hsm-kms grant token v1|{region}").into_bytes()
+}
+
+/// A new grant token for the grant `grant_id` of `key_id` in `region`, sealed in that
+/// Region's token.
+pub fn seal_token(
+    kms: &Kms,
+    region: Region,
+    key_id: &KeyId,
+    grant_id: &GrantId,
+) -> KmsResult<String> {
+    let mut nonce = [0u8; 16];
+    OsRng.fill_bytes(&mut nonce);
+    let claims = SealedClaims {
+        k: key_id.to_string(),
+        g: grant_id.to_string(),
+        n: hex::encode(nonce),
+    };
+    let plaintext = serde_json::to_vec(&claims).map_err(KmsError::internal)?;
+    let mut iv = [0u8; TOKEN_IV_LEN];
+    OsRng.fill_bytes(&mut iv);
+    let body = kms
+        .token(region)?
+        .aes_gcm_encrypt(GRANT_TOKEN_KEY_LABEL, &iv, &token_aad(region), &plaintext)
+        .map_err(Kms::hsm_error)?;
+    let mut out = Vec::with_capacity(1 + TOKEN_IV_LEN + body.len());
+    out.push(TOKEN_VERSION);
+    out.extend_from_slice(&iv);
+    out.extend_from_slice(&body);
+    Ok(super::wire::b64(&out))
+}
+
+fn invalid_token(region: Region) -> KmsError {
+    KmsError::new(
+        ErrorKind::InvalidGrantToken,
+        format!(
+            "Invalid grant token: it was not returned by CreateGrant in {region}, or it was altered."
+        ),
+    )
+}
+
+/// Opens a grant token presented in `region`: InvalidGrantTokenException unless CreateGrant
+/// in this Region returned it, unaltered.
+pub fn open_token(kms: &Kms, region: Region, token: &str) -> KmsResult<TokenClaims> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token.as_bytes())
+        .map_err(|_| invalid_token(region))?;
+    if bytes.len() < 1 + TOKEN_IV_LEN + TOKEN_TAG_LEN || bytes[0] != TOKEN_VERSION {
+        return Err(invalid_token(region));
+    }
+    let mut iv = [0u8; TOKEN_IV_LEN];
+    iv.copy_from_slice(&bytes[1..1 + TOKEN_IV_LEN]);
+    let plaintext = match kms.token(region)?.aes_gcm_decrypt(
+        GRANT_TOKEN_KEY_LABEL,
+        &iv,
+        &token_aad(region),
+        &bytes[1 + TOKEN_IV_LEN..],
+    ) {
+        Ok(p) => p,
+        Err(HsmError::AuthenticationFailed) => return Err(invalid_token(region)),
+        Err(e) => return Err(Kms::hsm_error(e)),
+    };
+    let claims: SealedClaims =
+        serde_json::from_slice(&plaintext).map_err(|_| invalid_token(region))?;
+    match (KeyId::parse(&claims.k), GrantId::parse(&claims.g)) {
+        (Some(key_id), Some(grant_id)) => Ok(TokenClaims { key_id, grant_id }),
+        _ => Err(invalid_token(region)),
+    }
+}
+
+/// The `GrantTokens` member of a request, if it has one (before the request is parsed
+/// into its operation's type, which does not keep it).
+pub fn request_tokens(input: &Value) -> Vec<String> {
+    input
+        .get("GrantTokens")
+        .and_then(Value::as_array)
+        .map(|tokens| {
+            tokens
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks the grant tokens of a request (every operation that takes `GrantTokens`):
+/// each must open in the request's Region, else InvalidGrantTokenException. A valid token
+/// needs nothing more: its grant, if it still exists, is among the key's grants that
+/// authorization considers ([`Kms::grants_for`]).
+pub fn check_request_tokens(kms: &Kms, ctx: &RequestContext, tokens: &[String]) -> KmsResult<()> {
+    for token in tokens {
+        open_token(kms, ctx.region, token)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::grant::GrantConstraints;
+    use crate::domain::time::Timestamp;
+    use GrantOperation::*;
+
+    fn grant(ops: &[GrantOperation], constraints: Option<GrantConstraints>) -> GrantRecord {
+        GrantRecord {
+            region: Region::parse("us-east-1").expect("region"),
+            key_id: KeyId::new_single_region(),
+            grant_id: GrantId::new(),
+            name: None,
+            grantee: GrantPrincipal::Principal("arn:aws:iam::111122223333:user/a".into()),
+            retiring: None,
+            operations: ops.to_vec(),
+            constraints,
+            issuing_account: "arn:aws:iam::111122223333:root".into(),
+            created: Timestamp::from_secs(1_790_000_000.5),
+        }
+    }
+
+    fn ctx(equals: Option<&[(&str, &str)]>, subset: Option<&[(&str, &str)]>) -> GrantConstraints {
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        GrantConstraints {
+            encryption_context_equals: equals.map(map),
+            encryption_context_subset: subset.map(map),
+            source_arn: None,
+        }
+    }
+
+    #[test]
+    fn a_child_grant_keeps_to_its_parents_operations() {
+        let parent = grant(&[GenerateDataKey, Decrypt, CreateGrant], None);
+        assert!(admits_child(&parent, &grant(&[CreateGrant, Decrypt], None)));
+        assert!(!admits_child(
+            &parent,
+            &grant(&[Decrypt, ReEncryptFrom], None)
+        ));
+    }
+
+    #[test]
+    fn a_child_grant_is_at_least_as_strict_as_its_parent() {
+        let it = [("Department", "IT")];
+        let it_test = [("Department", "IT"), ("Purpose", "Test")];
+        let parent = grant(&[Decrypt, CreateGrant], Some(ctx(None, Some(&it))));
+        // A subset may grow, or become an Equals that contains it.
+        for strict in [
+            ctx(None, Some(&it)),
+            ctx(None, Some(&it_test)),
+            ctx(Some(&it), None),
+        ] {
+            assert!(
+                admits_child(&parent, &grant(&[Decrypt], Some(strict.clone()))),
+                "{strict:?}"
+            );
+        }
+        // Removing pairs or the constraint is looser.
+        assert!(!admits_child(&parent, &grant(&[Decrypt], None)));
+        assert!(!admits_child(
+            &parent,
+            &grant(&[Decrypt], Some(ctx(None, Some(&[("Purpose", "Test")]))))
+        ));
+        // An Equals stays exactly as it is; never back to a Subset.
+        let parent = grant(&[Decrypt, CreateGrant], Some(ctx(Some(&it), None)));
+        assert!(admits_child(
+            &parent,
+            &grant(&[Decrypt], Some(ctx(Some(&it), None)))
+        ));
+        assert!(!admits_child(
+            &parent,
+            &grant(&[Decrypt], Some(ctx(None, Some(&it))))
+        ));
+        assert!(!admits_child(
+            &parent,
+            &grant(&[Decrypt], Some(ctx(Some(&it_test), None)))
+        ));
+    }
+
+    #[test]
+    fn a_service_grant_or_a_source_arn_constraint_allows_nothing_here() {
+        let g = Grant::new(grant(&[Encrypt], None));
+        let view = g.view().expect("a principal grant");
+        assert_eq!(view.operations, ["Encrypt".to_string()]);
+        let mut r = grant(&[Encrypt], None);
+        r.grantee = GrantPrincipal::Service("dynamodb.amazonaws.com".into());
+        assert!(Grant::new(r).view().is_none());
+        let mut r = grant(&[Encrypt], None);
+        r.constraints = Some(GrantConstraints {
+            source_arn: Some("arn:aws:s3:::bucket-111122223333".into()),
+            ..Default::default()
+        });
+        assert!(Grant::new(r).view().is_none());
+    }
+
+    #[test]
+    fn listing_keys_sort_in_creation_order_and_are_valid_markers() {
+        let mut a = grant(&[Encrypt], None);
+        let mut b = grant(&[Encrypt], None);
+        a.created = Timestamp::from_secs(999_999_999.25);
+        b.created = Timestamp::from_secs(1_790_000_000.5);
+        assert!(listing_key(&a) < listing_key(&b));
+        check_marker(Some(&listing_key(&a))).expect("a marker we hand out");
+        check_marker(Some(&format!("{}/{}", a.key_id, listing_key(&a)))).expect("after a key id");
+        for bad in ["x", "00001790000000.500000/zz", &listing_key(&a)[1..]] {
+            let e = check_marker(Some(bad)).expect_err(bad);
+            assert_eq!(e.kind, ErrorKind::InvalidMarker);
+        }
+    }
+
+    #[test]
+    fn page_limits_are_awss() {
+        assert_eq!(page_limit(None), 50);
+        assert_eq!(page_limit(Some(7)), 7);
+        assert_eq!(page_limit(Some(1000)), 100);
+    }
+
+    #[test]
+    fn the_index_keeps_grants_per_key() {
+        let mut index = GrantIndex::default();
+        let a = grant(&[Encrypt], None);
+        let mut b = grant(&[Decrypt], None);
+        b.key_id = a.key_id.clone();
+        let c = grant(&[Decrypt], None);
+        for g in [&a, &b, &c] {
+            index.put(g);
+        }
+        assert_eq!(index.of_key(a.region, &a.key_id).map(|m| m.len()), Some(2));
+        assert_eq!(index.in_region(a.region).count(), 3);
+        index.remove(a.region, &a.key_id, &a.grant_id);
+        assert_eq!(index.of_key(a.region, &a.key_id).map(|m| m.len()), Some(1));
+        index.remove_key(a.region, &a.key_id);
+        assert!(index.of_key(a.region, &a.key_id).is_none());
+        assert_eq!(index.in_region(c.region).count(), 1);
+    }
+}
