@@ -9,7 +9,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 use super::error::{KmsError, KmsResult, Report};
-use super::grants::GrantIndex;
+use super::grant_index::GrantIndex;
 use super::job_retries::Retries;
 use crate::audit::Audit;
 use crate::clock::Clock;
