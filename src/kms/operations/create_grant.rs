@@ -153,8 +153,14 @@ fn check_constraint_context(member: &str, context: &BTreeMap<String, String>) ->
     Ok(())
 }
 
-fn names(ops: &[GrantOperation]) -> String {
-    ops.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ")
+/// "operation Sign is" / "operations Sign, Verify are".
+fn operations_are(ops: &[GrantOperation]) -> String {
+    let list = ops.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ");
+    if ops.len() == 1 {
+        format!("operation {list} is")
+    } else {
+        format!("operations {list} are")
+    }
 }
 
 impl Operation for CreateGrant {
@@ -203,8 +209,8 @@ impl Operation for CreateGrant {
                     .collect();
                 if !other.is_empty() {
                     return Err(KmsError::validation(format!(
-                        "EncryptionContextEquals and EncryptionContextSubset grant constraints are supported only on grant operations that take an encryption context, not on {}.",
-                        names(&other)
+                        "EncryptionContextEquals and EncryptionContextSubset grant constraints are supported only on grant operations that take an encryption context (and DescribeKey, CreateGrant, RetireGrant); the grant {} not.",
+                        operations_are(&other)
                     )));
                 }
             }
@@ -244,8 +250,8 @@ impl Operation for CreateGrant {
             .collect();
         if !unsupported.is_empty() {
             return Err(KmsError::validation(format!(
-                "The grant operations {} are not supported by KMS key {}: its KeySpec is {} and its KeyUsage is {}.",
-                names(&unsupported),
+                "The grant {} not supported by KMS key {}: its KeySpec is {} and its KeyUsage is {}.",
+                operations_are(&unsupported),
                 key.arn(),
                 key.key_spec.as_str(),
                 key.key_usage.as_str()
