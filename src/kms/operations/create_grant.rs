@@ -325,6 +325,9 @@ impl Operation for CreateGrant {
                 .iter()
                 .find(|g| g.record.same_grant(&candidate))
                 .map(|g| g.record.grant_id.clone());
+            // Strict mode (issue 11): when a grant, not a policy, allowed this CreateGrant,
+            // the new grant must be within it — grant_index::admits_child(parent,
+            // &candidate) — else AccessDeniedException.
             let max = kms.config.max_grants_per_key as usize;
             if retry.is_none() && existing.len() >= max {
                 return Err(KmsError::new(
