@@ -294,4 +294,99 @@ mod tests {
         assert!(index.of_key(a.region, &a.key_id).is_none());
         assert_eq!(index.in_region(c.region).count(), 1);
     }
+
+    #[test]
+    fn who_may_retire_a_grant() {
+        use crate::authz::{Principals, Sessions};
+        let p = Principals::parse(
+            r#"
+[accounts.111122223333]
+[accounts.444455556666]
+[users.a]
+account = "111122223333"
+[users.bob]
+account = "111122223333"
+[users.carol]
+account = "111122223333"
+[users.dave]
+account = "444455556666"
+[roles.admin]
+account = "111122223333"
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}}'
+"#,
+            std::path::Path::new("."),
+            "t.toml",
+        )
+        .expect("principals");
+        let user = |account: &str, name: &str| {
+            Caller::new(
+                p.by_arn(&format!("arn:aws:iam::{account}:user/{name}"))
+                    .expect(name)
+                    .clone(),
+                "AKIAEXAMPLE000000001",
+            )
+        };
+        let root = |account: &str| {
+            Caller::new(
+                p.root(account).expect("root").clone(),
+                "AKIAROOT000000000001",
+            )
+        };
+        let sessions = Sessions::new();
+        let admin_session = Caller::from_session(
+            sessions.issue(
+                p.by_arn("arn:aws:iam::111122223333:role/admin")
+                    .expect("role")
+                    .clone(),
+                "s",
+                "x",
+                900,
+                0.0,
+            ),
+        );
+        let (a, bob, carol) = (
+            user("111122223333", "a"),
+            user("111122223333", "bob"),
+            user("111122223333", "carol"),
+        );
+        let dave = user("444455556666", "dave");
+
+        // Grantee a, retiring principal bob.
+        let mut r = grant(&[Encrypt], None);
+        r.retiring = Some(GrantPrincipal::Principal(
+            "arn:aws:iam::111122223333:user/bob".into(),
+        ));
+        let g = Grant::new(r.clone());
+        assert!(g.may_retire(&bob, false), "the retiring principal");
+        assert!(!g.may_retire(&a, false), "the grantee, without RetireGrant");
+        assert!(!g.may_retire(&carol, false), "another user of the account");
+        assert!(
+            g.may_retire(&carol, true),
+            "… whose IAM policies allow kms:RetireGrant"
+        );
+        assert!(
+            g.may_retire(&root("111122223333"), false),
+            "the issuing account"
+        );
+        assert!(!g.may_retire(&dave, true), "a user of another account");
+        assert!(!g.may_retire(&root("444455556666"), false));
+
+        // The grantee may retire a grant that allows RetireGrant.
+        r.operations.push(RetireGrant);
+        assert!(Grant::new(r.clone()).may_retire(&a, false));
+
+        // A role as retiring principal covers its sessions; another account as retiring
+        // principal covers its root, and its users with IAM permission.
+        r.retiring = Some(GrantPrincipal::Principal(
+            "arn:aws:iam::111122223333:role/admin".into(),
+        ));
+        assert!(Grant::new(r.clone()).may_retire(&admin_session, false));
+        r.retiring = Some(GrantPrincipal::Principal(
+            "arn:aws:iam::444455556666:root".into(),
+        ));
+        let g = Grant::new(r);
+        assert!(g.may_retire(&root("444455556666"), false));
+        assert!(!g.may_retire(&dave, false));
+        assert!(g.may_retire(&dave, true));
+    }
 }
