@@ -1,6 +1,6 @@
 //! CloudTrail-style event records, one JSON object per line, in one file per Region:
 //! `<data dir>/audit/<region>.jsonl`. Secrets (plaintexts, ciphertexts, key material,
-//! import tokens) never appear in a record.
+//! import tokens, grant tokens) never appear in a record.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -27,7 +27,29 @@ const OMITTED: &[&str] = &[
     "PublicKey",
     "Policy",
     "Recipient",
+    // A grant token lets its grantee use the grant: CloudTrail never shows one.
+    "GrantToken",
+    "GrantTokens",
 ];
+
+/// Request members that are structures: CloudTrail writes their member names in lower
+/// camel case too (the keys of a map inside them, such as an encryption context, stay as
+/// they are).
+const STRUCTURES: &[&str] = &["Constraints"];
+
+/// What an operation adds to its audit record that neither its request nor its response
+/// shows.
+#[derive(Debug, Clone, Default)]
+pub struct RecordDetail {
+    /// `resources`: the ARN of the key the call acted on, where the response does not
+    /// name it (the grant operations).
+    pub key_arn: Option<String>,
+    /// `responseElements`, where CloudTrail shows some (CreateGrant: the grant id, never
+    /// the token).
+    pub response_elements: Option<Value>,
+    /// `additionalEventData` (RetireGrant: the grant id).
+    pub additional_event_data: Option<Value>,
+}
 
 /// How a call failed, as CloudTrail records it.
 #[derive(Debug, Clone, Copy)]
@@ -65,17 +87,32 @@ pub fn request_record(input: &Value) -> Value {
     }
 }
 
-/// The request members as CloudTrail shows them (lower camel case, secrets left out).
+/// The request members as CloudTrail shows them (lower camel case, secrets left out);
+/// `null` when none is left, as CloudTrail writes a request without parameters.
 fn request_parameters(input: &Value) -> Value {
     let mut out = Map::new();
     if let Some(obj) = input.as_object() {
         for (k, v) in obj {
-            if !OMITTED.contains(&k.as_str()) {
-                out.insert(lower_camel(k), v.clone());
+            if OMITTED.contains(&k.as_str()) {
+                continue;
             }
+            let v = match v.as_object() {
+                Some(members) if STRUCTURES.contains(&k.as_str()) => Value::Object(
+                    members
+                        .iter()
+                        .map(|(m, mv)| (lower_camel(m), mv.clone()))
+                        .collect(),
+                ),
+                _ => v.clone(),
+            };
+            out.insert(lower_camel(k), v);
         }
     }
-    Value::Object(out)
+    if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(out)
+    }
 }
 
 /// The key ARN a response names, for `resources`.
@@ -138,6 +175,7 @@ impl Audit {
         input: &Value,
         response: Option<&Value>,
         error: Option<CallError<'_>>,
+        detail: Option<&RecordDetail>,
         time: Timestamp,
     ) {
         let mut record = json!({
@@ -166,7 +204,10 @@ impl Audit {
         if let Some(service) = ctx.invoked_by {
             record["userIdentity"]["invokedBy"] = json!(service);
         }
-        if let Some(arn) = resource_arn(response) {
+        let key_arn = detail
+            .and_then(|d| d.key_arn.clone())
+            .or_else(|| resource_arn(response));
+        if let Some(arn) = key_arn {
             record["resources"] = json!([{
                 "accountId": account,
                 "type": "AWS::KMS::Key",
@@ -179,6 +220,14 @@ impl Audit {
         } else if event == "CreateKey" {
             record["responseElements"] =
                 json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) });
+        }
+        if let Some(d) = detail {
+            if let Some(elements) = &d.response_elements {
+                record["responseElements"] = elements.clone();
+            }
+            if let Some(data) = &d.additional_event_data {
+                record["additionalEventData"] = data.clone();
+            }
         }
         self.write(ctx.region, &record);
     }
@@ -213,5 +262,30 @@ impl Audit {
             "eventCategory": "Management",
         });
         self.write(region, &record);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_parameters_are_lower_camel_without_tokens_and_null_when_empty() {
+        let input = json!({
+            "KeyId": "k",
+            "Operations": ["Encrypt"],
+            "Constraints": {"EncryptionContextSubset": {"Department": "IT"}},
+            "GrantTokens": ["secret-ish"],
+        });
+        assert_eq!(
+            request_parameters(&input),
+            json!({
+                "keyId": "k",
+                "operations": ["Encrypt"],
+                "constraints": {"encryptionContextSubset": {"Department": "IT"}},
+            })
+        );
+        assert_eq!(request_parameters(&json!({"GrantToken": "t"})), Value::Null);
+        assert_eq!(request_parameters(&json!({})), Value::Null);
     }
 }
