@@ -2,7 +2,7 @@
 //! `<data dir>/audit/<region>.jsonl` — the calls of the KMS API and of the CloudFormation
 //! API served on the same port, and the events the service itself performs. Secrets
 //! (plaintexts, ciphertexts, key material, import tokens, template bodies, parameter
-//! values) never appear in a record.
+//! values, grant tokens) never appear in a record.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -29,7 +29,29 @@ const OMITTED: &[&str] = &[
     "PublicKey",
     "Policy",
     "Recipient",
+    // A grant token lets its grantee use the grant: CloudTrail never shows one.
+    "GrantToken",
+    "GrantTokens",
 ];
+
+/// Request members that are structures: CloudTrail writes their member names in lower
+/// camel case too (the keys of a map inside them, such as an encryption context, stay as
+/// they are).
+const STRUCTURES: &[&str] = &["Constraints"];
+
+/// What an operation adds to its audit record that neither its request nor its response
+/// shows.
+#[derive(Debug, Clone, Default)]
+pub struct RecordDetail {
+    /// `resources`: the ARN of the key the call acted on, where the response does not
+    /// name it (the grant operations).
+    pub key_arn: Option<String>,
+    /// `responseElements`, where CloudTrail shows some (CreateGrant: the grant id, never
+    /// the token).
+    pub response_elements: Option<Value>,
+    /// `additionalEventData` (RetireGrant: the grant id).
+    pub additional_event_data: Option<Value>,
+}
 
 /// How a call failed, as CloudTrail records it.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +94,8 @@ pub struct ApiCall<'a> {
     pub response_elements: Value,
     /// The resources the call acted on (`resources`), or `null`.
     pub resources: Value,
+    /// `additionalEventData`, or `null`.
+    pub additional_event_data: Value,
     /// How the call failed, if it did.
     pub error: Option<CallError<'a>>,
     pub time: Timestamp,
@@ -104,17 +128,32 @@ pub fn request_record(input: &Value) -> Value {
     }
 }
 
-/// The request members as CloudTrail shows them (lower camel case, secrets left out).
+/// The request members as CloudTrail shows them (lower camel case, secrets left out);
+/// `null` when none is left, as CloudTrail writes a request without parameters.
 fn request_parameters(input: &Value) -> Value {
     let mut out = Map::new();
     if let Some(obj) = input.as_object() {
         for (k, v) in obj {
-            if !OMITTED.contains(&k.as_str()) {
-                out.insert(lower_camel(k), v.clone());
+            if OMITTED.contains(&k.as_str()) {
+                continue;
             }
+            let v = match v.as_object() {
+                Some(members) if STRUCTURES.contains(&k.as_str()) => Value::Object(
+                    members
+                        .iter()
+                        .map(|(m, mv)| (lower_camel(m), mv.clone()))
+                        .collect(),
+                ),
+                _ => v.clone(),
+            };
+            out.insert(lower_camel(k), v);
         }
     }
-    Value::Object(out)
+    if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(out)
+    }
 }
 
 /// CloudTrail's `userIdentity` of the caller (without `invokedBy`).
@@ -180,7 +219,8 @@ impl Audit {
 
     /// Records a KMS API call made by a caller. `read_only`: the call changes nothing
     /// (CloudTrail's `readOnly`; such records are buffered, see [`Audit::flush`]).
-    /// `input` is the request as [`request_record`] left it.
+    /// `input` is the request as [`request_record`] left it; `detail` what the operation
+    /// adds (see [`RecordDetail`]).
     #[allow(clippy::too_many_arguments)]
     pub fn record_call(
         &self,
@@ -191,9 +231,13 @@ impl Audit {
         input: &Value,
         response: Option<&Value>,
         error: Option<CallError<'_>>,
+        detail: Option<&RecordDetail>,
         time: Timestamp,
     ) {
-        let resources = match resource_arn(response) {
+        let key_arn = detail
+            .and_then(|d| d.key_arn.clone())
+            .or_else(|| resource_arn(response));
+        let resources = match key_arn {
             Some(arn) => json!([{
                 "accountId": account,
                 "type": "AWS::KMS::Key",
@@ -201,11 +245,16 @@ impl Audit {
             }]),
             None => Value::Null,
         };
-        let response_elements = if error.is_none() && event == "CreateKey" {
-            json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) })
-        } else {
-            Value::Null
+        let response_elements = match detail.and_then(|d| d.response_elements.clone()) {
+            Some(elements) => elements,
+            None if error.is_none() && event == "CreateKey" => {
+                json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) })
+            }
+            None => Value::Null,
         };
+        let additional_event_data = detail
+            .and_then(|d| d.additional_event_data.clone())
+            .unwrap_or(Value::Null);
         self.record_api_call(
             ctx,
             &ApiCall {
@@ -216,6 +265,7 @@ impl Audit {
                 request_parameters: request_parameters(input),
                 response_elements,
                 resources,
+                additional_event_data,
                 error,
                 time,
             },
@@ -251,6 +301,9 @@ impl Audit {
         }
         if !call.resources.is_null() {
             record["resources"] = call.resources.clone();
+        }
+        if !call.additional_event_data.is_null() {
+            record["additionalEventData"] = call.additional_event_data.clone();
         }
         if let Some(e) = call.error {
             record["errorCode"] = json!(e.code);
@@ -296,6 +349,26 @@ impl Audit {
 mod tests {
     use super::*;
 
+    #[test]
+    fn request_parameters_are_lower_camel_without_tokens_and_null_when_empty() {
+        let input = json!({
+            "KeyId": "k",
+            "Operations": ["Encrypt"],
+            "Constraints": {"EncryptionContextSubset": {"Department": "IT"}},
+            "GrantTokens": ["secret-ish"],
+        });
+        assert_eq!(
+            request_parameters(&input),
+            json!({
+                "keyId": "k",
+                "operations": ["Encrypt"],
+                "constraints": {"encryptionContextSubset": {"Department": "IT"}},
+            })
+        );
+        assert_eq!(request_parameters(&json!({"GrantToken": "t"})), Value::Null);
+        assert_eq!(request_parameters(&json!({})), Value::Null);
+    }
+
     fn ctx(region: &str, invoked_by: Option<&'static str>) -> RequestContext {
         RequestContext {
             region: Region::parse(region).expect("catalogue"),
@@ -330,6 +403,7 @@ mod tests {
                 "ListKeys",
                 true,
                 &json!({}),
+                None,
                 None,
                 None,
                 time,
@@ -367,6 +441,7 @@ mod tests {
             &json!({"AliasName": "alias/x"}),
             None,
             None,
+            None,
             time,
         );
         let direct = ctx("us-east-1", None);
@@ -380,6 +455,7 @@ mod tests {
                 request_parameters: json!({"stackName": "demo"}),
                 response_elements: json!({"stackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/demo/1"}),
                 resources: Value::Null,
+                additional_event_data: Value::Null,
                 error: Some(CallError {
                     code: "ValidationError",
                     message: "Stack [demo] already exists",

@@ -62,6 +62,7 @@ pub fn call(
             request_parameters: request,
             response_elements: response,
             resources: Value::Null,
+            additional_event_data: Value::Null,
             error: outcome.as_ref().err().map(|e| CallError {
                 code: e.kind.code(),
                 message: &e.message,

@@ -101,6 +101,7 @@ pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Out
             code: e.kind.aws_name(),
             message: &e.message,
         }),
+        outcome.as_ref().ok().map(|o| &o.audit),
         kms.clock.now(),
     );
     outcome

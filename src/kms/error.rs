@@ -27,7 +27,9 @@ pub enum ErrorKind {
     InvalidArn,
     /// Not a ciphertext of ours, or it does not decrypt (context, tampering).
     InvalidCiphertext,
-    /// A malformed grant token.
+    /// A grant id that is not one (not 64 hex digits).
+    InvalidGrantId,
+    /// A grant token that is not one of ours (malformed, altered, or of another Region).
     InvalidGrantToken,
     /// An import token that is not ours for this key and Region.
     InvalidImportToken,

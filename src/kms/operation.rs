@@ -11,8 +11,10 @@
 //! 4. makes the checks of the key that come before its state ([`Operation::check_key`],
 //!    e.g. "key usage is SIGN_VERIFY which is not valid for Encrypt");
 //! 5. checks the key's state against the key-state table ([`Spec::key_state`]);
-//! 6. asks the authorization hook ([`super::authorization::authorize`]);
-//! 7. runs the operation ([`Operation::run`]).
+//! 6. checks the request's grant tokens (`GrantTokens`, [`super::grants`]): each must be
+//!    one CreateGrant returned in this Region, else InvalidGrantTokenException;
+//! 7. asks the authorization hook ([`super::authorization::authorize`]);
+//! 8. runs the operation ([`Operation::run`]).
 
 use std::sync::Arc;
 
@@ -191,6 +193,7 @@ impl Call<'_> {
             self.audit_input,
             response,
             None,
+            None,
             kms.clock.now(),
         );
     }
@@ -204,6 +207,7 @@ pub fn execute<O: Operation>(
     input: Value,
     audit_input: &Value,
 ) -> KmsResult<Output> {
+    let grant_tokens = super::grants::request_tokens(&input);
     let req: O::Request = wire::parse(input)?;
     O::check_request(kms, ctx, &req)?;
     let key = O::resolve(kms, ctx, &req)?;
@@ -213,6 +217,7 @@ pub fn execute<O: Operation>(
             key_state::check(op, key)?;
         }
     }
+    super::grants::check_request_tokens(kms, ctx, &grant_tokens)?;
     authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
         O::conditions(&req)
     })?;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::error::{ErrorKind, KmsError, KmsResult};
+pub use crate::audit::RecordDetail;
 use crate::domain::request::ConditionValues;
 
 /// How each kind of error travels: its AWS error type (the `__type` of a JSON error
@@ -28,6 +29,7 @@ impl ErrorKind {
             InvalidAliasName => "InvalidAliasNameException",
             InvalidArn => "InvalidArnException",
             InvalidCiphertext => "InvalidCiphertextException",
+            InvalidGrantId => "InvalidGrantIdException",
             InvalidGrantToken => "InvalidGrantTokenException",
             InvalidImportToken => "InvalidImportTokenException",
             InvalidKeyUsage => "InvalidKeyUsageException",
@@ -104,6 +106,9 @@ pub fn b64_secret(bytes: &[u8]) -> Zeroizing<String> {
 pub struct Output {
     pub body: serde_json::Value,
     pub secret: Option<(&'static str, Zeroizing<String>)>,
+    /// What the call's audit record shows that neither the request nor this response
+    /// does (the key a grant token named, a grant id, CloudTrail's response elements).
+    pub audit: RecordDetail,
 }
 
 impl Output {
@@ -112,7 +117,14 @@ impl Output {
         Output {
             body,
             secret: Some((name, b64_secret(bytes))),
+            audit: RecordDetail::default(),
         }
+    }
+
+    /// This response with what its audit record shows besides the request and response.
+    pub fn with_audit(mut self, detail: RecordDetail) -> Output {
+        self.audit = detail;
+        self
     }
 
     /// The response bytes, in a buffer that is zeroised when dropped.
@@ -140,7 +152,11 @@ impl Output {
 
 impl From<serde_json::Value> for Output {
     fn from(body: serde_json::Value) -> Output {
-        Output { body, secret: None }
+        Output {
+            body,
+            secret: None,
+            audit: RecordDetail::default(),
+        }
     }
 }
 
