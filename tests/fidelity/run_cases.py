@@ -1307,17 +1307,17 @@ KNOWN = {
     ): _ADDED_SINCE,
     (
         "TestKMS::test_hmac_create_key_invalid_operations",
-        r"\$\.create-hmac-key-invalid-spec\.Error\.Message: recorded '.*', got '1 validation error detected: "
+        r'\$\.create-hmac-key-invalid-spec\.Error\.Message: recorded .*, got "1 validation error detected: '
         r"Value 'HMAC_random' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: "
         r"\[RSA_2048, ECC_NIST_P384, ECC_NIST_P256, ECC_NIST_P521, HMAC_384, RSA_3072, ECC_SECG_P256K1, "
         r"RSA_4096, SYMMETRIC_DEFAULT, HMAC_256, HMAC_224, HMAC_512, ML_DSA_44, ML_DSA_65, ML_DSA_87, "
-        r"ECC_NIST_EDWARDS25519\]'",
+        r'ECC_NIST_EDWARDS25519\]"',
     ): "the key specs AWS added since this recording (2023: ML-DSA, Ed25519) follow the values it names, in its order",
     (
         "TestKMS::test_hmac_create_key_invalid_operations",
-        r"\$\.create-hmac-key-invalid-key-usage\.Error\.Message: recorded '.*', got '1 validation error detected: "
+        r'\$\.create-hmac-key-invalid-key-usage\.Error\.Message: recorded .*, got "1 validation error detected: '
         r"Value 'RANDOM' at 'keyUsage' failed to satisfy constraint: Member must satisfy enum value set: "
-        r"\[ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC, KEY_AGREEMENT\]'",
+        r'\[ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC, KEY_AGREEMENT\]"',
     ): "the key usage AWS added since this recording (2023: KEY_AGREEMENT) follows the values it names, in its order",
 }
 
