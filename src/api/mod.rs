@@ -72,7 +72,7 @@ fn render(request_id: &str, result: Result<Output, KmsError>) -> Response {
         Err(e) => (
             StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
             zeroize::Zeroizing::new(
-                json!({"__type": e.kind.aws_name(), "message": e.message})
+                crate::kms::wire::error_body(&e)
                     .to_string()
                     .into_bytes(),
             ),

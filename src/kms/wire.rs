@@ -62,6 +62,15 @@ impl ErrorKind {
     }
 }
 
+/// The JSON body of an error response: `{"__type": ..., "message": ...}`, and no
+/// `message` member for an error AWS sends without one.
+pub fn error_body(e: &KmsError) -> Value {
+    match e.message() {
+        Some(message) => serde_json::json!({"__type": e.kind.aws_name(), "message": message}),
+        None => serde_json::json!({"__type": e.kind.aws_name()}),
+    }
+}
+
 /// Parses a request body into an operation's typed request. The body has already been
 /// validated against the service model, so a failure here is a shape the model allows but
 /// the operation cannot take.
@@ -196,6 +205,19 @@ pub fn page<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_without_a_message_has_no_message_member() {
+        let body = error_body(&KmsError::without_message(ErrorKind::KmsInvalidSignature));
+        assert_eq!(body, serde_json::json!({"__type": "KMSInvalidSignatureException"}));
+        let body = error_body(&KmsError::invalid_ciphertext());
+        assert_eq!(body, serde_json::json!({"__type": "InvalidCiphertextException"}));
+        let body = error_body(&KmsError::not_found("Invalid keyId 'x'"));
+        assert_eq!(
+            body,
+            serde_json::json!({"__type": "NotFoundException", "message": "Invalid keyId 'x'"})
+        );
+    }
 
     #[test]
     fn secret_members_are_spliced_into_valid_json() {
