@@ -116,6 +116,14 @@ impl KmsError {
         Self::new(kind, "")
     }
 
+    /// DryRunOperationException: every check passed, and the request's DryRun stopped it.
+    pub fn dry_run() -> Self {
+        Self::new(
+            ErrorKind::DryRunOperation,
+            "The request would have succeeded, but the DryRun option is set.",
+        )
+    }
+
     /// InvalidCiphertextException, which AWS sends without a message.
     pub fn invalid_ciphertext() -> Self {
         Self::without_message(ErrorKind::InvalidCiphertext)

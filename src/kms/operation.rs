@@ -12,7 +12,8 @@
 //!    e.g. "key usage is SIGN_VERIFY which is not valid for Encrypt");
 //! 5. checks the key's state against the key-state table ([`Spec::key_state`]);
 //! 6. asks the authorization hook ([`super::authorization::authorize`]);
-//! 7. runs the operation ([`Operation::run`]).
+//! 7. stops a dry run ([`Operation::dry_run`]: DryRunOperationException);
+//! 8. runs the operation ([`Operation::run`]).
 
 use std::sync::Arc;
 
@@ -97,6 +98,14 @@ pub trait Operation {
     /// The request's condition values for authorization.
     fn conditions(_req: &Self::Request) -> ConditionValues {
         ConditionValues::default()
+    }
+
+    /// The request's `DryRun` is set and the operation stops after authorization with
+    /// DryRunOperationException. Operations whose dry run also checks the request's
+    /// data (a digest's length, a signature's form) check it in [`Operation::run`]
+    /// instead, after those checks.
+    fn dry_run(_req: &Self::Request) -> bool {
+        false
     }
 
     /// Runs the operation, after every check above passed.
@@ -216,6 +225,9 @@ pub fn execute<O: Operation>(
     authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
         O::conditions(&req)
     })?;
+    if O::dry_run(&req) {
+        return Err(super::error::KmsError::dry_run());
+    }
     let call = Call {
         ctx,
         key,

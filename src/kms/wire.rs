@@ -52,11 +52,12 @@ impl ErrorKind {
         }
     }
 
-    /// HTTP status: 500 for internal faults, 400 for everything the caller did.
+    /// HTTP status: 500 for internal faults, 400 for everything the caller did —
+    /// DryRunOperationException included: the service model says 412, but AWS answers
+    /// 400 (recorded), and clients follow what AWS sends.
     pub fn http_status(self) -> u16 {
         match self {
             ErrorKind::KmsInternal => 500,
-            ErrorKind::DryRunOperation => 412,
             _ => 400,
         }
     }
@@ -205,6 +206,12 @@ pub fn page<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dry_run_is_http_400_as_aws_answers_it() {
+        assert_eq!(ErrorKind::DryRunOperation.http_status(), 400);
+        assert_eq!(ErrorKind::KmsInternal.http_status(), 500);
+    }
 
     #[test]
     fn an_error_without_a_message_has_no_message_member() {
