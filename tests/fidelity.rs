@@ -192,7 +192,10 @@ async fn errors_aws_sends_without_a_message_have_no_message_member() {
 #[track_caller]
 fn assert_dry_run<E: std::fmt::Debug>(e: &SdkError<E, HttpResponse>, operation: &str) {
     let (status, body) = raw(e);
-    assert_eq!(body["__type"], "DryRunOperationException", "{operation}: {body}");
+    assert_eq!(
+        body["__type"], "DryRunOperationException",
+        "{operation}: {body}"
+    );
     assert_eq!(status, 400, "{operation}: HTTP status");
     assert_eq!(
         body["message"], "The request would have succeeded, but the DryRun option is set.",
@@ -416,10 +419,12 @@ async fn validation_messages_list_enum_values_in_aws_order() {
     assert_err(
         &e,
         "ValidationException",
-        &["1 validation error detected: Value 'HMAC_random' at 'keySpec' failed to satisfy \
+        &[
+            "1 validation error detected: Value 'HMAC_random' at 'keySpec' failed to satisfy \
            constraint: Member must satisfy enum value set: [RSA_2048, ECC_NIST_P384, \
            ECC_NIST_P256, ECC_NIST_P521, HMAC_384, RSA_3072, ECC_SECG_P256K1, RSA_4096, \
-           SYMMETRIC_DEFAULT, HMAC_256, HMAC_224, HMAC_512, "],
+           SYMMETRIC_DEFAULT, HMAC_256, HMAC_224, HMAC_512, ",
+        ],
     );
     let e = must_fail(
         kms.create_key()
@@ -432,8 +437,10 @@ async fn validation_messages_list_enum_values_in_aws_order() {
     assert_err(
         &e,
         "ValidationException",
-        &["Member must satisfy enum value set: [ENCRYPT_DECRYPT, SIGN_VERIFY, \
-           GENERATE_VERIFY_MAC, KEY_AGREEMENT]"],
+        &[
+            "Member must satisfy enum value set: [ENCRYPT_DECRYPT, SIGN_VERIFY, \
+           GENERATE_VERIFY_MAC, KEY_AGREEMENT]",
+        ],
     );
     let mac_key = NewKey::of(KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac)
         .create_id(&kms)
@@ -450,9 +457,11 @@ async fn validation_messages_list_enum_values_in_aws_order() {
     assert_err(
         &e,
         "ValidationException",
-        &["1 validation error detected: Value 'INVALID' at 'macAlgorithm' failed to satisfy \
+        &[
+            "1 validation error detected: Value 'INVALID' at 'macAlgorithm' failed to satisfy \
            constraint: Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, \
-           HMAC_SHA_224, HMAC_SHA_512]"],
+           HMAC_SHA_224, HMAC_SHA_512]",
+        ],
     );
 }
 

@@ -216,9 +216,15 @@ mod tests {
     #[test]
     fn an_error_without_a_message_has_no_message_member() {
         let body = error_body(&KmsError::without_message(ErrorKind::KmsInvalidSignature));
-        assert_eq!(body, serde_json::json!({"__type": "KMSInvalidSignatureException"}));
+        assert_eq!(
+            body,
+            serde_json::json!({"__type": "KMSInvalidSignatureException"})
+        );
         let body = error_body(&KmsError::invalid_ciphertext());
-        assert_eq!(body, serde_json::json!({"__type": "InvalidCiphertextException"}));
+        assert_eq!(
+            body,
+            serde_json::json!({"__type": "InvalidCiphertextException"})
+        );
         let body = error_body(&KmsError::not_found("Invalid keyId 'x'"));
         assert_eq!(
             body,
