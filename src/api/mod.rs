@@ -79,11 +79,7 @@ fn render(request_id: &str, result: Result<Output, KmsError>) -> Response {
         Ok(out) => (StatusCode::OK, out.to_bytes()),
         Err(e) => (
             StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
-            zeroize::Zeroizing::new(
-                json!({"__type": e.kind.aws_name(), "message": e.message})
-                    .to_string()
-                    .into_bytes(),
-            ),
+            zeroize::Zeroizing::new(crate::kms::wire::error_body(&e).to_string().into_bytes()),
         ),
     };
     // The body buffer is zeroised when the response has been sent and dropped.

@@ -14,7 +14,8 @@
 //! 6. checks the request's grant tokens (`GrantTokens`, [`super::grants`]): each must be
 //!    one CreateGrant returned in this Region, else InvalidGrantTokenException;
 //! 7. asks the authorization hook ([`super::authorization::authorize`]);
-//! 8. runs the operation ([`Operation::run`]).
+//! 8. stops a dry run ([`Operation::dry_run`]: DryRunOperationException);
+//! 9. runs the operation ([`Operation::run`]).
 
 use std::sync::Arc;
 
@@ -99,6 +100,14 @@ pub trait Operation {
     /// The request's condition values for authorization.
     fn conditions(_req: &Self::Request) -> ConditionValues {
         ConditionValues::default()
+    }
+
+    /// The request's `DryRun` is set and the operation stops after authorization with
+    /// DryRunOperationException. Operations whose dry run also checks the request's
+    /// data (a digest's length, a signature's form) check it in [`Operation::run`]
+    /// instead, after those checks.
+    fn dry_run(_req: &Self::Request) -> bool {
+        false
     }
 
     /// Runs the operation, after every check above passed.
@@ -221,6 +230,9 @@ pub fn execute<O: Operation>(
     authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
         O::conditions(&req)
     })?;
+    if O::dry_run(&req) {
+        return Err(super::error::KmsError::dry_run());
+    }
     let call = Call {
         ctx,
         key,

@@ -54,13 +54,23 @@ impl ErrorKind {
         }
     }
 
-    /// HTTP status: 500 for internal faults, 400 for everything the caller did.
+    /// HTTP status: 500 for internal faults, 400 for everything the caller did —
+    /// DryRunOperationException included: the service model says 412, but AWS answers
+    /// 400 (recorded), and clients follow what AWS sends.
     pub fn http_status(self) -> u16 {
         match self {
             ErrorKind::KmsInternal => 500,
-            ErrorKind::DryRunOperation => 412,
             _ => 400,
         }
+    }
+}
+
+/// The JSON body of an error response: `{"__type": ..., "message": ...}`, and no
+/// `message` member for an error AWS sends without one.
+pub fn error_body(e: &KmsError) -> Value {
+    match e.message() {
+        Some(message) => serde_json::json!({"__type": e.kind.aws_name(), "message": message}),
+        None => serde_json::json!({"__type": e.kind.aws_name()}),
     }
 }
 
@@ -212,6 +222,31 @@ pub fn page<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dry_run_is_http_400_as_aws_answers_it() {
+        assert_eq!(ErrorKind::DryRunOperation.http_status(), 400);
+        assert_eq!(ErrorKind::KmsInternal.http_status(), 500);
+    }
+
+    #[test]
+    fn an_error_without_a_message_has_no_message_member() {
+        let body = error_body(&KmsError::without_message(ErrorKind::KmsInvalidSignature));
+        assert_eq!(
+            body,
+            serde_json::json!({"__type": "KMSInvalidSignatureException"})
+        );
+        let body = error_body(&KmsError::invalid_ciphertext());
+        assert_eq!(
+            body,
+            serde_json::json!({"__type": "InvalidCiphertextException"})
+        );
+        let body = error_body(&KmsError::not_found("Invalid keyId 'x'"));
+        assert_eq!(
+            body,
+            serde_json::json!({"__type": "NotFoundException", "message": "Invalid keyId 'x'"})
+        );
+    }
 
     #[test]
     fn secret_members_are_spliced_into_valid_json() {
