@@ -1,6 +1,8 @@
 //! CloudTrail-style event records, one JSON object per line, in one file per Region:
-//! `<data dir>/audit/<region>.jsonl`. Secrets (plaintexts, ciphertexts, key material,
-//! import tokens) never appear in a record.
+//! `<data dir>/audit/<region>.jsonl` — the calls of the KMS API and of the CloudFormation
+//! API served on the same port, and the events the service itself performs. Secrets
+//! (plaintexts, ciphertexts, key material, import tokens, template bodies, parameter
+//! values, grant tokens) never appear in a record.
 //!
 //! Durability: records of changes are written to the file (the operating system) before
 //! the response; records of read-only calls are buffered and written by [`Audit::flush`]
@@ -8,7 +10,8 @@
 //! `every_record_written`) every record is written before the response, and a record
 //! that cannot be written fails its request (AWS records every call): the caller checks
 //! [`Audit::writable`] before running an operation and the result of
-//! [`Audit::record_call`] after. A failed write or flush is counted ([`Audit::failures`])
+//! [`Audit::record_call`] / [`Audit::record_api_call`] after — the KMS API and the
+//! CloudFormation API alike. A failed write or flush is counted ([`Audit::failures`])
 //! and logged (the first of a run of failures, then every 1,000th, and the recovery).
 
 use std::collections::HashMap;
@@ -22,7 +25,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 
 use crate::domain::region::Region;
-use crate::domain::request::RequestContext;
+use crate::domain::request::{Identity, RequestContext};
 use crate::domain::time::Timestamp;
 
 /// Request members that carry secrets or bulk binary data and are left out of records.
@@ -37,7 +40,29 @@ const OMITTED: &[&str] = &[
     "PublicKey",
     "Policy",
     "Recipient",
+    // A grant token lets its grantee use the grant: CloudTrail never shows one.
+    "GrantToken",
+    "GrantTokens",
 ];
+
+/// Request members that are structures: CloudTrail writes their member names in lower
+/// camel case too (the keys of a map inside them, such as an encryption context, stay as
+/// they are).
+const STRUCTURES: &[&str] = &["Constraints"];
+
+/// What an operation adds to its audit record that neither its request nor its response
+/// shows.
+#[derive(Debug, Clone, Default)]
+pub struct RecordDetail {
+    /// `resources`: the ARN of the key the call acted on, where the response does not
+    /// name it (the grant operations).
+    pub key_arn: Option<String>,
+    /// `responseElements`, where CloudTrail shows some (CreateGrant: the grant id, never
+    /// the token).
+    pub response_elements: Option<Value>,
+    /// `additionalEventData` (RetireGrant: the grant id).
+    pub additional_event_data: Option<Value>,
+}
 
 /// How a call failed, as CloudTrail records it.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +71,45 @@ pub struct CallError<'a> {
     pub code: &'a str,
     /// The error message (`errorMessage`).
     pub message: &'a str,
+}
+
+/// The AWS service whose API a record is of (CloudTrail's `eventSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    Kms,
+    CloudFormation,
+}
+
+impl EventSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Kms => "kms.amazonaws.com",
+            EventSource::CloudFormation => "cloudformation.amazonaws.com",
+        }
+    }
+}
+
+/// One API call as its audit record shows it (besides who called: the request context).
+#[derive(Debug)]
+pub struct ApiCall<'a> {
+    pub source: EventSource,
+    /// The account the call was made in (`recipientAccountId`).
+    pub account: &'a str,
+    /// The operation (`eventName`).
+    pub event: &'a str,
+    /// The call changes nothing (`readOnly`): its record is buffered, see [`Audit::flush`].
+    pub read_only: bool,
+    /// The request members the record shows (`requestParameters`), secrets left out.
+    pub request_parameters: Value,
+    /// What the response is recorded as (`responseElements`; `null` for most calls).
+    pub response_elements: Value,
+    /// The resources the call acted on (`resources`), or `null`.
+    pub resources: Value,
+    /// `additionalEventData`, or `null`.
+    pub additional_event_data: Value,
+    /// How the call failed, if it did.
+    pub error: Option<CallError<'a>>,
+    pub time: Timestamp,
 }
 
 /// The per-Region audit logs.
@@ -93,17 +157,45 @@ pub fn request_record(input: &Value) -> Value {
     }
 }
 
-/// The request members as CloudTrail shows them (lower camel case, secrets left out).
+/// The request members as CloudTrail shows them (lower camel case, secrets left out);
+/// `null` when none is left, as CloudTrail writes a request without parameters.
 fn request_parameters(input: &Value) -> Value {
     let mut out = Map::new();
     if let Some(obj) = input.as_object() {
         for (k, v) in obj {
-            if !OMITTED.contains(&k.as_str()) {
-                out.insert(lower_camel(k), v.clone());
+            if OMITTED.contains(&k.as_str()) {
+                continue;
             }
+            let v = match v.as_object() {
+                Some(members) if STRUCTURES.contains(&k.as_str()) => Value::Object(
+                    members
+                        .iter()
+                        .map(|(m, mv)| (lower_camel(m), mv.clone()))
+                        .collect(),
+                ),
+                _ => v.clone(),
+            };
+            out.insert(lower_camel(k), v);
         }
     }
-    Value::Object(out)
+    if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(out)
+    }
+}
+
+/// CloudTrail's `userIdentity` of the caller (without `invokedBy`).
+fn user_identity(ctx: &RequestContext, account: &str) -> Value {
+    match ctx.identity {
+        Identity::AccountRoot => json!({
+            "type": "Root",
+            "principalId": account,
+            "arn": format!("arn:{}:iam::{account}:root", ctx.region.partition().as_str()),
+            "accountId": account,
+            "accessKeyId": ctx.access_key,
+        }),
+    }
 }
 
 /// The key ARN a response names, for `resources`.
@@ -238,8 +330,10 @@ impl Audit {
         }
     }
 
-    /// Records an API call made by a caller. `read_only`: the call changes nothing
+    /// Records a KMS API call made by a caller. `read_only`: the call changes nothing
     /// (CloudTrail's `readOnly`; such records are buffered, see [`Audit::flush`]).
+    /// `input` is the request as [`request_record`] left it; `detail` what the operation
+    /// adds (see [`RecordDetail`]).
     #[allow(clippy::too_many_arguments)]
     pub fn record_call(
         &self,
@@ -250,47 +344,89 @@ impl Audit {
         input: &Value,
         response: Option<&Value>,
         error: Option<CallError<'_>>,
+        detail: Option<&RecordDetail>,
         time: Timestamp,
     ) -> Result<(), AuditError> {
-        let mut record = json!({
-            "eventVersion": "1.08",
-            "userIdentity": {
-                "type": "IAMUser",
-                "accountId": account,
-                "accessKeyId": ctx.access_key,
-            },
-            "eventTime": time.iso8601(),
-            "eventSource": "kms.amazonaws.com",
-            "eventName": event,
-            "awsRegion": ctx.region.as_str(),
-            "sourceIPAddress": ctx.source_ip,
-            "userAgent": ctx.user_agent,
-            "requestParameters": request_parameters(input),
-            "responseElements": Value::Null,
-            "requestID": ctx.request_id,
-            "eventID": uuid::Uuid::new_v4().to_string(),
-            "readOnly": read_only,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-            "recipientAccountId": account,
-            "eventCategory": "Management",
-        });
-        if let Some(service) = ctx.invoked_by {
-            record["userIdentity"]["invokedBy"] = json!(service);
-        }
-        if let Some(arn) = resource_arn(response) {
-            record["resources"] = json!([{
+        let key_arn = detail
+            .and_then(|d| d.key_arn.clone())
+            .or_else(|| resource_arn(response));
+        let resources = match key_arn {
+            Some(arn) => json!([{
                 "accountId": account,
                 "type": "AWS::KMS::Key",
                 "ARN": arn,
-            }]);
+            }]),
+            None => Value::Null,
+        };
+        let response_elements = match detail.and_then(|d| d.response_elements.clone()) {
+            Some(elements) => elements,
+            None if error.is_none() && event == "CreateKey" => {
+                json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) })
+            }
+            None => Value::Null,
+        };
+        let additional_event_data = detail
+            .and_then(|d| d.additional_event_data.clone())
+            .unwrap_or(Value::Null);
+        self.record_api_call(
+            ctx,
+            &ApiCall {
+                source: EventSource::Kms,
+                account,
+                event,
+                read_only,
+                request_parameters: request_parameters(input),
+                response_elements,
+                resources,
+                additional_event_data,
+                error,
+                time,
+            },
+        )
+    }
+
+    /// Records an API call of any service hsm-kms serves. Read-only calls are buffered
+    /// unless in strict mode; an error is a record that could not be written (counted and
+    /// logged here; in strict mode the caller fails the call).
+    pub fn record_api_call(
+        &self,
+        ctx: &RequestContext,
+        call: &ApiCall<'_>,
+    ) -> Result<(), AuditError> {
+        let mut record = json!({
+            "eventVersion": "1.08",
+            "userIdentity": user_identity(ctx, call.account),
+            "eventTime": call.time.iso8601(),
+            "eventSource": call.source.as_str(),
+            "eventName": call.event,
+            "awsRegion": ctx.region.as_str(),
+            "sourceIPAddress": ctx.source_ip,
+            "userAgent": ctx.user_agent,
+            "requestParameters": call.request_parameters,
+            "responseElements": call.response_elements,
+            "requestID": ctx.request_id,
+            "eventID": uuid::Uuid::new_v4().to_string(),
+            "readOnly": call.read_only,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": call.account,
+            "eventCategory": "Management",
+        });
+        if let Some(service) = ctx.invoked_by {
+            // A call an AWS service made for the caller: CloudTrail names the service.
+            record["userIdentity"]["invokedBy"] = json!(service);
+            record["sourceIPAddress"] = json!(service);
+            record["userAgent"] = json!(service);
         }
-        if let Some(e) = error {
+        if !call.resources.is_null() {
+            record["resources"] = call.resources.clone();
+        }
+        if !call.additional_event_data.is_null() {
+            record["additionalEventData"] = call.additional_event_data.clone();
+        }
+        if let Some(e) = call.error {
             record["errorCode"] = json!(e.code);
             record["errorMessage"] = json!(e.message);
-        } else if event == "CreateKey" {
-            record["responseElements"] =
-                json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) });
         }
         self.write(ctx.region, &record)
     }
@@ -333,28 +469,157 @@ impl Audit {
 mod tests {
     use super::*;
 
-    fn ctx(region: Region) -> RequestContext {
+    #[test]
+    fn request_parameters_are_lower_camel_without_tokens_and_null_when_empty() {
+        let input = json!({
+            "KeyId": "k",
+            "Operations": ["Encrypt"],
+            "Constraints": {"EncryptionContextSubset": {"Department": "IT"}},
+            "GrantTokens": ["secret-ish"],
+        });
+        assert_eq!(
+            request_parameters(&input),
+            json!({
+                "keyId": "k",
+                "operations": ["Encrypt"],
+                "constraints": {"encryptionContextSubset": {"Department": "IT"}},
+            })
+        );
+        assert_eq!(request_parameters(&json!({"GrantToken": "t"})), Value::Null);
+        assert_eq!(request_parameters(&json!({})), Value::Null);
+    }
+
+    fn ctx(region: &str, invoked_by: Option<&'static str>) -> RequestContext {
         RequestContext {
-            region,
-            access_key: "AKIDEXAMPLE".into(),
-            request_id: "r".into(),
-            source_ip: "127.0.0.1".into(),
-            user_agent: "test".into(),
-            invoked_by: None,
+            region: Region::parse(region).expect("catalogue"),
+            identity: Identity::AccountRoot,
+            access_key: "AKIDEXAMPLE".to_string(),
+            request_id: "req-1".to_string(),
+            source_ip: "192.0.2.7".to_string(),
+            user_agent: "aws-cli/2".to_string(),
+            invoked_by,
         }
+    }
+
+    /// The records written to `region`'s log.
+    fn records(dir: &Path, region: &str) -> Vec<Value> {
+        std::fs::read_to_string(dir.join(format!("{region}.jsonl")))
+            .expect("audit file")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON record"))
+            .collect()
     }
 
     fn call(audit: &Audit, region: Region, read_only: bool) -> Result<(), AuditError> {
         audit.record_call(
-            &ctx(region),
+            &ctx(region.as_str(), None),
             "111122223333",
             "Encrypt",
             read_only,
             &json!({"KeyId": "k"}),
             None,
             None,
+            None,
             Timestamp::from_secs(1.0),
         )
+    }
+
+    #[test]
+    fn the_account_root_is_recorded_as_root_in_its_regions_partition() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (us, cn) = (ctx("us-east-1", None), ctx("cn-north-1", None));
+        let audit = Audit::open(dir.path(), &[us.region, cn.region], false).expect("open");
+        let time = Timestamp::from_secs(1_700_000_000.0);
+        for c in [&us, &cn] {
+            audit
+                .record_call(
+                    c,
+                    "111122223333",
+                    "ListKeys",
+                    true,
+                    &json!({}),
+                    None,
+                    None,
+                    None,
+                    time,
+                )
+                .expect("written");
+        }
+        audit.flush();
+        for (region, partition) in [("us-east-1", "aws"), ("cn-north-1", "aws-cn")] {
+            let r = &records(dir.path(), region)[0];
+            assert_eq!(
+                r["userIdentity"],
+                json!({
+                    "type": "Root",
+                    "principalId": "111122223333",
+                    "arn": format!("arn:{partition}:iam::111122223333:root"),
+                    "accountId": "111122223333",
+                    "accessKeyId": "AKIDEXAMPLE",
+                }),
+                "{region}"
+            );
+            assert_eq!(r["readOnly"], true);
+        }
+    }
+
+    #[test]
+    fn a_call_a_service_made_names_the_service_and_cloudformation_calls_their_source() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let by_cfn = ctx("us-east-1", Some(crate::domain::request::CLOUDFORMATION));
+        let audit = Audit::open(dir.path(), &[by_cfn.region], false).expect("open");
+        let time = Timestamp::from_secs(1_700_000_000.0);
+        audit
+            .record_call(
+                &by_cfn,
+                "111122223333",
+                "CreateAlias",
+                false,
+                &json!({"AliasName": "alias/x"}),
+                None,
+                None,
+                None,
+                time,
+            )
+            .expect("written");
+        let direct = ctx("us-east-1", None);
+        audit.record_api_call(
+            &direct,
+            &ApiCall {
+                source: EventSource::CloudFormation,
+                account: "111122223333",
+                event: "CreateStack",
+                read_only: false,
+                request_parameters: json!({"stackName": "demo"}),
+                response_elements: json!({"stackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/demo/1"}),
+                resources: Value::Null,
+                additional_event_data: Value::Null,
+                error: Some(CallError {
+                    code: "ValidationError",
+                    message: "Stack [demo] already exists",
+                }),
+                time,
+            },
+        )
+            .expect("written");
+        // Not read-only: on the file without a flush.
+        let r = records(dir.path(), "us-east-1");
+        assert_eq!(r[0]["eventSource"], "kms.amazonaws.com");
+        assert_eq!(
+            r[0]["userIdentity"]["invokedBy"],
+            "cloudformation.amazonaws.com"
+        );
+        assert_eq!(r[0]["sourceIPAddress"], "cloudformation.amazonaws.com");
+        assert_eq!(r[0]["userAgent"], "cloudformation.amazonaws.com");
+        assert_eq!(r[0]["requestParameters"], json!({"aliasName": "alias/x"}));
+        assert_eq!(r[1]["eventSource"], "cloudformation.amazonaws.com");
+        assert_eq!(r[1]["eventName"], "CreateStack");
+        assert_eq!(r[1]["sourceIPAddress"], "192.0.2.7");
+        assert_eq!(r[1]["userIdentity"]["type"], "Root");
+        assert!(r[1]["userIdentity"].get("invokedBy").is_none());
+        assert_eq!(r[1]["errorCode"], "ValidationError");
+        assert_eq!(r[1]["errorMessage"], "Stack [demo] already exists");
+        assert_eq!(r[1]["readOnly"], false);
     }
 
     #[test]
@@ -391,5 +656,32 @@ mod tests {
         assert_eq!(text.lines().count(), 2);
         assert_eq!(audit.failures(), 0);
         assert!(audit.writable(region));
+    }
+
+    #[test]
+    fn in_strict_mode_a_cloudformation_record_that_cannot_be_written_is_reported() {
+        let region = Region::parse("us-east-1").expect("region");
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::os::unix::fs::symlink("/dev/full", dir.path().join("us-east-1.jsonl"))
+            .expect("symlink");
+        let strict = Audit::open(dir.path(), &[region], true).expect("open");
+        let described = strict.record_api_call(
+            &ctx("us-east-1", None),
+            &ApiCall {
+                source: EventSource::CloudFormation,
+                account: "111122223333",
+                event: "DescribeStacks",
+                read_only: true,
+                request_parameters: Value::Null,
+                response_elements: Value::Null,
+                resources: Value::Null,
+                additional_event_data: Value::Null,
+                error: None,
+                time: Timestamp::from_secs(1.0),
+            },
+        );
+        let e = described.expect_err("strict: a read-only record is written at once");
+        assert!(e.to_string().contains("us-east-1"), "{e}");
+        assert_eq!(strict.failures(), 1);
     }
 }

@@ -11,8 +11,11 @@
 //! 4. makes the checks of the key that come before its state ([`Operation::check_key`],
 //!    e.g. "key usage is SIGN_VERIFY which is not valid for Encrypt");
 //! 5. checks the key's state against the key-state table ([`Spec::key_state`]);
-//! 6. asks the authorization hook ([`super::authorization::authorize`]);
-//! 7. runs the operation ([`Operation::run`]).
+//! 6. checks the request's grant tokens (`GrantTokens`, [`super::grants`]): each must be
+//!    one CreateGrant returned in this Region, else InvalidGrantTokenException;
+//! 7. asks the authorization hook ([`super::authorization::authorize`]);
+//! 8. stops a dry run ([`Operation::dry_run`]: DryRunOperationException);
+//! 9. runs the operation ([`Operation::run`]).
 
 use std::sync::Arc;
 
@@ -97,6 +100,14 @@ pub trait Operation {
     /// The request's condition values for authorization.
     fn conditions(_req: &Self::Request) -> ConditionValues {
         ConditionValues::default()
+    }
+
+    /// The request's `DryRun` is set and the operation stops after authorization with
+    /// DryRunOperationException. Operations whose dry run also checks the request's
+    /// data (a digest's length, a signature's form) check it in [`Operation::run`]
+    /// instead, after those checks.
+    fn dry_run(_req: &Self::Request) -> bool {
+        false
     }
 
     /// Runs the operation, after every check above passed.
@@ -193,6 +204,7 @@ impl Call<'_> {
             self.audit_input,
             response,
             None,
+            None,
             kms.clock.now(),
         );
     }
@@ -206,6 +218,7 @@ pub fn execute<O: Operation>(
     input: Value,
     audit_input: &Value,
 ) -> KmsResult<Output> {
+    let grant_tokens = super::grants::request_tokens(&input);
     let req: O::Request = wire::parse(input)?;
     O::check_request(kms, ctx, &req)?;
     let key = O::resolve(kms, ctx, &req)?;
@@ -215,9 +228,13 @@ pub fn execute<O: Operation>(
             key_state::check(op, key)?;
         }
     }
+    super::grants::check_request_tokens(kms, ctx, &grant_tokens)?;
     authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
         O::conditions(&req)
     })?;
+    if O::dry_run(&req) {
+        return Err(super::error::KmsError::dry_run());
+    }
     let call = Call {
         ctx,
         key,
