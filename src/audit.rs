@@ -1,6 +1,8 @@
 //! CloudTrail-style event records, one JSON object per line, in one file per Region:
-//! `<data dir>/audit/<region>.jsonl`. Secrets (plaintexts, ciphertexts, key material,
-//! import tokens) never appear in a record.
+//! `<data dir>/audit/<region>.jsonl` — the calls of the KMS API and of the CloudFormation
+//! API served on the same port, and the events the service itself performs. Secrets
+//! (plaintexts, ciphertexts, key material, import tokens, template bodies, parameter
+//! values, grant tokens) never appear in a record.
 //!
 //! Durability: records of changes are written to the file (the operating system) before
 //! the response; records of read-only calls are buffered and written by [`Audit::flush`]
@@ -8,10 +10,10 @@
 //! `every_record_written`) every record is written before the response, and a record
 //! that cannot be written fails its request (AWS records every call): the caller checks
 //! [`Audit::writable`] before running an operation and the result of
-//! [`Audit::record_call`] after. A failed write or flush is counted ([`Audit::failures`])
+//! [`Audit::record_call`] / [`Audit::record_api_call`] after — the KMS API and the
+//! CloudFormation API alike. A failed write or flush is counted ([`Audit::failures`])
 //! and logged (the first of a run of failures, then every 1,000th, and the recovery).
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -21,12 +23,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-#[cfg(test)]
-use serde_json::Map;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::domain::region::Region;
-use crate::domain::request::RequestContext;
+use crate::domain::request::{Identity, RequestContext};
 use crate::domain::time::Timestamp;
 
 /// Request members that carry secrets or bulk binary data and are left out of records.
@@ -41,7 +41,29 @@ const OMITTED: &[&str] = &[
     "PublicKey",
     "Policy",
     "Recipient",
+    // A grant token lets its grantee use the grant: CloudTrail never shows one.
+    "GrantToken",
+    "GrantTokens",
 ];
+
+/// Request members that are structures: CloudTrail writes their member names in lower
+/// camel case too (the keys of a map inside them, such as an encryption context, stay as
+/// they are).
+const STRUCTURES: &[&str] = &["Constraints"];
+
+/// What an operation adds to its audit record that neither its request nor its response
+/// shows.
+#[derive(Debug, Clone, Default)]
+pub struct RecordDetail {
+    /// `resources`: the ARN of the key the call acted on, where the response does not
+    /// name it (the grant operations).
+    pub key_arn: Option<String>,
+    /// `responseElements`, where CloudTrail shows some (CreateGrant: the grant id, never
+    /// the token).
+    pub response_elements: Option<Value>,
+    /// `additionalEventData` (RetireGrant: the grant id).
+    pub additional_event_data: Option<Value>,
+}
 
 /// The usual size of a record line, reserved for the per-thread line buffer.
 const LINE_CAPACITY: usize = 1024;
@@ -53,6 +75,45 @@ pub struct CallError<'a> {
     pub code: &'a str,
     /// The error message (`errorMessage`).
     pub message: &'a str,
+}
+
+/// The AWS service whose API a record is of (CloudTrail's `eventSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    Kms,
+    CloudFormation,
+}
+
+impl EventSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Kms => "kms.amazonaws.com",
+            EventSource::CloudFormation => "cloudformation.amazonaws.com",
+        }
+    }
+}
+
+/// One API call as its audit record shows it (besides who called: the request context).
+#[derive(Debug)]
+pub struct ApiCall<'a> {
+    pub source: EventSource,
+    /// The account the call was made in (`recipientAccountId`).
+    pub account: &'a str,
+    /// The operation (`eventName`).
+    pub event: &'a str,
+    /// The call changes nothing (`readOnly`): its record is buffered, see [`Audit::flush`].
+    pub read_only: bool,
+    /// The request members the record shows (`requestParameters`), secrets left out.
+    pub request_parameters: Value,
+    /// What the response is recorded as (`responseElements`; `null` for most calls).
+    pub response_elements: Value,
+    /// The resources the call acted on (`resources`), or `null`.
+    pub resources: Value,
+    /// `additionalEventData`, or `null`.
+    pub additional_event_data: Value,
+    /// How the call failed, if it did.
+    pub error: Option<CallError<'a>>,
+    pub time: Timestamp,
 }
 
 /// The per-Region audit logs.
@@ -100,29 +161,52 @@ pub fn request_record(input: &Value) -> Value {
     }
 }
 
-/// The request members as CloudTrail shows them (lower camel case, secrets left out), as
-/// a JSON object: the reference [`write_request_parameters`] is tested against.
-#[cfg(test)]
+/// The request members as CloudTrail shows them (lower camel case, secrets left out);
+/// `null` when none is left, as CloudTrail writes a request without parameters.
 fn request_parameters(input: &Value) -> Value {
     let mut out = Map::new();
     if let Some(obj) = input.as_object() {
         for (k, v) in obj {
-            if !OMITTED.contains(&k.as_str()) {
-                out.insert(lower_camel(k), v.clone());
+            if OMITTED.contains(&k.as_str()) {
+                continue;
             }
+            let v = match v.as_object() {
+                Some(members) if STRUCTURES.contains(&k.as_str()) => Value::Object(
+                    members
+                        .iter()
+                        .map(|(m, mv)| (lower_camel(m), mv.clone()))
+                        .collect(),
+                ),
+                _ => v.clone(),
+            };
+            out.insert(lower_camel(k), v);
         }
     }
-    Value::Object(out)
+    if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(out)
+    }
 }
 
-/// The key ARN a response names, for `resources`.
-fn resource_arn(response: Option<&Value>) -> Option<&str> {
-    let r = response?;
-    r.get("KeyMetadata")
-        .and_then(|m| m.get("Arn"))
-        .or_else(|| r.get("KeyId"))
-        .and_then(|v| v.as_str())
-        .filter(|s| s.starts_with("arn:"))
+/// CloudTrail's `userIdentity` of the caller (without `invokedBy`).
+fn user_identity(ctx: &RequestContext, account: &str) -> Value {
+    match ctx.identity {
+        Identity::AccountRoot => json!({
+            "type": "Root",
+            "principalId": account,
+            "arn": format!("arn:{}:iam::{account}:root", ctx.region.partition().as_str()),
+            "accountId": account,
+            "accessKeyId": ctx.access_key,
+        }),
+    }
+}
+
+/// A member value of a record written by [`write_api_call`].
+enum Field<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Json(&'a Value),
 }
 
 /// Appends `s` as a JSON string.
@@ -131,131 +215,93 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-/// Appends a JSON value.
-fn json_value(out: &mut Vec<u8>, v: &Value) {
-    let _ = serde_json::to_writer(&mut *out, v);
-}
-
-/// Appends the request members as CloudTrail shows them ([`request_parameters`]: lower
-/// camel case, secrets left out), in the key order of the JSON object it builds (sorted,
-/// the later of two equal keys winning).
-fn write_request_parameters(out: &mut Vec<u8>, input: &Value) {
-    let mut members: Vec<(Cow<'_, str>, &Value)> = Vec::new();
-    if let Some(obj) = input.as_object() {
-        members.reserve(obj.len());
-        for (k, v) in obj {
-            if !OMITTED.contains(&k.as_str()) {
-                let key = match k.chars().next() {
-                    Some(f) if f.is_ascii() && !f.is_ascii_uppercase() => Cow::Borrowed(k.as_str()),
-                    None => Cow::Borrowed(k.as_str()),
-                    Some(_) => Cow::Owned(lower_camel(k)),
-                };
-                members.push((key, v));
-            }
+/// Appends the CloudTrail record of `call` as one JSON object, written straight into
+/// `out` rather than built as a JSON tree first: the members sorted by name, as the tree
+/// (a sorted map) has always written them; the event time without a formatter; the event
+/// id from [`crate::domain::ids::call_uuid`].
+fn write_api_call(out: &mut Vec<u8>, ctx: &RequestContext, call: &ApiCall<'_>) {
+    let mut identity = user_identity(ctx, call.account);
+    let (source_ip, user_agent) = match ctx.invoked_by {
+        Some(service) => {
+            // A call an AWS service made for the caller: CloudTrail names the service.
+            identity["invokedBy"] = json!(service);
+            (service, service)
         }
+        None => (ctx.source_ip.as_str(), ctx.user_agent.as_str()),
+    };
+    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let event_id = crate::domain::ids::call_uuid()
+        .hyphenated()
+        .encode_lower(&mut id);
+    let time_bytes = call.time.iso8601_bytes();
+    let time_text;
+    let event_time = match time_bytes.as_ref().map(|b| std::str::from_utf8(b)) {
+        Some(Ok(t)) => t,
+        _ => {
+            time_text = call.time.iso8601();
+            time_text.as_str()
+        }
+    };
+    let mut members: Vec<(&str, Field<'_>)> = Vec::with_capacity(24);
+    members.extend([
+        ("eventVersion", Field::Str("1.08")),
+        ("userIdentity", Field::Json(&identity)),
+        ("eventTime", Field::Str(event_time)),
+        ("eventSource", Field::Str(call.source.as_str())),
+        ("eventName", Field::Str(call.event)),
+        ("awsRegion", Field::Str(ctx.region.as_str())),
+        ("sourceIPAddress", Field::Str(source_ip)),
+        ("userAgent", Field::Str(user_agent)),
+        ("requestParameters", Field::Json(&call.request_parameters)),
+        ("responseElements", Field::Json(&call.response_elements)),
+        ("requestID", Field::Str(&ctx.request_id)),
+        ("eventID", Field::Str(event_id)),
+        ("readOnly", Field::Bool(call.read_only)),
+        ("eventType", Field::Str("AwsApiCall")),
+        ("managementEvent", Field::Bool(true)),
+        ("recipientAccountId", Field::Str(call.account)),
+        ("eventCategory", Field::Str("Management")),
+    ]);
+    if !call.resources.is_null() {
+        members.push(("resources", Field::Json(&call.resources)));
     }
-    // A stable sort: of equal keys the later one stays last, and wins below.
-    members.sort_by(|a, b| a.0.cmp(&b.0));
+    if !call.additional_event_data.is_null() {
+        members.push((
+            "additionalEventData",
+            Field::Json(&call.additional_event_data),
+        ));
+    }
+    if let Some(e) = &call.error {
+        members.push(("errorCode", Field::Str(e.code)));
+        members.push(("errorMessage", Field::Str(e.message)));
+    }
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
     out.push(b'{');
-    let mut first = true;
-    for (i, (k, v)) in members.iter().enumerate() {
-        if members.get(i + 1).is_some_and(|next| next.0 == *k) {
-            continue;
-        }
-        if !first {
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
             out.push(b',');
         }
-        first = false;
-        json_str(out, k);
+        json_str(out, name);
         out.push(b':');
-        json_value(out, v);
+        match value {
+            Field::Str(s) => json_str(out, s),
+            Field::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Field::Json(v) => {
+                let _ = serde_json::to_writer(&mut *out, v);
+            }
+        }
     }
     out.push(b'}');
 }
 
-/// Appends the CloudTrail record of an API call as one JSON object, written straight into
-/// `out`: the members in the (sorted) order the record has always had, the event time
-/// without a formatter.
-#[allow(clippy::too_many_arguments)]
-fn write_call_record(
-    out: &mut Vec<u8>,
-    ctx: &RequestContext,
-    account: &str,
-    event: &str,
-    read_only: bool,
-    input: &Value,
-    response: Option<&Value>,
-    error: Option<CallError<'_>>,
-    time: Timestamp,
-) {
-    out.extend_from_slice(b"{\"awsRegion\":");
-    json_str(out, ctx.region.as_str());
-    if let Some(e) = &error {
-        out.extend_from_slice(b",\"errorCode\":");
-        json_str(out, e.code);
-        out.extend_from_slice(b",\"errorMessage\":");
-        json_str(out, e.message);
-    }
-    out.extend_from_slice(b",\"eventCategory\":\"Management\",\"eventID\":\"");
-    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    out.extend_from_slice(
-        crate::domain::ids::call_uuid()
-            .hyphenated()
-            .encode_lower(&mut id)
-            .as_bytes(),
-    );
-    out.extend_from_slice(b"\",\"eventName\":");
-    json_str(out, event);
-    out.extend_from_slice(b",\"eventSource\":\"kms.amazonaws.com\",\"eventTime\":");
-    match time.iso8601_bytes() {
-        Some(t) => {
-            out.push(b'"');
-            out.extend_from_slice(&t);
-            out.push(b'"');
-        }
-        None => json_str(out, &time.iso8601()),
-    }
-    out.extend_from_slice(
-        b",\"eventType\":\"AwsApiCall\",\"eventVersion\":\"1.08\",\"managementEvent\":true,\"readOnly\":",
-    );
-    out.extend_from_slice(if read_only { b"true" } else { b"false" });
-    out.extend_from_slice(b",\"recipientAccountId\":");
-    json_str(out, account);
-    out.extend_from_slice(b",\"requestID\":");
-    json_str(out, &ctx.request_id);
-    out.extend_from_slice(b",\"requestParameters\":");
-    write_request_parameters(out, input);
-    if let Some(arn) = resource_arn(response) {
-        out.extend_from_slice(b",\"resources\":[{\"ARN\":");
-        json_str(out, arn);
-        out.extend_from_slice(b",\"accountId\":");
-        json_str(out, account);
-        out.extend_from_slice(b",\"type\":\"AWS::KMS::Key\"}]");
-    }
-    out.extend_from_slice(b",\"responseElements\":");
-    if error.is_none() && event == "CreateKey" {
-        out.extend_from_slice(b"{\"keyMetadata\":");
-        match response.and_then(|r| r.get("KeyMetadata")) {
-            Some(m) => json_value(out, m),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.push(b'}');
-    } else {
-        out.extend_from_slice(b"null");
-    }
-    out.extend_from_slice(b",\"sourceIPAddress\":");
-    json_str(out, &ctx.source_ip);
-    out.extend_from_slice(b",\"userAgent\":");
-    json_str(out, &ctx.user_agent);
-    out.extend_from_slice(b",\"userIdentity\":{\"accessKeyId\":");
-    json_str(out, &ctx.access_key);
-    out.extend_from_slice(b",\"accountId\":");
-    json_str(out, account);
-    if let Some(service) = ctx.invoked_by {
-        out.extend_from_slice(b",\"invokedBy\":");
-        json_str(out, service);
-    }
-    out.extend_from_slice(b",\"type\":\"IAMUser\"}}");
+/// The key ARN a response names, for `resources`.
+fn resource_arn(response: Option<&Value>) -> Option<String> {
+    let r = response?;
+    r.pointer("/KeyMetadata/Arn")
+        .or_else(|| r.get("KeyId"))
+        .and_then(|v| v.as_str())
+        .filter(|s| s.starts_with("arn:"))
+        .map(str::to_string)
 }
 
 impl Audit {
@@ -314,7 +360,7 @@ impl Audit {
         }
     }
 
-    /// Appends a record (one JSON line, newline included). Records of changes (and in
+    /// Appends a record (one JSON line, its newline included). Records of changes (and in
     /// strict mode every record) are written to the file at once; read-only records (the
     /// crypto hot path) are written by [`Audit::flush`] every 200 ms.
     fn write(&self, region: Region, line: &[u8], read_only: bool) -> Result<(), AuditError> {
@@ -378,8 +424,10 @@ impl Audit {
         }
     }
 
-    /// Records an API call made by a caller. `read_only`: the call changes nothing
+    /// Records a KMS API call made by a caller. `read_only`: the call changes nothing
     /// (CloudTrail's `readOnly`; such records are buffered, see [`Audit::flush`]).
+    /// `input` is the request as [`request_record`] left it; `detail` what the operation
+    /// adds (see [`RecordDetail`]).
     #[allow(clippy::too_many_arguments)]
     pub fn record_call(
         &self,
@@ -390,7 +438,54 @@ impl Audit {
         input: &Value,
         response: Option<&Value>,
         error: Option<CallError<'_>>,
+        detail: Option<&RecordDetail>,
         time: Timestamp,
+    ) -> Result<(), AuditError> {
+        let key_arn = detail
+            .and_then(|d| d.key_arn.clone())
+            .or_else(|| resource_arn(response));
+        let resources = match key_arn {
+            Some(arn) => json!([{
+                "accountId": account,
+                "type": "AWS::KMS::Key",
+                "ARN": arn,
+            }]),
+            None => Value::Null,
+        };
+        let response_elements = match detail.and_then(|d| d.response_elements.clone()) {
+            Some(elements) => elements,
+            None if error.is_none() && event == "CreateKey" => {
+                json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) })
+            }
+            None => Value::Null,
+        };
+        let additional_event_data = detail
+            .and_then(|d| d.additional_event_data.clone())
+            .unwrap_or(Value::Null);
+        self.record_api_call(
+            ctx,
+            &ApiCall {
+                source: EventSource::Kms,
+                account,
+                event,
+                read_only,
+                request_parameters: request_parameters(input),
+                response_elements,
+                resources,
+                additional_event_data,
+                error,
+                time,
+            },
+        )
+    }
+
+    /// Records an API call of any service hsm-kms serves. Read-only calls are buffered
+    /// unless in strict mode; an error is a record that could not be written (counted and
+    /// logged here; in strict mode the caller fails the call).
+    pub fn record_api_call(
+        &self,
+        ctx: &RequestContext,
+        call: &ApiCall<'_>,
     ) -> Result<(), AuditError> {
         // One line buffer per thread, reused (a record holds no secret).
         thread_local! {
@@ -398,11 +493,9 @@ impl Audit {
         }
         let record = |line: &mut Vec<u8>| {
             line.clear();
-            write_call_record(
-                line, ctx, account, event, read_only, input, response, error, time,
-            );
+            write_api_call(line, ctx, call);
             line.push(b'\n');
-            self.write(ctx.region, line, read_only)
+            self.write(ctx.region, line, call.read_only)
         };
         LINE.with(|cell| match cell.try_borrow_mut() {
             Ok(mut line) => {
@@ -457,184 +550,274 @@ impl Audit {
 mod tests {
     use super::*;
 
-    fn ctx(region: Region) -> RequestContext {
+    #[test]
+    fn request_parameters_are_lower_camel_without_tokens_and_null_when_empty() {
+        let input = json!({
+            "KeyId": "k",
+            "Operations": ["Encrypt"],
+            "Constraints": {"EncryptionContextSubset": {"Department": "IT"}},
+            "GrantTokens": ["secret-ish"],
+        });
+        assert_eq!(
+            request_parameters(&input),
+            json!({
+                "keyId": "k",
+                "operations": ["Encrypt"],
+                "constraints": {"encryptionContextSubset": {"Department": "IT"}},
+            })
+        );
+        assert_eq!(request_parameters(&json!({"GrantToken": "t"})), Value::Null);
+        assert_eq!(request_parameters(&json!({})), Value::Null);
+    }
+
+    fn ctx(region: &str, invoked_by: Option<&'static str>) -> RequestContext {
         RequestContext {
-            region,
-            access_key: "AKIDEXAMPLE".into(),
-            request_id: "r".into(),
-            source_ip: "127.0.0.1".into(),
-            user_agent: "test".into(),
-            invoked_by: None,
+            region: Region::parse(region).expect("catalogue"),
+            identity: Identity::AccountRoot,
+            access_key: "AKIDEXAMPLE".to_string(),
+            request_id: "req-1".to_string(),
+            source_ip: "192.0.2.7".to_string(),
+            user_agent: "aws-cli/2".to_string(),
+            invoked_by,
         }
     }
 
-    fn call(audit: &Audit, region: Region, read_only: bool) -> Result<(), AuditError> {
-        audit.record_call(
-            &ctx(region),
-            "111122223333",
-            "Encrypt",
-            read_only,
-            &json!({"KeyId": "k"}),
-            None,
-            None,
-            Timestamp::from_secs(1.0),
-        )
-    }
-
-    /// The record as it was built before records were written straight into bytes: a
-    /// JSON object whose serialisation each written record must equal.
-    #[allow(clippy::too_many_arguments)]
-    fn reference_record(
-        ctx: &RequestContext,
-        account: &str,
-        event: &str,
-        read_only: bool,
-        input: &Value,
-        response: Option<&Value>,
-        error: Option<CallError<'_>>,
-        time: Timestamp,
-        event_id: &str,
-    ) -> Value {
+    /// The record of `call` as it was built before records were written straight into
+    /// bytes (a JSON tree, serialised): what [`write_api_call`] must write, byte for byte.
+    fn reference_record(ctx: &RequestContext, call: &ApiCall<'_>, event_id: &str) -> Value {
         let mut record = json!({
             "eventVersion": "1.08",
-            "userIdentity": {
-                "type": "IAMUser",
-                "accountId": account,
-                "accessKeyId": ctx.access_key,
-            },
-            "eventTime": chrono::DateTime::from_timestamp(time.secs().floor() as i64, 0)
+            "userIdentity": user_identity(ctx, call.account),
+            "eventTime": chrono::DateTime::from_timestamp(call.time.secs().floor() as i64, 0)
                 .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
                 .unwrap_or_default(),
-            "eventSource": "kms.amazonaws.com",
-            "eventName": event,
+            "eventSource": call.source.as_str(),
+            "eventName": call.event,
             "awsRegion": ctx.region.as_str(),
             "sourceIPAddress": ctx.source_ip,
             "userAgent": ctx.user_agent,
-            "requestParameters": request_parameters(input),
-            "responseElements": Value::Null,
+            "requestParameters": call.request_parameters,
+            "responseElements": call.response_elements,
             "requestID": ctx.request_id,
             "eventID": event_id,
-            "readOnly": read_only,
+            "readOnly": call.read_only,
             "eventType": "AwsApiCall",
             "managementEvent": true,
-            "recipientAccountId": account,
+            "recipientAccountId": call.account,
             "eventCategory": "Management",
         });
         if let Some(service) = ctx.invoked_by {
             record["userIdentity"]["invokedBy"] = json!(service);
+            record["sourceIPAddress"] = json!(service);
+            record["userAgent"] = json!(service);
         }
-        if let Some(arn) = resource_arn(response) {
-            record["resources"] = json!([{
-                "accountId": account,
-                "type": "AWS::KMS::Key",
-                "ARN": arn,
-            }]);
+        if !call.resources.is_null() {
+            record["resources"] = call.resources.clone();
         }
-        if let Some(e) = error {
+        if !call.additional_event_data.is_null() {
+            record["additionalEventData"] = call.additional_event_data.clone();
+        }
+        if let Some(e) = call.error {
             record["errorCode"] = json!(e.code);
             record["errorMessage"] = json!(e.message);
-        } else if event == "CreateKey" {
-            record["responseElements"] =
-                json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) });
         }
         record
     }
 
     #[test]
     fn records_written_straight_are_byte_for_byte_the_json_records() {
-        let region = Region::parse("eu-west-1").expect("region");
-        let mut odd = ctx(region);
+        let mut odd = ctx("eu-west-1", None);
         odd.user_agent = "aws-cli/2 \"quoted\" \\ tab\t ünïcödé \u{1}".into();
         odd.source_ip = "::1".into();
-        odd.invoked_by = Some("cloudformation.amazonaws.com");
-        let arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-        let metadata = json!({"KeyMetadata": {"Arn": arn, "KeyId": "1234", "Enabled": true}});
-        let encrypt_out = json!({"KeyId": arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"});
-        let not_an_arn = json!({"KeyId": "not-an-arn"});
-        let inputs = [
-            json!({}),
-            json!({"KeyId": "alias/x", "Plaintext": "c2VjcmV0", "EncryptionContext": {"b": "2", "a": "1"}}),
-            json!({"Tags": [{"TagKey": "k", "TagValue": "v"}], "Policy": "{}", "Description": "d"}),
-            // Unknown members of any case: CloudTrail's lower camel case, one per key.
-            json!({"zeta": 1, "Alpha": [1, 2.5, null], "alpha": "later wins", "_x": true, "Éclair": "é", "": 0}),
-            Value::Null,
+        odd.request_id = "r\"1".into();
+        let contexts = [
+            odd,
+            ctx("us-east-1", Some(crate::domain::request::CLOUDFORMATION)),
+            ctx("cn-north-1", None),
         ];
+        let arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         let error = CallError {
             code: "NotFoundException",
             message: "Key 'arn:…' does not exist \"here\"",
         };
-        let cases: Vec<(
-            &RequestContext,
-            &str,
-            bool,
-            Option<&Value>,
-            Option<CallError<'_>>,
-            f64,
-        )> = vec![
-            (
-                &odd,
-                "Encrypt",
-                true,
-                Some(&encrypt_out),
-                None,
-                1_795_449_131.9,
-            ),
-            (&odd, "CreateKey", false, Some(&metadata), None, 0.0),
-            (&odd, "CreateKey", false, None, None, 951_782_400.5),
-            (&odd, "CreateKey", false, Some(&metadata), Some(error), 1.0),
-            (&odd, "DescribeKey", true, None, Some(error), -1.5),
-            (
-                &odd,
-                "Decrypt",
-                true,
-                Some(&not_an_arn),
-                None,
-                4_107_542_400.0,
-            ),
+        let parameters = [
+            Value::Null,
+            request_parameters(&json!({"KeyId": "alias/x", "Plaintext": "c2VjcmV0",
+                "EncryptionContext": {"b": "2", "a": "1"}, "GrantTokens": ["t"]})),
+            request_parameters(&json!({"zeta": 1, "Alpha": [1, 2.5, null], "Éclair": "é"})),
         ];
-        let mut plain = ctx(region);
-        plain.invoked_by = None;
-        for input in &inputs {
-            for (i, (c, event, read_only, response, error, secs)) in cases.iter().enumerate() {
-                for c in [*c, &plain] {
-                    let time = Timestamp::from_secs(*secs);
+        let resources = [
+            Value::Null,
+            json!([{"accountId": "111122223333", "type": "AWS::KMS::Key", "ARN": arn}]),
+        ];
+        let elements = [
+            Value::Null,
+            json!({"keyMetadata": {"Arn": arn, "Enabled": true}}),
+        ];
+        let extra = [Value::Null, json!({"grantId": "g"})];
+        let mut cases = 0;
+        for c in &contexts {
+            for (p, r, e, x) in [
+                (&parameters[0], &resources[0], &elements[0], &extra[0]),
+                (&parameters[1], &resources[1], &elements[0], &extra[0]),
+                (&parameters[2], &resources[1], &elements[1], &extra[1]),
+                (&parameters[1], &resources[0], &elements[1], &extra[1]),
+            ] {
+                for (source, failed, read_only, secs) in [
+                    (EventSource::Kms, None, true, 1_795_449_131.9),
+                    (EventSource::Kms, Some(error), false, 951_782_400.5),
+                    (EventSource::CloudFormation, None, false, -1.5),
+                    (EventSource::CloudFormation, Some(error), true, 0.0),
+                ] {
+                    let call = ApiCall {
+                        source,
+                        account: "111122223333",
+                        event: "CreateKey",
+                        read_only,
+                        request_parameters: p.clone(),
+                        response_elements: e.clone(),
+                        resources: r.clone(),
+                        additional_event_data: x.clone(),
+                        error: failed,
+                        time: Timestamp::from_secs(secs),
+                    };
                     let mut written = Vec::new();
-                    write_call_record(
-                        &mut written,
-                        c,
-                        "111122223333",
-                        event,
-                        *read_only,
-                        input,
-                        *response,
-                        *error,
-                        time,
-                    );
+                    write_api_call(&mut written, c, &call);
                     let parsed: Value = serde_json::from_slice(&written).expect("valid JSON");
                     let id = parsed["eventID"].as_str().expect("eventID").to_string();
+                    let version = uuid::Uuid::parse_str(&id).expect("uuid").get_version_num();
+                    assert_eq!(version, 4);
+                    let reference = serde_json::to_string(&reference_record(c, &call, &id));
                     assert_eq!(
-                        uuid::Uuid::parse_str(&id).expect("uuid").get_version_num(),
-                        4
+                        String::from_utf8(written).expect("UTF-8"),
+                        reference.expect("JSON")
                     );
-                    let reference = reference_record(
-                        c,
-                        "111122223333",
-                        event,
-                        *read_only,
-                        input,
-                        *response,
-                        *error,
-                        time,
-                        &id,
-                    );
-                    assert_eq!(
-                        String::from_utf8(written).expect("utf-8"),
-                        serde_json::to_string(&reference).expect("json"),
-                        "case {i}, input {input}"
-                    );
+                    cases += 1;
                 }
             }
         }
+        assert_eq!(cases, 48);
+    }
+
+    /// The records written to `region`'s log.
+    fn records(dir: &Path, region: &str) -> Vec<Value> {
+        std::fs::read_to_string(dir.join(format!("{region}.jsonl")))
+            .expect("audit file")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON record"))
+            .collect()
+    }
+
+    fn call(audit: &Audit, region: Region, read_only: bool) -> Result<(), AuditError> {
+        audit.record_call(
+            &ctx(region.as_str(), None),
+            "111122223333",
+            "Encrypt",
+            read_only,
+            &json!({"KeyId": "k"}),
+            None,
+            None,
+            None,
+            Timestamp::from_secs(1.0),
+        )
+    }
+
+    #[test]
+    fn the_account_root_is_recorded_as_root_in_its_regions_partition() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (us, cn) = (ctx("us-east-1", None), ctx("cn-north-1", None));
+        let audit = Audit::open(dir.path(), &[us.region, cn.region], false).expect("open");
+        let time = Timestamp::from_secs(1_700_000_000.0);
+        for c in [&us, &cn] {
+            audit
+                .record_call(
+                    c,
+                    "111122223333",
+                    "ListKeys",
+                    true,
+                    &json!({}),
+                    None,
+                    None,
+                    None,
+                    time,
+                )
+                .expect("written");
+        }
+        audit.flush();
+        for (region, partition) in [("us-east-1", "aws"), ("cn-north-1", "aws-cn")] {
+            let r = &records(dir.path(), region)[0];
+            assert_eq!(
+                r["userIdentity"],
+                json!({
+                    "type": "Root",
+                    "principalId": "111122223333",
+                    "arn": format!("arn:{partition}:iam::111122223333:root"),
+                    "accountId": "111122223333",
+                    "accessKeyId": "AKIDEXAMPLE",
+                }),
+                "{region}"
+            );
+            assert_eq!(r["readOnly"], true);
+        }
+    }
+
+    #[test]
+    fn a_call_a_service_made_names_the_service_and_cloudformation_calls_their_source() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let by_cfn = ctx("us-east-1", Some(crate::domain::request::CLOUDFORMATION));
+        let audit = Audit::open(dir.path(), &[by_cfn.region], false).expect("open");
+        let time = Timestamp::from_secs(1_700_000_000.0);
+        audit
+            .record_call(
+                &by_cfn,
+                "111122223333",
+                "CreateAlias",
+                false,
+                &json!({"AliasName": "alias/x"}),
+                None,
+                None,
+                None,
+                time,
+            )
+            .expect("written");
+        let direct = ctx("us-east-1", None);
+        audit.record_api_call(
+            &direct,
+            &ApiCall {
+                source: EventSource::CloudFormation,
+                account: "111122223333",
+                event: "CreateStack",
+                read_only: false,
+                request_parameters: json!({"stackName": "demo"}),
+                response_elements: json!({"stackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/demo/1"}),
+                resources: Value::Null,
+                additional_event_data: Value::Null,
+                error: Some(CallError {
+                    code: "ValidationError",
+                    message: "Stack [demo] already exists",
+                }),
+                time,
+            },
+        )
+            .expect("written");
+        // Not read-only: on the file without a flush.
+        let r = records(dir.path(), "us-east-1");
+        assert_eq!(r[0]["eventSource"], "kms.amazonaws.com");
+        assert_eq!(
+            r[0]["userIdentity"]["invokedBy"],
+            "cloudformation.amazonaws.com"
+        );
+        assert_eq!(r[0]["sourceIPAddress"], "cloudformation.amazonaws.com");
+        assert_eq!(r[0]["userAgent"], "cloudformation.amazonaws.com");
+        assert_eq!(r[0]["requestParameters"], json!({"aliasName": "alias/x"}));
+        assert_eq!(r[1]["eventSource"], "cloudformation.amazonaws.com");
+        assert_eq!(r[1]["eventName"], "CreateStack");
+        assert_eq!(r[1]["sourceIPAddress"], "192.0.2.7");
+        assert_eq!(r[1]["userIdentity"]["type"], "Root");
+        assert!(r[1]["userIdentity"].get("invokedBy").is_none());
+        assert_eq!(r[1]["errorCode"], "ValidationError");
+        assert_eq!(r[1]["errorMessage"], "Stack [demo] already exists");
+        assert_eq!(r[1]["readOnly"], false);
     }
 
     #[test]
@@ -671,5 +854,32 @@ mod tests {
         assert_eq!(text.lines().count(), 2);
         assert_eq!(audit.failures(), 0);
         assert!(audit.writable(region));
+    }
+
+    #[test]
+    fn in_strict_mode_a_cloudformation_record_that_cannot_be_written_is_reported() {
+        let region = Region::parse("us-east-1").expect("region");
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::os::unix::fs::symlink("/dev/full", dir.path().join("us-east-1.jsonl"))
+            .expect("symlink");
+        let strict = Audit::open(dir.path(), &[region], true).expect("open");
+        let described = strict.record_api_call(
+            &ctx("us-east-1", None),
+            &ApiCall {
+                source: EventSource::CloudFormation,
+                account: "111122223333",
+                event: "DescribeStacks",
+                read_only: true,
+                request_parameters: Value::Null,
+                response_elements: Value::Null,
+                resources: Value::Null,
+                additional_event_data: Value::Null,
+                error: None,
+                time: Timestamp::from_secs(1.0),
+            },
+        );
+        let e = described.expect_err("strict: a read-only record is written at once");
+        assert!(e.to_string().contains("us-east-1"), "{e}");
+        assert_eq!(strict.failures(), 1);
     }
 }

@@ -150,6 +150,25 @@ pub struct Settings {
     )]
     pub primary_update_delay_ms: u64,
 
+    /// Extra delay between creating a stack's resource and recording its physical id, in milliseconds (crash tests)
+    #[arg(
+        long,
+        env = "HSM_KMS_STACK_RECORD_DELAY_MS",
+        value_name = "MS",
+        default_value = "0"
+    )]
+    pub stack_record_delay_ms: u64,
+
+    /// Most grants one KMS key may have (AWS's quota: 50,000); CreateGrant beyond it is LimitExceededException
+    #[arg(
+        long,
+        env = "HSM_KMS_MAX_GRANTS_PER_KEY",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..),
+        default_value = "50000"
+    )]
+    pub max_grants_per_key: u32,
+
     /// Enables the /admin endpoints (clock control); `--admin-api` alone means true
     #[arg(
         long,
@@ -306,16 +325,6 @@ pub struct Settings {
     )]
     pub quota_aliases_per_key: u32,
 
-    /// Quota: grants per KMS key (AWS: 50,000)
-    #[arg(
-        long,
-        env = "HSM_KMS_QUOTA_GRANTS_PER_KEY",
-        value_name = "N",
-        value_parser = clap::value_parser!(u32),
-        default_value = "50000"
-    )]
-    pub quota_grants_per_key: u32,
-
     /// Encryptions allowed under one AES-GCM key material (random 96-bit IVs: NIST's bound is 2^32); a key rotates itself at half of it and refuses to encrypt at it. Lower only to test
     #[arg(
         long,
@@ -364,6 +373,11 @@ pub struct Config {
     pub replica_creation_delay_ms: u64,
     /// Extra delay before an UpdatePrimaryRegion leaves the `Updating` state.
     pub primary_update_delay_ms: u64,
+    /// Extra delay between a CloudFormation resource's creation and the record of its
+    /// physical id (the crash window stack recovery closes; for tests).
+    pub stack_record_delay_ms: u64,
+    /// Most grants one key may have (CreateGrant beyond it: LimitExceededException).
+    pub max_grants_per_key: u32,
     /// Enables the `/admin/*` endpoints (clock control).
     pub admin_api: bool,
     /// Open or strict.
@@ -429,10 +443,9 @@ pub struct Limits {
     /// RSA key pair generations at once per token, and waiting per token.
     pub key_generations_per_region: usize,
     pub key_generation_queue: usize,
-    /// AWS's resource quotas.
+    /// AWS's resource quotas (grants per key: `Config::max_grants_per_key`).
     pub keys_per_region: usize,
     pub aliases_per_key: usize,
-    pub grants_per_key: usize,
     /// Encryptions allowed under one AES-GCM key material.
     pub encryptions_per_key_material: u64,
 }
@@ -948,6 +961,8 @@ impl Settings {
             config_file: self.config,
             replica_creation_delay_ms: self.replica_creation_delay_ms,
             primary_update_delay_ms: self.primary_update_delay_ms,
+            stack_record_delay_ms: self.stack_record_delay_ms,
+            max_grants_per_key: self.max_grants_per_key,
             admin_api: self.admin_api,
             mode: self.mode,
             edge: EdgeConfig {
@@ -966,7 +981,6 @@ impl Settings {
                 key_generation_queue: self.key_generation_queue as usize,
                 keys_per_region: self.quota_keys_per_region as usize,
                 aliases_per_key: self.quota_aliases_per_key as usize,
-                grants_per_key: self.quota_grants_per_key as usize,
                 encryptions_per_key_material: self.encryptions_per_key_material,
             },
         })
@@ -1046,6 +1060,7 @@ mod tests {
         assert!(c.so_pin.is_none());
         assert_eq!(c.replica_creation_delay_ms, 0);
         assert_eq!(c.primary_update_delay_ms, 0);
+        assert_eq!(c.max_grants_per_key, 50_000, "AWS's quota");
         assert!(!c.admin_api);
         assert!(c.manage_softhsm_conf);
         // Settings::default() is the same as parsing nothing.
@@ -1154,6 +1169,11 @@ mod tests {
             ),
             ("log = \"info,[\"\n", "log", ""),
             ("listen = 1.5\n", "listen", "found float"),
+            (
+                "max_grants_per_key = 0\n",
+                "max_grants_per_key",
+                "not in 1..",
+            ),
         ] {
             let f = file(text);
             let e = parse(&["--config", f.path().to_str().expect("utf-8")]).expect_err(text);

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use crate::audit::Audit;
 use crate::clock::Clock;
+use crate::cloudformation::service::CloudFormation;
+use crate::cloudformation::store::StackStoreError;
 use crate::config::Config;
 use crate::hsm::{Hsm, HsmError};
 use crate::kms::jobs;
@@ -23,6 +25,8 @@ pub enum StartupError {
     TokensTask(#[source] tokio::task::JoinError),
     #[error("{}", crate::kms::error::Report(.0))]
     Store(#[source] StoreError),
+    #[error("{}", crate::kms::error::Report(.0))]
+    StackStore(#[source] StackStoreError),
     #[error("cannot open the audit log in {}: {source}", dir.display())]
     Audit {
         dir: PathBuf,
@@ -89,6 +93,7 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         Kms::new(config.without_pins(), clock, hsm, Box::new(store), audit)
             .map_err(StartupError::Store)?,
     );
+    let cfn = CloudFormation::open(kms.clone()).map_err(StartupError::StackStore)?;
     tokio::spawn(jobs::run(kms.clone()));
     let flusher = kms.clone();
     tokio::spawn(async move {
@@ -112,7 +117,7 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
             source,
         })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let mut app = crate::api::router(kms.clone());
+    let mut app = crate::api::router(kms.clone(), cfn.clone());
     {
         use std::io::Write;
         let mut out = std::io::stdout();
@@ -139,6 +144,9 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     tracing::info!(%addr, regions = %kms.config.served_list(), mode = %kms.config.mode, "serving");
     let warm = kms.clone();
     tokio::task::spawn_blocking(move || warm.warm_tokens());
+    // Stacks a stop interrupted are finished or rolled back (after the listener is up:
+    // recovery calls KMS, which needs nothing from HTTP, but waits on replica jobs).
+    crate::cloudformation::engine::recover(&cfn);
     let edge = crate::api::edge::Edge::new(kms.config.edge.clone(), addr, tls);
     edge.serve(listener, app, shutdown_signal())
         .await

@@ -1,8 +1,12 @@
 //! The server's edge under attack (issue 12, items 9, 10, 11, 13, 14): requests that never
 //! finish, connections that never speak, more connections than the cap, a web page's
-//! rebound host name, cross-site calls of the admin API, an open-mode server on the
-//! network, bodies too large or malformed — each refused or cut off, with AWS's JSON error
-//! form wherever the request is HTTP enough to answer. And HTTPS with aws-sdk-kms.
+//! rebound host name (on the API and on the web console, whose open-mode sign-in it would
+//! otherwise reach), cross-site calls of the admin API, an open-mode server on the
+//! network, bodies too large or malformed — each refused or cut off, in the caller's
+//! protocol wherever the request is HTTP enough to answer: AWS's JSON error form for the
+//! KMS API, the awsQuery XML error for CloudFormation callers (aws-sdk-rust and the aws
+//! CLI name the error), plain text for the console. And HTTPS with aws-sdk-kms, where the
+//! console's cookies are marked Secure.
 //!
 //! Raw sockets play the attacker: they send exactly the bytes an attack sends. The
 //! servers run with short timeouts (1–1.5 s); every wait below has a generous bound (the
@@ -337,6 +341,270 @@ fn a_rebound_host_name_is_refused_on_every_route() {
     }
 }
 
+/// A client that resolves `evil.example` to the server, as a victim's browser does once a
+/// page's DNS name was rebound to 127.0.0.1; redirects are not followed.
+fn rebinding_browser(p: u16) -> reqwest::Client {
+    reqwest::Client::builder()
+        .resolve("evil.example", ([127, 0, 0, 1], p).into())
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(BOUND)
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn a_rebound_host_name_cannot_reach_the_console_nor_sign_in() {
+    let server = short_timeouts(&[]);
+    let p = port(&server);
+    let browser = rebinding_browser(p);
+    let evil = format!("http://evil.example:{p}");
+    // The console's entry, its sign-in page, its assets and a key page: refused before
+    // any of them runs, in plain text, with no cookie.
+    for path in [
+        "/",
+        "/console/",
+        "/console/signin",
+        "/console/assets/console.js",
+        "/console/us-east-1/keys",
+    ] {
+        let r = browser
+            .get(format!("{evil}{path}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(r.status(), 421, "GET {path}");
+        assert!(r.headers().get("set-cookie").is_none(), "GET {path}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "text/plain; charset=utf-8",
+            "GET {path}"
+        );
+        let text = r.text().await.expect("body");
+        assert!(text.contains("\"evil.example:"), "{text}");
+        assert!(text.contains("does not name this server"), "{text}");
+    }
+    // The rebound page's own form post is same-origin as far as Origin and Host go (both
+    // name evil.example), so only the Host check stands between it and an open-mode
+    // session: the sign-in is refused and no session cookie is set.
+    let r = browser
+        .post(format!("{evil}/console/signin"))
+        .header("origin", &evil)
+        .header("cookie", "hsmkms_signin=forged")
+        .form(&[("csrf", "forged"), ("next", "/console/")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), 421);
+    assert!(r.headers().get("set-cookie").is_none());
+
+    // The console's own names work: its sign-in page sets its cookie, its assets load.
+    let own = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(BOUND)
+        .build()
+        .expect("client");
+    let r = own
+        .get(format!("http://localhost:{p}/console/signin"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(cookie.starts_with("hsmkms_signin="), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    let r = own
+        .get(format!("http://127.0.0.1:{p}/console/assets/console.css"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("text/css"));
+}
+
+/// The head of a CloudFormation (awsQuery) request as aws-sdk-rust and the aws CLI send
+/// it: form-encoded, signed for `cloudformation`.
+fn cfn_head(host: &str, extra: &str) -> String {
+    format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/cloudformation/aws4_request, SignedHeaders=host, Signature=00\r\n{extra}\r\n"
+    )
+}
+
+/// The status, content type and `Type` / `Code` / `Message` of a raw awsQuery error.
+fn parse_query_error(raw: &str) -> (u16, String, [String; 3]) {
+    let status: u16 = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {raw:?}"));
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    assert!(body.contains("<ErrorResponse"), "{raw}");
+    assert!(body.contains("<RequestId>"), "{raw}");
+    let element = |name: &str| {
+        let open = format!("<{name}>");
+        body.split_once(&open)
+            .and_then(|(_, rest)| rest.split_once(&format!("</{name}>")))
+            .map(|(v, _)| v.to_string())
+            .unwrap_or_else(|| panic!("no <{name}> in {raw}"))
+    };
+    (
+        status,
+        content_type,
+        [element("Type"), element("Code"), element("Message")],
+    )
+}
+
+#[test]
+fn cloudformation_callers_read_edge_errors_in_the_query_form() {
+    let server = short_timeouts(&[]);
+    let p = port(&server);
+    let own = format!("127.0.0.1:{p}");
+    // A body over the limit.
+    let mut s = connect(&server);
+    s.write_all(cfn_head(&own, "Content-Length: 2000000\r\n").as_bytes())
+        .expect("headers");
+    let (raw, closed) = read_until_closed(&mut s);
+    assert!(closed, "{raw:?}");
+    let (status, content_type, [kind, code, message]) = parse_query_error(&raw);
+    assert_eq!(status, 413, "{raw}");
+    assert_eq!(content_type, "text/xml", "{raw}");
+    assert_eq!(kind, "Sender");
+    assert_eq!(code, "RequestEntityTooLargeException");
+    assert!(message.contains("larger than 4096 bytes"), "{message}");
+
+    // A rebound Host.
+    let mut s = connect(&server);
+    s.write_all(
+        format!(
+            "{}Action=ListStacks&Version=2010-05-15",
+            cfn_head(&format!("evil.example:{p}"), "Content-Length: 36\r\n")
+        )
+        .as_bytes(),
+    )
+    .expect("request");
+    let (raw, closed) = read_until_closed(&mut s);
+    assert!(closed, "{raw:?}");
+    let (status, _, [kind, code, message]) = parse_query_error(&raw);
+    assert_eq!(status, 421, "{raw}");
+    assert_eq!(
+        (kind.as_str(), code.as_str()),
+        ("Sender", "MisdirectedRequestException")
+    );
+    assert!(message.contains("evil.example"), "{message}");
+
+    // A malformed chunked body: the query protocol's callers read AWS's common error for
+    // a request broken at the HTTP level.
+    let mut s = connect(&server);
+    s.write_all(cfn_head(&own, "Transfer-Encoding: chunked\r\n").as_bytes())
+        .expect("headers");
+    s.write_all(b"zz\r\nAction=ListStacks\r\n0\r\n\r\n")
+        .expect("bad chunk");
+    let (raw, closed) = read_until_closed(&mut s);
+    assert!(closed, "{raw:?}");
+    let (status, _, [_, code, message]) = parse_query_error(&raw);
+    assert_eq!(status, 400, "{raw}");
+    assert_eq!(code, "MalformedHttpRequestException");
+    assert!(message.contains("could not be read"), "{message}");
+
+    // A body that never arrives.
+    let mut s = connect(&server);
+    s.write_all(cfn_head(&own, "Content-Length: 100\r\n").as_bytes())
+        .expect("headers");
+    s.write_all(b"Action=").expect("first body bytes");
+    let (raw, closed) = read_until_closed(&mut s);
+    assert!(closed, "{raw:?}");
+    let (status, _, [_, code, _]) = parse_query_error(&raw);
+    assert_eq!(status, 408, "{raw}");
+    assert_eq!(code, "RequestTimeoutException");
+}
+
+#[tokio::test]
+async fn aws_sdk_cloudformation_reads_a_body_over_the_limit_as_its_service_error() {
+    let server = short_timeouts(&[]);
+    let cfn = aws_sdk_cloudformation::Client::new(&server.sdk_config("us-east-1").await);
+    let template = format!(
+        "{{\"Description\": \"{}\", \"Resources\": {{\"K\": {{\"Type\": \"AWS::KMS::Key\"}}}}}}",
+        "x".repeat(8000)
+    );
+    let e = must_fail(
+        cfn.validate_template().template_body(template).send().await,
+        "ValidateTemplate of 8 KB against a 4 KB limit",
+    );
+    assert_err(
+        &e,
+        "RequestEntityTooLargeException",
+        &["larger than 4096 bytes"],
+    );
+    // Under the limit, the same client is served.
+    let small = "{\"Resources\": {\"K\": {\"Type\": \"AWS::KMS::Key\"}}}";
+    cfn.validate_template()
+        .template_body(small)
+        .send()
+        .await
+        .expect("ValidateTemplate under the limit");
+}
+
+#[test]
+fn the_aws_cli_names_the_edge_errors_of_cloudformation_calls() {
+    let server = short_timeouts(&[]);
+    let p = port(&server);
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    let template = format!(
+        "{{\"Description\": \"{}\", \"Resources\": {{\"K\": {{\"Type\": \"AWS::KMS::Key\"}}}}}}",
+        "x".repeat(8000)
+    );
+    std::fs::write(scratch.path().join("big.json"), template).expect("write the template");
+    // The rebound Host: the CLI is sent through an HTTP proxy that is the server itself,
+    // so its request reaches 127.0.0.1 naming evil.example, as a rebound name would.
+    let script = format!(
+        r#"export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret AWS_DEFAULT_REGION=us-east-1 AWS_MAX_ATTEMPTS=1
+echo '== too large'
+aws cloudformation validate-template --endpoint-url http://127.0.0.1:{p} \
+    --template-body file://big.json 2>&1 || echo "exit $?"
+echo '== rebound'
+HTTP_PROXY=http://127.0.0.1:{p} NO_PROXY= no_proxy= \
+    aws cloudformation list-stacks --endpoint-url http://evil.example:{p} 2>&1 || echo "exit $?"
+"#
+    );
+    let run = common::readme::run_script(&script, scratch.path(), scratch.path(), BOUND * 6);
+    let out = run.stdout;
+    assert!(
+        run.status.is_some_and(|s| s.success()),
+        "{out}\n{}",
+        run.stderr
+    );
+    let (too_large, rebound) = out
+        .split_once("== rebound")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        too_large.contains(
+            "An error occurred (RequestEntityTooLargeException) when calling the ValidateTemplate operation: The request body is larger than 4096 bytes"
+        ),
+        "{out}"
+    );
+    assert!(too_large.contains("exit "), "{out}");
+    assert!(
+        rebound.contains(
+            "An error occurred (MisdirectedRequestException) when calling the ListStacks operation: The Host header \"evil.example:"
+        ),
+        "{out}"
+    );
+    assert!(rebound.contains("exit "), "{out}");
+}
+
 #[tokio::test]
 async fn sdk_clients_naming_localhost_or_a_configured_name_are_served() {
     let server = Server::start_with(&["--regions", "us-east-1", "--allowed-hosts", "kms.test"]);
@@ -613,6 +881,16 @@ async fn https_with_a_self_signed_certificate_serves_aws_sdk_kms() {
         .expect("Decrypt over HTTPS");
     assert_eq!(opened.plaintext().expect("plaintext").as_ref(), b"over TLS");
 
+    // The console's cookies are Secure over TLS: a browser will not send them over HTTP.
+    let raw = https_get(&server, identity.cert.der().clone(), "/console/signin").await;
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    let cookie = raw
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {raw}"));
+    assert!(cookie.contains("hsmkms_signin="), "{cookie}");
+    assert!(cookie.trim_end().ends_with("; Secure"), "{cookie}");
+
     // Plain HTTP to the HTTPS port gets no answer it could use.
     let plain = reqwest::Client::new()
         .get(format!(
@@ -626,4 +904,37 @@ async fn https_with_a_self_signed_certificate_serves_aws_sdk_kms() {
         plain.is_err() || !plain.expect("response").status().is_success(),
         "plain HTTP was served on the TLS port"
     );
+}
+
+/// `GET path` over TLS to `server`, trusting only `cert`; the whole raw response.
+async fn https_get(
+    server: &Server,
+    cert: rustls::pki_types::CertificateDer<'static>,
+    path: &str,
+) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).expect("trust the certificate");
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let p = port(server);
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", p))
+        .await
+        .expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    tls.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost:{p}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .expect("request");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(BOUND, tls.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -19,10 +19,16 @@
 //! - **Request bodies** are read here, up to `max_request_bytes`, straight into zeroising
 //!   memory sized from the declared length (a body may hold plaintext), and handed to the
 //!   routes as one buffer that is wiped when the request is dropped.
-//! - **Errors in AWS's JSON form** wherever the request is HTTP enough to answer: a body
-//!   over the limit is HTTP 413, a malformed (chunked) body 400 SerializationException, a
-//!   body that does not arrive in time 408, a foreign Host 421 — each
-//!   `{"__type": ..., "message": ...}` with `x-amzn-requestid`.
+//! - **Errors in AWS's form** wherever the request is HTTP enough to answer: a body over
+//!   the limit is HTTP 413, a malformed (chunked) body 400, a body that does not arrive in
+//!   time 408, a foreign Host 421. The form is the caller's ([`ErrorForm`], decided from
+//!   the request's head before its body is read): the KMS API's JSON
+//!   (`{"__type": ..., "message": ...}`), the awsQuery XML `ErrorResponse` for callers of
+//!   CloudFormation (a request signed for `cloudformation`, or a form-encoded `POST /`),
+//!   or plain text for the web console's browser requests (`/console`, `GET /`). Each
+//!   carries `x-amzn-requestid`.
+//! - **Over TLS, the console's cookies** are marked `Secure` on their way out, so a
+//!   browser never sends a session cookie of an HTTPS server over plain HTTP.
 //!
 //! A request whose client goes away before it is answered is dropped by hyper (an early
 //! EOF on a busy connection ends it), and with it the handler's future: work still queued
@@ -40,7 +46,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
-use axum::http::{header, HeaderValue, Request, Response, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use axum::Router;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::BodyExt as _;
@@ -241,6 +247,7 @@ impl Edge {
         peer: SocketAddr,
         mut app: Router,
     ) -> Response<Body> {
+        let form = ErrorForm::of(req.method(), req.uri(), req.headers());
         let host = req
             .headers()
             .get(header::HOST)
@@ -250,9 +257,9 @@ impl Edge {
             Some(host) if self.hosts.allows(host) => {}
             Some(host) => {
                 let shown: String = host.chars().take(100).collect();
-                return error_response(
+                return form.error(
                     StatusCode::MISDIRECTED_REQUEST,
-                    "MisdirectedRequestException",
+                    EdgeErrorKind::MisdirectedRequest,
                     &format!(
                         "The Host header {shown:?} does not name this server: use {} (or add the name to allowed_hosts).",
                         self.hosts.expected()
@@ -261,9 +268,9 @@ impl Edge {
                 );
             }
             None => {
-                return error_response(
+                return form.error(
                     StatusCode::BAD_REQUEST,
-                    "MisdirectedRequestException",
+                    EdgeErrorKind::MisdirectedRequest,
                     &format!(
                         "The request has no Host header: HTTP/1.1 requires one ({}).",
                         self.hosts.expected()
@@ -287,14 +294,18 @@ impl Edge {
         .await
         {
             Ok(bytes) => bytes,
-            Err(e) => return e.response(self.config.max_request_bytes),
+            Err(e) => return e.response(form, self.config.max_request_bytes),
         };
         let mut req = Request::from_parts(parts, Body::from(Bytes::from_owner(bytes)));
         req.extensions_mut().insert(ConnectInfo(peer));
-        match app.call(req).await {
+        let mut response = match app.call(req).await {
             Ok(response) => response,
             Err(never) => match never {},
+        };
+        if self.tls.is_some() {
+            secure_cookies(response.headers_mut());
         }
+        response
     }
 }
 
@@ -356,27 +367,168 @@ pub enum BodyError {
 }
 
 impl BodyError {
-    fn response(&self, limit: usize) -> Response<Body> {
+    fn response(&self, form: ErrorForm, limit: usize) -> Response<Body> {
         match self {
-            BodyError::TooLarge => error_response(
+            BodyError::TooLarge => form.error(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLargeException",
+                EdgeErrorKind::RequestEntityTooLarge,
                 &format!("The request body is larger than {limit} bytes, the largest this server accepts."),
                 true,
             ),
-            BodyError::TimedOut => error_response(
+            BodyError::TimedOut => form.error(
                 StatusCode::REQUEST_TIMEOUT,
-                "RequestTimeoutException",
+                EdgeErrorKind::RequestTimeout,
                 "The request body did not arrive in time.",
                 true,
             ),
-            BodyError::Malformed(why) => error_response(
+            BodyError::Malformed(why) => form.error(
                 StatusCode::BAD_REQUEST,
-                "SerializationException",
+                EdgeErrorKind::MalformedRequest,
                 &format!("The request body could not be read: {why}"),
                 true,
             ),
         }
+    }
+}
+
+/// What the edge refuses, named per protocol by [`ErrorForm::error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeErrorKind {
+    /// The Host header does not name this server (or is missing).
+    MisdirectedRequest,
+    /// The body is over `max_request_bytes`.
+    RequestEntityTooLarge,
+    /// The body did not arrive within `body_timeout`.
+    RequestTimeout,
+    /// The body's HTTP framing is broken.
+    MalformedRequest,
+}
+
+impl EdgeErrorKind {
+    /// The error code a caller of `form` reads. The JSON protocol's malformed body is its
+    /// SerializationException; the query protocol has no such error, and AWS's common
+    /// errors name an HTTP-level problem MalformedHttpRequestException.
+    pub fn code(self, form: ErrorForm) -> &'static str {
+        match (self, form) {
+            (EdgeErrorKind::MisdirectedRequest, _) => "MisdirectedRequestException",
+            (EdgeErrorKind::RequestEntityTooLarge, _) => "RequestEntityTooLargeException",
+            (EdgeErrorKind::RequestTimeout, _) => "RequestTimeoutException",
+            (EdgeErrorKind::MalformedRequest, ErrorForm::Query) => "MalformedHttpRequestException",
+            (EdgeErrorKind::MalformedRequest, _) => "SerializationException",
+        }
+    }
+}
+
+/// Which error form a request's caller reads, from the request's head alone (the edge
+/// may answer before the body has arrived).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorForm {
+    /// The KMS API (and the admin API): AWS JSON 1.1, `{"__type", "message"}`.
+    Json,
+    /// CloudFormation: the awsQuery XML `ErrorResponse` (`Type`, `Code`, `Message`).
+    Query,
+    /// The web console: a browser shows the message as text.
+    Text,
+}
+
+impl ErrorForm {
+    /// The console's paths (and `GET /`, its entry) are a browser's; a request signed for
+    /// CloudFormation, or an unsigned form-encoded `POST /` without `X-Amz-Target` (the
+    /// query protocol's shape), a CloudFormation caller's; everything else the JSON API's.
+    pub fn of(method: &Method, uri: &Uri, headers: &HeaderMap) -> ErrorForm {
+        let path = uri.path();
+        if path == "/console"
+            || path.starts_with("/console/")
+            || (path == "/" && method == Method::GET)
+        {
+            return ErrorForm::Text;
+        }
+        let text = |name: header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        };
+        let signed_for = super::sigv4::credential_scope(text(header::AUTHORIZATION))
+            .ok()
+            .map(|scope| scope.service);
+        let form_encoded = text(header::CONTENT_TYPE)
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded");
+        let query = match signed_for {
+            Some(service) => service == super::cloudformation::SERVICE,
+            None => form_encoded && !headers.contains_key("x-amz-target"),
+        };
+        if query {
+            ErrorForm::Query
+        } else {
+            ErrorForm::Json
+        }
+    }
+
+    /// The edge's answer `kind` in this form. `close`: the connection is closed after it
+    /// (its framing can no longer be trusted, or the client is not welcome).
+    pub fn error(
+        self,
+        status: StatusCode,
+        kind: EdgeErrorKind,
+        message: &str,
+        close: bool,
+    ) -> Response<Body> {
+        let code = kind.code(self);
+        let mut response = match self {
+            ErrorForm::Json => return error_response(status, code, message, close),
+            ErrorForm::Query => {
+                let request_id = uuid::Uuid::new_v4().to_string();
+                super::cloudformation::error(code, status.as_u16(), message, &request_id)
+            }
+            ErrorForm::Text => {
+                let mut response = Response::new(Body::from(format!("{message}\n")));
+                *response.status_mut() = status;
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                headers.insert(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                );
+                if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+                    headers.insert("x-amzn-requestid", id);
+                }
+                response
+            }
+        };
+        if close {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
+    }
+}
+
+/// Adds `Secure` to every cookie a response sets that lacks it (the server speaks TLS: a
+/// browser must not send the console's session cookie over plain HTTP to the same host).
+fn secure_cookies(headers: &mut HeaderMap) {
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    if cookies.is_empty() {
+        return;
+    }
+    headers.remove(header::SET_COOKIE);
+    for cookie in cookies {
+        let secured = cookie.to_str().ok().and_then(|text| {
+            let has = text
+                .split(';')
+                .any(|attr| attr.trim().eq_ignore_ascii_case("secure"));
+            (!has).then(|| HeaderValue::from_str(&format!("{text}; Secure")).ok())?
+        });
+        headers.append(header::SET_COOKIE, secured.unwrap_or(cookie));
     }
 }
 
@@ -854,6 +1006,170 @@ mod tests {
         assert!(r.allows("127.0.0.1:443"));
         let r = HostRule::new("127.0.0.1:80".parse().expect("addr"), false, &names);
         assert!(r.allows("127.0.0.1"));
+    }
+
+    fn head(method: &str, path: &str, headers: &[(&str, &str)]) -> ErrorForm {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(
+                header::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                HeaderValue::from_str(value).expect("value"),
+            );
+        }
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        ErrorForm::of(&method, &path.parse().expect("uri"), &map)
+    }
+
+    const CFN_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/cloudformation/aws4_request, SignedHeaders=host, Signature=00";
+    const KMS_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00";
+    const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+    #[test]
+    fn each_caller_reads_edge_errors_in_its_own_protocols_form() {
+        let kms = [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", "TrentService.ListKeys"),
+            ("authorization", KMS_AUTH),
+        ];
+        assert_eq!(head("POST", "/", &kms), ErrorForm::Json);
+        assert_eq!(head("POST", "/", &[]), ErrorForm::Json);
+        assert_eq!(head("GET", "/admin/clock", &[]), ErrorForm::Json);
+        assert_eq!(head("GET", "/health", &[]), ErrorForm::Json);
+        // CloudFormation: signed for it (whatever the content type), or the unsigned
+        // query shape.
+        let cfn = [("content-type", FORM), ("authorization", CFN_AUTH)];
+        assert_eq!(head("POST", "/", &cfn), ErrorForm::Query);
+        assert_eq!(
+            head("POST", "/", &[("authorization", CFN_AUTH)]),
+            ErrorForm::Query
+        );
+        assert_eq!(
+            head("POST", "/", &[("content-type", FORM)]),
+            ErrorForm::Query
+        );
+        // A form-encoded body signed for KMS, or with a KMS target, stays JSON.
+        assert_eq!(
+            head(
+                "POST",
+                "/",
+                &[("content-type", FORM), ("authorization", KMS_AUTH)]
+            ),
+            ErrorForm::Json
+        );
+        assert_eq!(
+            head(
+                "POST",
+                "/",
+                &[
+                    ("content-type", FORM),
+                    ("x-amz-target", "TrentService.ListKeys")
+                ]
+            ),
+            ErrorForm::Json
+        );
+        // The console's pages, forms and assets, and its entry `GET /`.
+        for (method, path) in [
+            ("GET", "/"),
+            ("GET", "/console"),
+            ("GET", "/console/assets/console.css"),
+            ("POST", "/console/signin"),
+            ("POST", "/console/us-east-1/keys/k/enable"),
+        ] {
+            assert_eq!(
+                head(method, path, &[("content-type", FORM)]),
+                ErrorForm::Text,
+                "{method} {path}"
+            );
+        }
+        assert_eq!(head("GET", "/consoles", &[]), ErrorForm::Json);
+    }
+
+    fn body_text(response: Response<Body>) -> (StatusCode, HeaderMap, String) {
+        let (parts, body) = response.into_parts();
+        let bytes = block_on(body.collect()).expect("body").to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8(bytes.to_vec()).expect("utf-8"),
+        )
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    #[test]
+    fn an_edge_error_in_the_query_form_is_an_aws_error_response() {
+        let response = ErrorForm::Query.error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            EdgeErrorKind::RequestEntityTooLarge,
+            "The request body is larger than 4096 bytes, the largest this server accepts.",
+            true,
+        );
+        let (status, headers, body) = body_text(response);
+        assert_eq!(status, 413);
+        assert_eq!(headers[header::CONTENT_TYPE], "text/xml");
+        assert_eq!(headers[header::CONNECTION], "close");
+        assert!(headers.contains_key("x-amzn-requestid"));
+        assert!(body.contains("<ErrorResponse"), "{body}");
+        assert!(body.contains("<Type>Sender</Type>"), "{body}");
+        assert!(
+            body.contains("<Code>RequestEntityTooLargeException</Code>"),
+            "{body}"
+        );
+        assert!(body.contains("larger than 4096 bytes"), "{body}");
+        assert_eq!(
+            EdgeErrorKind::MalformedRequest.code(ErrorForm::Query),
+            "MalformedHttpRequestException"
+        );
+        assert_eq!(
+            EdgeErrorKind::MalformedRequest.code(ErrorForm::Json),
+            "SerializationException"
+        );
+    }
+
+    #[test]
+    fn an_edge_error_for_a_browser_is_plain_text_it_will_not_sniff() {
+        let response = ErrorForm::Text.error(
+            StatusCode::MISDIRECTED_REQUEST,
+            EdgeErrorKind::MisdirectedRequest,
+            "The Host header \"<b>evil</b>\" does not name this server.",
+            true,
+        );
+        let (status, headers, body) = body_text(response);
+        assert_eq!(status, 421);
+        assert_eq!(headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(body.contains("does not name this server"), "{body}");
+    }
+
+    #[test]
+    fn over_tls_every_cookie_set_is_secure() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("s=1; Path=/console; HttpOnly; SameSite=Strict"),
+        );
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("t=; Path=/console/signin; Max-Age=0; secure"),
+        );
+        secure_cookies(&mut headers);
+        let set: Vec<&str> = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().expect("ascii"))
+            .collect();
+        assert_eq!(
+            set,
+            [
+                "s=1; Path=/console; HttpOnly; SameSite=Strict; Secure",
+                "t=; Path=/console/signin; Max-Age=0; secure",
+            ]
+        );
     }
 
     #[test]

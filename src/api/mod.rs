@@ -7,7 +7,9 @@
 //! `{"__type": ..., "message": ...}`.
 
 pub mod admin;
+pub mod cloudformation;
 pub mod edge;
+pub mod query;
 pub mod sigv4;
 pub mod workers;
 
@@ -23,7 +25,8 @@ use axum::Router;
 use serde_json::{json, Value};
 use std::error::Error as _;
 
-use crate::domain::request::RequestContext;
+use crate::cloudformation::service::CloudFormation;
+use crate::domain::request::{Identity, RequestContext};
 use crate::kms::dispatch;
 use crate::kms::error::{ErrorKind, KmsError, Report};
 use crate::kms::operation::Pool;
@@ -38,6 +41,7 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 #[derive(Clone)]
 struct App {
     kms: Arc<Kms>,
+    cfn: Arc<CloudFormation>,
     workers: Arc<workers::Workers>,
     long: Arc<workers::Blocking>,
 }
@@ -48,23 +52,28 @@ impl axum::extract::FromRef<App> for Arc<Kms> {
     }
 }
 
-/// The HTTP application (the admin routes are added by the server when enabled: see
-/// [`admin::routes`]). Request bodies arrive read in full and size-checked by the edge
-/// ([`edge`]), so axum's own body limit is off.
-pub fn router(kms: Arc<Kms>) -> Router {
+/// The HTTP application: the KMS API (`POST /` with `X-Amz-Target`), the CloudFormation
+/// API (`POST /` signed for `cloudformation`) and the web console (`/console`, `GET /`).
+/// The admin routes are added by the server when enabled (see [`admin::routes`]). Request
+/// bodies arrive read in full and size-checked by the edge ([`edge`]) on every route, so
+/// axum's own body limit is off.
+pub fn router(kms: Arc<Kms>, cfn: Arc<CloudFormation>) -> Router {
     let queue = kms.config.limits.max_queued_requests;
     Router::new()
-        .route("/", post(handle))
+        // GET / is the web console; POST / is the API.
+        .route("/", post(handle).get(crate::console::root_redirect))
         .route("/health", get(|| async { "ok" }))
-        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(App {
-            kms,
+            kms: kms.clone(),
+            cfn,
             workers: Arc::new(workers::Workers::start(
                 workers::Workers::default_size(),
                 queue,
             )),
             long: Arc::new(workers::Blocking::new(queue)),
         })
+        .merge(crate::console::router(kms))
+        .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 /// The HTTP response of a call. An internal error is logged here, once, with the request
@@ -80,11 +89,7 @@ fn render(request_id: &str, result: Result<Output, KmsError>) -> Response {
         Ok(out) => (StatusCode::OK, out.to_bytes()),
         Err(e) => (
             StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
-            zeroize::Zeroizing::new(
-                json!({"__type": e.kind.aws_name(), "message": e.message})
-                    .to_string()
-                    .into_bytes(),
-            ),
+            zeroize::Zeroizing::new(crate::kms::wire::error_body(&e).to_string().into_bytes()),
         ),
     };
     // The body buffer is zeroised when the response has been sent and dropped.
@@ -107,6 +112,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 async fn handle(
     State(App {
         kms,
+        cfn,
         workers: pool,
         long,
     }): State<App>,
@@ -115,6 +121,28 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let request_id = crate::domain::ids::call_uuid().to_string();
+    // Parsed once: it routes the request, then names its caller and Region.
+    let scope = sigv4::credential_scope(header(&headers, "authorization"));
+    // CloudFormation (awsQuery) on the same port: routed by the signing service name.
+    if let Ok(scope) = &scope {
+        if scope.service == cloudformation::SERVICE {
+            return match sigv4::served_region(&kms.config, &scope.region) {
+                Ok(region) => {
+                    let ctx = RequestContext {
+                        region,
+                        identity: Identity::AccountRoot,
+                        access_key: scope.access_key.clone(),
+                        request_id,
+                        source_ip: peer.ip().to_string(),
+                        user_agent: header(&headers, "user-agent").to_string(),
+                        invoked_by: None,
+                    };
+                    cloudformation::handle(cfn, &long, ctx, body).await
+                }
+                Err(e) => cloudformation::error(e.kind.aws_name(), 403, &e.message, &request_id),
+            };
+        }
+    }
     let target = header(&headers, "x-amz-target");
     let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
         return render(
@@ -137,7 +165,7 @@ async fn handle(
             )),
         );
     }
-    let scope = match sigv4::credential_scope(header(&headers, "authorization")) {
+    let scope = match scope {
         Ok(s) => s,
         Err(e) => return render(&request_id, Err(e)),
     };
@@ -163,6 +191,8 @@ async fn handle(
     };
     let ctx = RequestContext {
         region,
+        // Open mode: whatever the credentials, the caller is the account's root user.
+        identity: Identity::AccountRoot,
         access_key: scope.access_key,
         request_id: request_id.clone(),
         source_ip: peer.ip().to_string(),

@@ -131,11 +131,14 @@ impl Blocking {
             return Err(NotRun::Busy);
         }
         let place = Place(self.in_flight.clone());
-        let (job, result) = job(f);
-        tokio::task::spawn_blocking(move || {
-            let _place = place;
-            job();
+        // The place is given back before the result is sent (so a caller that has its
+        // result finds it free), or with the job if it never runs.
+        let (job, result) = job(move || {
+            let out = f();
+            drop(place);
+            out
         });
+        tokio::task::spawn_blocking(job);
         result.await.map_err(|_| NotRun::Failed)
     }
 }

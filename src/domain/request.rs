@@ -5,11 +5,28 @@ use std::collections::BTreeMap;
 
 use super::region::Region;
 
+/// The service principal of CloudFormation, as CloudTrail names it in `invokedBy` (and in
+/// `eventSource` for CloudFormation's own API calls).
+pub const CLOUDFORMATION: &str = "cloudformation.amazonaws.com";
+
+/// Who made a call, as the audit log's `userIdentity` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// The account's root user: CloudTrail's `type: Root`, ARN
+    /// `arn:<partition>:iam::<account>:root`, principal id the account id. In open mode
+    /// every caller is the root user (any credentials are accepted, and nothing names anyone
+    /// else); access control's verified callers (IAM users, role sessions) come with strict
+    /// mode.
+    AccountRoot,
+}
+
 /// Who is calling, in which Region, and through what.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     /// The Region the request is for (HTTP: the SigV4 credential scope).
     pub region: Region,
+    /// Who the caller is.
+    pub identity: Identity,
     /// The caller's access key id.
     pub access_key: String,
     pub request_id: String,

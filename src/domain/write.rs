@@ -2,6 +2,7 @@
 //! and what the store gives back at startup: a [`Snapshot`] of every record.
 
 use super::alias::AliasRecord;
+use super::grant::{GrantId, GrantRecord};
 use super::ids::{AliasName, KeyId};
 use super::job::JobRecord;
 use super::key::KeyRecord;
@@ -11,6 +12,8 @@ use super::region::Region;
 #[derive(Debug, Clone)]
 pub enum Write {
     PutKey(KeyRecord),
+    /// Deletes the key and, with it, every grant of the key (a grant never outlives its
+    /// key).
     DeleteKey {
         region: Region,
         key_id: KeyId,
@@ -19,6 +22,12 @@ pub enum Write {
     DeleteAlias {
         region: Region,
         name: AliasName,
+    },
+    PutGrant(GrantRecord),
+    DeleteGrant {
+        region: Region,
+        key_id: KeyId,
+        grant_id: GrantId,
     },
     PutJob(JobRecord),
     DeleteJob {
@@ -37,6 +46,7 @@ pub enum Write {
 pub struct Snapshot {
     pub keys: Vec<KeyRecord>,
     pub aliases: Vec<AliasRecord>,
+    pub grants: Vec<GrantRecord>,
     pub jobs: Vec<JobRecord>,
     /// Encryptions reserved per key material id.
     pub encryption_reservations: Vec<(String, u64)>,

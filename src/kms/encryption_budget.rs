@@ -27,9 +27,8 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::error::{ErrorKind, KmsError, KmsResult, Report};
-use super::service::Kms;
-use crate::domain::key::{KeyRecord, Origin};
+use super::error::{ErrorKind, KmsError, KmsResult};
+use crate::domain::key::KeyRecord;
 use crate::domain::write::Write;
 
 /// The count of one key material.
@@ -93,9 +92,15 @@ impl Budget {
     }
 
     /// Takes one encryption under `material_id` of `key`: refused past the budget; the
-    /// block reserved durably first when it is used up; the key's rotation asked for at
-    /// half the budget.
-    pub fn take(&self, kms: &Kms, key: &KeyRecord, material_id: &str) -> KmsResult<()> {
+    /// block reserved durably first (`commit` writes it to the store) when it is used up.
+    /// `Ok(true)` once per run, when the material reaches half its budget: the caller asks
+    /// for the key's rotation.
+    pub fn take(
+        &self,
+        key: &KeyRecord,
+        material_id: &str,
+        commit: impl FnOnce(Write) -> KmsResult<()>,
+    ) -> KmsResult<bool> {
         let counter = self.counter(material_id);
         let n = counter.used.fetch_add(1, Ordering::AcqRel) + 1;
         if n > self.limit {
@@ -114,58 +119,16 @@ impl Budget {
             let reserved = counter.reserved.load(Ordering::Acquire);
             if n > reserved {
                 let next = reserved.saturating_add(self.block).max(n).min(self.limit);
-                kms.commit(vec![Write::ReserveEncryptions {
+                commit(Write::ReserveEncryptions {
                     material_id: material_id.to_string(),
                     reserved: next,
-                }])
+                })
                 .inspect_err(|_| {
                     counter.used.fetch_sub(1, Ordering::AcqRel);
                 })?;
                 counter.reserved.store(next, Ordering::Release);
             }
         }
-        if n >= self.limit / 2 && !counter.rotation_asked.swap(true, Ordering::AcqRel) {
-            rotate(kms, key, material_id);
-        }
-        Ok(())
-    }
-}
-
-/// Asks for an automatic rotation of `key` (its primary, for a multi-Region key) because
-/// `material_id` reached half its budget. Keys with imported material cannot rotate by
-/// themselves: a warning says what to do.
-fn rotate(kms: &Kms, key: &KeyRecord, material_id: &str) {
-    let primary = match key.multi_region {
-        Some(_) => super::multi_region::primary(kms, &key.key_id)
-            .map(|k| (*k).clone())
-            .unwrap_or_else(|| key.clone()),
-        None => key.clone(),
-    };
-    if primary.origin != Origin::AwsKms {
-        tracing::warn!(
-            key = %key.key_id,
-            material = material_id,
-            "key material has used half its AES-GCM encryption budget: import new key material and rotate the key"
-        );
-        return;
-    }
-    let job_id = super::rotation::job_id(&primary.key_id);
-    let _guard = kms.write_guard();
-    if kms.state().jobs.contains_key(&job_id) {
-        return;
-    }
-    let job = super::rotation::rotation_job(&primary, super::rotation::AUTOMATIC, kms.clock.now());
-    match kms.commit(vec![Write::PutJob(job)]) {
-        Ok(()) => {
-            tracing::info!(
-                key = %primary.key_id,
-                material = material_id,
-                "key material has used half its AES-GCM encryption budget: rotating the key"
-            );
-            kms.jobs_changed.notify_one();
-        }
-        Err(e) => {
-            tracing::error!(key = %primary.key_id, "cannot schedule the rotation: {}", Report(&e))
-        }
+        Ok(n >= self.limit / 2 && !counter.rotation_asked.swap(true, Ordering::AcqRel))
     }
 }

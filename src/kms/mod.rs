@@ -15,6 +15,8 @@ pub mod encryption_budget;
 pub mod encryption_context;
 pub mod error;
 pub mod generation;
+pub mod grant_index;
+pub mod grants;
 pub mod import;
 pub mod job_retries;
 pub mod jobs;

@@ -1,8 +1,8 @@
 //! What an operation declares about itself, and the one sequence every operation runs
 //! through. Each file under `operations/` implements [`Operation`] once: its name, its
 //! typed request, the key-state table row it needs, where it runs (on the request's own
-//! thread, the worker pool or the blocking pool: [`Pool`]), whether it is read-only (audit buffering, CloudTrail's
-//! `readOnly`), and the IAM action it requires. [`execute`] then, for every operation:
+//! thread, the worker pool or the blocking pool: [`Pool`]), whether it is read-only
+//! (audit buffering, CloudTrail's `readOnly`), and the IAM action it requires. [`execute`] then, for every operation:
 //!
 //! 1. parses the request into [`Operation::Request`], once, where the body was
 //!    validated against the service model ([`prepare`]); the typed request then tells
@@ -12,8 +12,11 @@
 //! 4. makes the checks of the key that come before its state ([`Operation::check_key`],
 //!    e.g. "key usage is SIGN_VERIFY which is not valid for Encrypt");
 //! 5. checks the key's state against the key-state table ([`Spec::key_state`]);
-//! 6. asks the authorization hook ([`super::authorization::authorize`]);
-//! 7. runs the operation ([`Operation::run`]).
+//! 6. checks the request's grant tokens (`GrantTokens`, [`super::grants`]): each must be
+//!    one CreateGrant returned in this Region, else InvalidGrantTokenException;
+//! 7. asks the authorization hook ([`super::authorization::authorize`]);
+//! 8. stops a dry run ([`Operation::dry_run`]: DryRunOperationException);
+//! 9. runs the operation ([`Operation::run`]).
 
 use std::sync::Arc;
 
@@ -113,6 +116,14 @@ pub trait Operation {
         ConditionValues::default()
     }
 
+    /// The request's `DryRun` is set and the operation stops after authorization with
+    /// DryRunOperationException. Operations whose dry run also checks the request's
+    /// data (a digest's length, a signature's form) check it in [`Operation::run`]
+    /// instead, after those checks.
+    fn dry_run(_req: &Self::Request) -> bool {
+        false
+    }
+
     /// Runs the operation, after every check above passed.
     fn run(kms: &Kms, call: &Call<'_>, req: Self::Request) -> KmsResult<Output>;
 }
@@ -207,6 +218,7 @@ impl Call<'_> {
             self.audit_input,
             response,
             None,
+            None,
             kms.clock.now(),
         );
     }
@@ -216,7 +228,7 @@ impl Call<'_> {
 pub trait Prepared: Send {
     /// Where it runs ([`Operation::pool`]).
     fn pool(&self) -> Pool;
-    /// Runs steps 2 to 7 (a request that could not be parsed fails here, so that its
+    /// Runs steps 2 to 9 (a request that could not be parsed fails here, so that its
     /// error is recorded like any other).
     fn execute(
         self: Box<Self>,
@@ -226,12 +238,16 @@ pub trait Prepared: Send {
     ) -> KmsResult<Output>;
 }
 
-/// The typed request of `O`, or why the body did not parse into it.
-struct Parsed<O: Operation>(KmsResult<O::Request>);
+/// The typed request of `O` (or why the body did not parse into it), and the request's
+/// grant tokens.
+struct Parsed<O: Operation> {
+    req: KmsResult<O::Request>,
+    grant_tokens: Vec<String>,
+}
 
 impl<O: Operation> Prepared for Parsed<O> {
     fn pool(&self) -> Pool {
-        match &self.0 {
+        match &self.req {
             Ok(req) => O::pool(req),
             Err(_) => Pool::Inline,
         }
@@ -243,21 +259,28 @@ impl<O: Operation> Prepared for Parsed<O> {
         ctx: &RequestContext,
         audit_input: &Value,
     ) -> KmsResult<Output> {
-        execute::<O>(kms, ctx, self.0?, audit_input)
+        let Parsed { req, grant_tokens } = *self;
+        execute::<O>(kms, ctx, req?, &grant_tokens, audit_input)
     }
 }
 
 /// Step 1 for operation `O`: parses `input` (already validated against the service
-/// model) into its typed request, once; the strings of `input` move into it.
+/// model) into its typed request, once; the strings of `input` move into it. The grant
+/// tokens are taken first (the typed request does not keep them).
 pub fn prepare<O: Operation + 'static>(input: Value) -> Box<dyn Prepared> {
-    Box::new(Parsed::<O>(wire::parse(input)))
+    let grant_tokens = super::grants::request_tokens(&input);
+    Box::new(Parsed::<O> {
+        req: wire::parse(input),
+        grant_tokens,
+    })
 }
 
-/// Runs operation `O` on its typed request: steps 2 to 7 of the module documentation.
+/// Runs operation `O` on its typed request: steps 2 to 9 of the module documentation.
 pub fn execute<O: Operation>(
     kms: &Kms,
     ctx: &RequestContext,
     req: O::Request,
+    grant_tokens: &[String],
     audit_input: &Value,
 ) -> KmsResult<Output> {
     O::check_request(kms, ctx, &req)?;
@@ -268,9 +291,13 @@ pub fn execute<O: Operation>(
             key_state::check(op, key)?;
         }
     }
+    super::grants::check_request_tokens(kms, ctx, grant_tokens)?;
     authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
         O::conditions(&req)
     })?;
+    if O::dry_run(&req) {
+        return Err(super::error::KmsError::dry_run());
+    }
     let call = Call {
         ctx,
         key,

@@ -1,6 +1,6 @@
 //! AWS's resource quotas (the guide's "Resource quotas" page), each a setting with AWS's
 //! default, each refused with LimitExceededException in AWS's words. Grants per key
-//! (`quota_grants_per_key`) is declared in the configuration for the grant operations.
+//! (`max_grants_per_key`) is checked by CreateGrant itself.
 //!
 //! AWS's messages, as AWS sends them: "Key quota for this account in this region is 100000
 //! but the current usage is 100000." and "Aliases per key quota for this account in this

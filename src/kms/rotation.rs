@@ -9,7 +9,7 @@
 //! multi-Region key imported into every related key): nothing is generated or copied,
 //! the pending material becomes current in every related key in one commit.
 
-use super::error::{KmsError, KmsResult};
+use super::error::{ErrorKind, KmsError, KmsResult};
 use super::multi_region;
 use super::service::Kms;
 use crate::domain::ids::KeyId;
@@ -32,7 +32,7 @@ pub fn job_id(key_id: &KeyId) -> String {
 /// asymmetric keys with an empty UnsupportedOperationException).
 pub fn require_rotatable(key: &KeyRecord) -> KmsResult<()> {
     if key.key_spec != KeySpec::SymmetricDefault {
-        return Err(KmsError::unsupported(""));
+        return Err(KmsError::without_message(ErrorKind::UnsupportedOperation));
     }
     Ok(())
 }
@@ -210,4 +210,46 @@ fn run_imported(
         tracing::warn!(region = %key.region, key = %key.key_id, "rotation abandoned: the imported key material is no longer pending rotation in every Region");
     }
     Ok(())
+}
+
+/// Asks for an automatic rotation of `key` (its primary, for a multi-Region key) because
+/// `material_id` reached half its AES-GCM encryption budget
+/// ([`super::encryption_budget`]). Keys with imported material cannot rotate by
+/// themselves: a warning says what to do.
+pub fn for_encryption_budget(kms: &Kms, key: &KeyRecord, material_id: &str) {
+    let primary = match key.multi_region {
+        Some(_) => multi_region::primary(kms, &key.key_id)
+            .map(|k| (*k).clone())
+            .unwrap_or_else(|| key.clone()),
+        None => key.clone(),
+    };
+    if primary.origin != Origin::AwsKms {
+        tracing::warn!(
+            key = %key.key_id,
+            material = material_id,
+            "key material has used half its AES-GCM encryption budget: import new key material and rotate the key"
+        );
+        return;
+    }
+    let id = job_id(&primary.key_id);
+    let _guard = kms.write_guard();
+    if kms.state().jobs.contains_key(&id) {
+        return;
+    }
+    let job = rotation_job(&primary, AUTOMATIC, kms.clock.now());
+    match kms.commit(vec![Write::PutJob(job)]) {
+        Ok(()) => {
+            tracing::info!(
+                key = %primary.key_id,
+                material = material_id,
+                "key material has used half its AES-GCM encryption budget: rotating the key"
+            );
+            kms.jobs_changed.notify_one();
+        }
+        Err(e) => tracing::error!(
+            key = %primary.key_id,
+            "cannot schedule the rotation: {}",
+            super::error::Report(&e)
+        ),
+    }
 }

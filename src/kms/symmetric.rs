@@ -68,7 +68,12 @@ pub fn encrypt(
         .current_material()
         .ok_or_else(|| KmsError::invalid_state(format!("{} has no key material.", key.arn())))?;
     // One more random IV under this material: counted, and refused past the budget.
-    kms.budget.take(kms, key, &material.id)?;
+    if kms
+        .budget
+        .take(key, &material.id, |w| kms.commit(vec![w]))?
+    {
+        super::rotation::for_encryption_budget(kms, key, &material.id);
+    }
     let mut iv = [0u8; IV_LEN];
     OsRng.fill_bytes(&mut iv);
     let mut blob = ciphertext::header(&key.key_id, &material.id, &iv)

@@ -277,10 +277,12 @@ impl Server {
         self.spawn();
     }
 
-    /// An AWS SDK KMS client for `region`, pointed at this server, retries off.
-    pub async fn client(&self, region: &str) -> aws_sdk_kms::Client {
+    /// The AWS SDK configuration of a client of this server in `region`: test
+    /// credentials, retries off, a generous operation timeout. Clients of other services
+    /// served on the port (CloudFormation) are built from it.
+    pub async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
         assert!(!self.url.is_empty(), "server not started");
-        let config = aws_config::defaults(BehaviorVersion::latest())
+        aws_config::defaults(BehaviorVersion::latest())
             .credentials_provider(Credentials::new(
                 "AKIDEXAMPLE",
                 "secret",
@@ -297,8 +299,12 @@ impl Server {
                     .build(),
             )
             .load()
-            .await;
-        aws_sdk_kms::Client::new(&config)
+            .await
+    }
+
+    /// An AWS SDK KMS client for `region`, pointed at this server, retries off.
+    pub async fn client(&self, region: &str) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk_config(region).await)
     }
 
     /// Moves the server clock forward by `seconds` (`POST /admin/clock`; the server must

@@ -115,7 +115,7 @@ impl Operation for CreateKey {
             None => default_policy(region, kms.account()),
         };
         let mut tags = Vec::new();
-        merge_tags(&mut tags, check_tags(&req.tags.unwrap_or_default())?)?;
+        merge_tags(&mut tags, check_tags(call.ctx.invoked_by, &req.tags.unwrap_or_default())?)?;
 
         let now = kms.clock.now();
         let multi_region = req.multi_region.unwrap_or(false);

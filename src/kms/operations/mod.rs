@@ -23,6 +23,7 @@ macro_rules! operations {
 operations! {
     cancel_key_deletion::CancelKeyDeletion,
     create_alias::CreateAlias,
+    create_grant::CreateGrant,
     create_key::CreateKey,
     decrypt::Decrypt,
     delete_alias::DeleteAlias,
@@ -46,13 +47,17 @@ operations! {
     get_public_key::GetPublicKey,
     import_key_material::ImportKeyMaterial,
     list_aliases::ListAliases,
+    list_grants::ListGrants,
     list_key_policies::ListKeyPolicies,
     list_key_rotations::ListKeyRotations,
     list_keys::ListKeys,
     list_resource_tags::ListResourceTags,
+    list_retirable_grants::ListRetirableGrants,
     put_key_policy::PutKeyPolicy,
     re_encrypt::ReEncrypt,
     replicate_key::ReplicateKey,
+    retire_grant::RetireGrant,
+    revoke_grant::RevokeGrant,
     rotate_key_on_demand::RotateKeyOnDemand,
     schedule_key_deletion::ScheduleKeyDeletion,
     sign::Sign,
@@ -77,7 +82,7 @@ mod tests {
                 assert_ne!(a.spec.name, b.spec.name, "declared twice");
             }
         }
-        assert_eq!(REGISTRY.len(), 42);
+        assert_eq!(REGISTRY.len(), 47);
     }
 
     #[test]

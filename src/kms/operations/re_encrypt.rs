@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::domain::key::KeyRecord;
-use crate::domain::request::ConditionValues;
+use crate::domain::request::{ConditionValues, RequestContext};
 use crate::kms::asymmetric;
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
@@ -27,6 +27,7 @@ pub struct Request {
     destination_encryption_context: Option<EncryptionContext>,
     source_encryption_algorithm: Option<String>,
     destination_encryption_algorithm: Option<String>,
+    dry_run: Option<bool>,
 }
 
 impl Operation for ReEncrypt {
@@ -50,6 +51,21 @@ impl Operation for ReEncrypt {
         }
     }
 
+    /// The source comes first, as in AWS: a SourceKeyId that is not the key of the
+    /// ciphertext (an HMAC or signing key never is) is IncorrectKeyException before the
+    /// destination key is looked at (recorded).
+    fn check_request(kms: &Kms, ctx: &RequestContext, req: &Request) -> KmsResult<()> {
+        let Some(raw) = req.source_key_id.as_deref() else {
+            return Ok(());
+        };
+        let source = kms.resolve(ctx, raw)?;
+        if asymmetric::is_rsa_encryption_key(&source) {
+            return Ok(());
+        }
+        symmetric::ciphertext_key(kms, ctx.region, &req.ciphertext_blob.0, Some(&source))
+            .map(|_| ())
+    }
+
     fn key_ref(req: &Request) -> Option<&str> {
         Some(&req.destination_key_id)
     }
@@ -66,6 +82,10 @@ impl Operation for ReEncrypt {
             req.destination_encryption_algorithm.as_deref(),
             req.destination_encryption_context.as_ref(),
         )
+    }
+
+    fn dry_run(req: &Request) -> bool {
+        req.dry_run == Some(true)
     }
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {

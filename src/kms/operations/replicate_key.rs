@@ -130,7 +130,7 @@ impl Operation for ReplicateKey {
                 None => default_policy(region, kms.account()),
             };
             let mut tags = Vec::new();
-            merge_tags(&mut tags, check_tags(&req.tags.unwrap_or_default())?)?;
+            merge_tags(&mut tags, check_tags(call.ctx.invoked_by, &req.tags.unwrap_or_default())?)?;
             let now = kms.clock.now();
             replica = KeyRecord {
                 key_id: primary.key_id.clone(),
@@ -175,14 +175,14 @@ impl Operation for ReplicateKey {
         // CloudTrail: ReplicateKey in the primary's Region (recorded by the API layer), and a
         // CreateKey in the replica's Region.
         let metadata = key_metadata::of(kms, &replica);
+        // `ReplicaTags` is always there, `[]` for a replica without tags, as the
+        // documented example of ReplicateKey shows it.
         let out_tags: Vec<Value> = replica.tags.iter().map(tag_json).collect();
-        let mut out = json!({
+        let out = json!({
             "ReplicaKeyMetadata": metadata,
             "ReplicaPolicy": replica.policy,
+            "ReplicaTags": out_tags,
         });
-        if !out_tags.is_empty() {
-            out["ReplicaTags"] = json!(out_tags);
-        }
         call.audit_also(
             kms,
             replica.region,
