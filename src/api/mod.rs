@@ -4,7 +4,9 @@
 //! executor ([`crate::kms::dispatch::run`]), and errors rendered as
 //! `{"__type": ..., "message": ...}`.
 
+pub mod admin;
 pub mod cloudformation;
+pub mod edge;
 pub mod query;
 pub mod sigv4;
 pub mod workers;
@@ -39,6 +41,7 @@ struct App {
     kms: Arc<Kms>,
     cfn: Arc<CloudFormation>,
     workers: Arc<workers::Workers>,
+    long: Arc<workers::Blocking>,
 }
 
 impl axum::extract::FromRef<App> for Arc<Kms> {
@@ -47,23 +50,28 @@ impl axum::extract::FromRef<App> for Arc<Kms> {
     }
 }
 
-/// The HTTP application.
+/// The HTTP application: the KMS API (`POST /` with `X-Amz-Target`), the CloudFormation
+/// API (`POST /` signed for `cloudformation`) and the web console (`/console`, `GET /`).
+/// The admin routes are added by the server when enabled (see [`admin::routes`]). Request
+/// bodies arrive read in full and size-checked by the edge ([`edge`]) on every route, so
+/// axum's own body limit is off.
 pub fn router(kms: Arc<Kms>, cfn: Arc<CloudFormation>) -> Router {
-    let admin = kms.config.admin_api;
-    let mut router = Router::new()
+    let queue = kms.config.limits.max_queued_requests;
+    Router::new()
         // GET / is the web console; POST / is the API.
         .route("/", post(handle).get(crate::console::root_redirect))
-        .route("/health", get(|| async { "ok" }));
-    if admin {
-        router = router.route("/admin/clock", get(clock_get).post(clock_advance));
-    }
-    router
+        .route("/health", get(|| async { "ok" }))
         .with_state(App {
             kms: kms.clone(),
             cfn,
-            workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
+            workers: Arc::new(workers::Workers::start(
+                workers::Workers::default_size(),
+                queue,
+            )),
+            long: Arc::new(workers::Blocking::new(queue)),
         })
         .merge(crate::console::router(kms))
+        .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 /// The HTTP response of a call. An internal error is logged here, once, with the request
@@ -104,6 +112,7 @@ async fn handle(
         kms,
         cfn,
         workers: pool,
+        long,
     }): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -124,7 +133,7 @@ async fn handle(
                         user_agent: header(&headers, "user-agent").to_string(),
                         invoked_by: None,
                     };
-                    cloudformation::handle(cfn, ctx, body).await
+                    cloudformation::handle(cfn, &long, ctx, body).await
                 }
                 Err(e) => cloudformation::error(e.kind.aws_name(), 403, &e.message, &request_id),
             };
@@ -195,44 +204,17 @@ async fn handle(
     let job = move || dispatch::run(&worker_kms, &ctx, request);
     let result = match pool_kind {
         Pool::Short => pool.run(job).await,
-        Pool::Long => tokio::task::spawn_blocking(job).await.ok(),
+        Pool::Long => long.run(job).await,
     }
-    .unwrap_or_else(|| Err(KmsError::internal("the worker running the request failed")));
+    .unwrap_or_else(|not_run| match not_run {
+        workers::NotRun::Busy => Err(KmsError::throttled()),
+        workers::NotRun::Failed => Err(KmsError::internal("the worker running the request failed")),
+    });
     // The request body held any plaintext in base64: wipe it once nothing refers to it.
     if let Ok(mut bytes) = body.try_into_mut() {
         zeroize::Zeroize::zeroize(bytes.as_mut());
     }
     render(&request_id, result)
-}
-
-#[derive(serde::Deserialize)]
-struct Advance {
-    advance_seconds: f64,
-}
-
-async fn clock_get(State(kms): State<Arc<Kms>>) -> Response {
-    let body = json!({"now": kms.clock.now(), "offset_seconds": kms.clock.offset_seconds()});
-    ([("content-type", "application/json")], body.to_string()).into_response()
-}
-
-/// `POST /admin/clock {"advance_seconds": N}` moves the server clock forward and runs the
-/// jobs that became due.
-async fn clock_advance(State(kms): State<Arc<Kms>>, body: Bytes) -> Response {
-    let Ok(req) = serde_json::from_slice::<Advance>(&body) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "expected {\"advance_seconds\": <number>}",
-        )
-            .into_response();
-    };
-    kms.clock.advance(req.advance_seconds);
-    let k = kms.clone();
-    let ran = tokio::task::spawn_blocking(move || crate::kms::jobs::run_due(&k)).await;
-    if let Ok(Err(e)) = ran {
-        tracing::error!("jobs due after the clock moved failed: {}", Report(&e));
-        return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
-    }
-    clock_get(State(kms)).await
 }
 
 #[cfg(test)]

@@ -72,6 +72,8 @@ pub enum ErrorKind {
     IncompleteSignature,
     /// The request is for a Region (or credentials) this server does not serve.
     UnrecognizedClient,
+    /// The server is too busy for the request: retry later (AWS: "Rate exceeded").
+    Throttling,
 }
 
 /// An error returned to the caller: what kind of failure, a message saying what was wrong,
@@ -109,6 +111,11 @@ impl KmsError {
 
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::UnsupportedOperation, message)
+    }
+
+    /// ThrottlingException with AWS's message.
+    pub fn throttled() -> Self {
+        Self::new(ErrorKind::Throttling, "Rate exceeded")
     }
 
     /// An error AWS sends with no message at all (a signature or MAC that does not

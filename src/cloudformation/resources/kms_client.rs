@@ -28,6 +28,7 @@ impl KmsFailure {
             ErrorKind::NotFound => "NotFound",
             ErrorKind::AlreadyExists => "AlreadyExists",
             ErrorKind::LimitExceeded => "ServiceLimitExceeded",
+            ErrorKind::Throttling => "Throttling",
             ErrorKind::KmsInternal => "InternalFailure",
             ErrorKind::KmsInvalidState => "ResourceConflict",
             _ => "InvalidRequest",

@@ -64,6 +64,7 @@ impl Operation for CreateKey {
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
         let region = call.ctx.region;
+        crate::kms::quotas::check_new_key(kms, region)?;
         if req.key_spec.is_some() && req.customer_master_key_spec.is_some() {
             return Err(KmsError::validation(
                 "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
@@ -131,6 +132,15 @@ impl Operation for CreateKey {
         // startup reconciliation destroys, never a key without material.
         // Origin EXTERNAL: no material until ImportKeyMaterial (state PendingImport).
         let external = origin == Origin::External;
+        let rsa = matches!(
+            key_spec,
+            KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096
+        );
+        let _place = if rsa && !external {
+            Some(kms.rsa_generation(region)?)
+        } else {
+            None
+        };
         let material = if external {
             None
         } else {

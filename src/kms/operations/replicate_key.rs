@@ -110,6 +110,7 @@ impl Operation for ReplicateKey {
             let primary = call.reload(kms)?;
             require_primary(&primary)?;
             let region = replica_region(kms, &primary, &req.replica_region)?;
+            crate::kms::quotas::check_new_key(kms, region)?;
             if let Some(existing) = kms.get_key(region, &primary.key_id) {
                 let hint = if existing.state == KeyState::PendingDeletion {
                     " It is pending deletion: cancel its deletion (CancelKeyDeletion) or wait until it is deleted."
