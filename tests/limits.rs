@@ -2,7 +2,7 @@
 //! AWS's resource quotas with LimitExceededException in AWS's words, RSA key generations
 //! throttled per Region token instead of queued without end, import wrapping keys that
 //! were never used destroyed when their 24 hours are over, and AWS's encryption-context
-//! rules.
+//! rules. The keys a CloudFormation stack creates count against the same quotas.
 
 mod common;
 
@@ -15,6 +15,73 @@ use common::*;
 #[ignore = "a child process started by common::pkcs11::run"]
 fn pkcs11_child() {
     common::pkcs11::child_main();
+}
+
+#[tokio::test]
+async fn a_stacks_keys_count_against_the_regions_key_quota() {
+    let server = Server::start_with(&["--regions", "us-east-1", "--quota-keys-per-region", "2"]);
+    let kms = server.client("us-east-1").await;
+    new_key(&kms).await;
+    let cfn = aws_sdk_cloudformation::Client::new(&server.sdk_config("us-east-1").await);
+    let template = r#"{"Resources": {
+        "First": {"Type": "AWS::KMS::Key"},
+        "Second": {"Type": "AWS::KMS::Key", "DependsOn": "First"}}}"#;
+    cfn.create_stack()
+        .stack_name("over-quota")
+        .template_body(template)
+        .send()
+        .await
+        .expect("CreateStack");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    let status = loop {
+        let out = cfn
+            .describe_stacks()
+            .stack_name("over-quota")
+            .send()
+            .await
+            .expect("DescribeStacks");
+        let status = out.stacks()[0]
+            .stack_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        if !status.ends_with("_IN_PROGRESS") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, "ROLLBACK_COMPLETE");
+    let events = cfn
+        .describe_stack_events()
+        .stack_name("over-quota")
+        .send()
+        .await
+        .expect("DescribeStackEvents");
+    let failed: Vec<String> = events
+        .stack_events()
+        .iter()
+        .filter(|e| e.resource_status().map(|s| s.as_str()) == Some("CREATE_FAILED"))
+        .map(|e| {
+            format!(
+                "{} {}",
+                e.logical_resource_id().unwrap_or_default(),
+                e.resource_status_reason().unwrap_or_default()
+            )
+        })
+        .collect();
+    let second = failed
+        .iter()
+        .find(|l| l.starts_with("Second "))
+        .unwrap_or_else(|| panic!("{failed:?}"));
+    assert!(
+        second
+            .contains("Key quota for this account in this region is 2 but the current usage is 2."),
+        "{second}"
+    );
+    assert!(
+        second.contains("(HandlerErrorCode: ServiceLimitExceeded)"),
+        "{second}"
+    );
 }
 
 #[tokio::test]

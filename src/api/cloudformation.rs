@@ -111,6 +111,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_full_pool_throttles_in_the_query_protocols_form() {
+        let response = throttled("req-1");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers()["content-type"], "text/xml");
+        let body = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(axum::body::to_bytes(response.into_body(), 1 << 16))
+            .expect("body");
+        let body = String::from_utf8(body.to_vec()).expect("utf-8");
+        for part in [
+            "<Type>Sender</Type>",
+            "<Code>Throttling</Code>",
+            "<Message>Rate exceeded</Message>",
+            "<RequestId>req-1</RequestId>",
+        ] {
+            assert!(body.contains(part), "{part} in {body}");
+        }
+    }
+
+    #[test]
     fn every_modelled_error_kind_maps_to_its_wire_code() {
         let model = QueryModel::cloudformation();
         for (kind, code, status) in [

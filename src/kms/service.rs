@@ -94,6 +94,10 @@ pub struct Kms {
     pub jobs_changed: tokio::sync::Notify,
     /// Backoff for failed jobs.
     pub job_retries: Retries,
+    /// Held while due jobs run (`jobs::run_due`): the job runner and the admin API's
+    /// clock move both run them, and a job run twice at once (two rotations of one key
+    /// racing) would leave the Regions of a key with different materials.
+    pub jobs_running: Mutex<()>,
     /// The RSA key pair generation gate of each Region token.
     generations: HashMap<Region, super::generation::Gate>,
     /// Encryptions counted per AES-GCM key material.
@@ -154,6 +158,7 @@ impl Kms {
             write_lock: Mutex::new(()),
             jobs_changed: tokio::sync::Notify::new(),
             job_retries: Retries::default(),
+            jobs_running: Mutex::new(()),
         };
         kms.reconcile();
         Ok(kms)
