@@ -83,7 +83,7 @@ impl World {
     fn new() -> World {
         World {
             p: cast(),
-            sessions: Sessions::new(),
+            sessions: Sessions::for_tests(),
         }
     }
 
@@ -108,7 +108,7 @@ impl World {
             .by_arn(&format!("arn:aws:iam::{A}:role/{role}"))
             .expect(role)
             .clone();
-        Caller::from_session(self.sessions.issue(role, "s1", "x", 900, 0.0))
+        Caller::from_session(self.sessions.issue(role, "s1", "x", 900, 0.0).expect("issued"))
     }
 }
 
