@@ -163,6 +163,20 @@ pub struct Settings {
     )]
     pub admin_api: bool,
 
+    /// Access control: `open` (any credentials, every caller is the account root) or `strict` (SigV4 verified, key policies, IAM policies and grants enforced for the principals of principals_file)
+    #[arg(
+        long,
+        env = "HSM_KMS_MODE",
+        value_name = "MODE",
+        value_enum,
+        default_value = "open"
+    )]
+    pub mode: AccessMode,
+
+    /// Principals file for strict mode (TOML: accounts, IAM users and roles, access keys, tags, policies)
+    #[arg(long, env = "HSM_KMS_PRINCIPALS_FILE", value_name = "FILE")]
+    pub principals_file: Option<PathBuf>,
+
     /// Log filter for stderr (tracing's env-filter syntax, e.g. `info,hsm_kms=debug`)
     #[arg(
         long,
@@ -203,6 +217,21 @@ pub struct Config {
     pub primary_update_delay_ms: u64,
     /// Enables the `/admin/*` endpoints (clock control).
     pub admin_api: bool,
+    /// Open or strict access control.
+    pub mode: AccessMode,
+    /// The principals file strict mode loads (always `Some` in strict mode).
+    pub principals_file: Option<PathBuf>,
+}
+
+/// How requests are authenticated and authorized (docs/access-control.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessMode {
+    /// Any credentials are accepted, signatures are not verified, and every caller is the
+    /// account's root user: nothing is refused for want of permission.
+    Open,
+    /// Signatures are verified against the principals file; key policies, IAM policies
+    /// and grants decide every request.
+    Strict,
 }
 
 /// A token PIN: wiped from memory when dropped, never shown by `Debug` or `Display`. Derefs
@@ -662,6 +691,11 @@ impl Settings {
                 true,
             ),
         };
+        if self.mode == AccessMode::Strict && self.principals_file.is_none() {
+            return Err(ConfigError::Rule(
+                "mode strict needs a principals file: set principals_file (--principals-file, HSM_KMS_PRINCIPALS_FILE)".to_string(),
+            ));
+        }
         Ok(Config {
             listen: self.listen,
             data_dir: self.data_dir,
@@ -676,6 +710,8 @@ impl Settings {
             replica_creation_delay_ms: self.replica_creation_delay_ms,
             primary_update_delay_ms: self.primary_update_delay_ms,
             admin_api: self.admin_api,
+            mode: self.mode,
+            principals_file: self.principals_file,
         })
     }
 }
@@ -755,11 +791,28 @@ mod tests {
         assert_eq!(c.primary_update_delay_ms, 0);
         assert!(!c.admin_api);
         assert!(c.manage_softhsm_conf);
+        assert_eq!(c.mode, AccessMode::Open);
+        assert!(c.principals_file.is_none());
         // Settings::default() is the same as parsing nothing.
         let d = Settings::default();
         assert_eq!(d.listen, c.listen);
         assert_eq!(d.regions, c.regions);
         assert_eq!(d.log, "info");
+    }
+
+    #[test]
+    fn strict_mode_needs_a_principals_file() {
+        let e = parse(&["--mode", "strict"]).expect_err("no principals file");
+        assert!(e.to_string().contains("principals_file"), "{e}");
+        let c = parse(&["--mode=strict", "--principals-file", "p.toml"]).expect("strict");
+        assert_eq!(c.mode, AccessMode::Strict);
+        assert_eq!(c.principals_file, Some(PathBuf::from("p.toml")));
+        let f = file("mode = \"strict\"\nprincipals_file = \"/etc/hsm-kms/principals.toml\"\n");
+        let path = f.path().to_str().expect("utf-8 path");
+        let c = parse(&["--config", path]).expect("strict from the file");
+        assert_eq!(c.mode, AccessMode::Strict);
+        let e = parse(&["--mode", "closed"]).expect_err("unknown mode");
+        assert!(e.to_string().contains("closed"), "{e}");
     }
 
     #[test]
