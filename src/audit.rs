@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 
 use crate::domain::region::Region;
-use crate::domain::request::RequestContext;
+use crate::domain::request::{RequestContext, UserIdentity};
 use crate::domain::time::Timestamp;
 
 /// Request members that carry secrets or bulk binary data and are left out of records.
@@ -88,6 +88,36 @@ fn resource_arn(response: Option<&Value>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// CloudTrail's `userIdentity` object.
+pub fn user_identity(who: &UserIdentity) -> Value {
+    let mut out = json!({
+        "type": who.kind.as_str(),
+        "principalId": who.principal_id,
+        "arn": who.arn,
+        "accountId": who.account_id,
+        "accessKeyId": who.access_key_id,
+    });
+    if let Some(name) = &who.user_name {
+        out["userName"] = json!(name);
+    }
+    if let Some(s) = &who.session {
+        out["sessionContext"] = json!({
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": s.principal_id,
+                "arn": s.arn,
+                "accountId": s.account_id,
+                "userName": s.user_name,
+            },
+            "attributes": {
+                "creationDate": s.creation_date.iso8601(),
+                "mfaAuthenticated": "false",
+            },
+        });
+    }
+    out
+}
+
 impl Audit {
     /// Opens (appending) one log per served Region.
     pub fn open(dir: &Path, regions: &[Region]) -> std::io::Result<Audit> {
@@ -126,12 +156,14 @@ impl Audit {
         }
     }
 
-    /// Records an API call made by a caller. `read_only`: the call changes nothing
+    /// Records an API call made by a caller (`who`, CloudTrail's `userIdentity`) on a
+    /// resource of `account` (`recipientAccountId`). `read_only`: the call changes nothing
     /// (CloudTrail's `readOnly`; such records are buffered, see [`Audit::flush`]).
     #[allow(clippy::too_many_arguments)]
     pub fn record_call(
         &self,
         ctx: &RequestContext,
+        who: &UserIdentity,
         account: &str,
         event: &str,
         read_only: bool,
@@ -142,11 +174,7 @@ impl Audit {
     ) {
         let mut record = json!({
             "eventVersion": "1.08",
-            "userIdentity": {
-                "type": "IAMUser",
-                "accountId": account,
-                "accessKeyId": ctx.access_key,
-            },
+            "userIdentity": user_identity(who),
             "eventTime": time.iso8601(),
             "eventSource": "kms.amazonaws.com",
             "eventName": event,
