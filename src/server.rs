@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use crate::audit::Audit;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::authz::{Authorizer, Principals, PrincipalsError};
+use crate::config::{AccessMode, Config};
+use crate::kms::access::Access;
+use crate::kms::session_seal::TokenSealer;
 use crate::hsm::{Hsm, HsmError};
 use crate::kms::jobs;
 use crate::kms::service::Kms;
@@ -37,11 +40,22 @@ pub enum StartupError {
     },
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("strict mode: {0}")]
+    Principals(#[source] PrincipalsError),
+    #[error("strict mode: cannot make the STS session key: {}", crate::kms::error::Report(.0))]
+    SessionKey(#[source] crate::kms::error::KmsError),
 }
 
 /// Opens tokens and store, reconciles them, and serves until a shutdown signal.
 /// `hsm::setup::prepare_environment` must have run before (it sets SOFTHSM2_CONF).
 pub async fn run(config: Config) -> Result<(), StartupError> {
+    // A malformed principals file stops startup before anything else is opened.
+    let principals = match (config.mode, &config.principals_file) {
+        (AccessMode::Strict, Some(path)) => {
+            Some(Principals::load(path).map_err(StartupError::Principals)?)
+        }
+        _ => None,
+    };
     let clock = Arc::new(Clock::new());
     let hsm_config = config.clone();
     let hsm = tokio::task::spawn_blocking(move || Hsm::open(&hsm_config))
@@ -56,10 +70,23 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         source,
     })?;
     let listen = config.listen;
-    let kms = Arc::new(
-        Kms::new(config.without_pins(), clock, hsm, Box::new(store), audit)
-            .map_err(StartupError::Store)?,
-    );
+    let mut kms = Kms::new(config.without_pins(), clock, hsm, Box::new(store), audit)
+        .map_err(StartupError::Store)?;
+    if let Some(principals) = principals {
+        let source = principals.source.clone().unwrap_or_default();
+        let (accounts, users, roles) = principals.counts();
+        let sealer = TokenSealer::open(&kms, kms.config.regions[0]).map_err(StartupError::SessionKey)?;
+        let authz = Authorizer::new(principals, Arc::new(sealer));
+        kms = kms.with_access(Access::Strict(Arc::new(authz)));
+        tracing::info!(
+            principals = %source.display(),
+            accounts,
+            users,
+            roles,
+            "strict mode: signatures verified, key policies, IAM policies and grants enforced"
+        );
+    }
+    let kms = Arc::new(kms);
     tokio::spawn(jobs::run(kms.clone()));
     let flusher = kms.clone();
     tokio::spawn(async move {

@@ -4,6 +4,7 @@
 //! executor ([`crate::kms::dispatch::run`]), and errors rendered as
 //! `{"__type": ..., "message": ...}`.
 
+pub mod auth;
 pub mod sigv4;
 pub mod workers;
 
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -98,6 +99,8 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 async fn handle(
     State(App { kms, workers: pool }): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -124,13 +127,9 @@ async fn handle(
             )),
         );
     }
-    let scope = match sigv4::credential_scope(header(&headers, "authorization")) {
+    let signer = match auth::authenticate(&kms, "kms", &method, &uri, &headers, &body) {
         Ok(s) => s,
-        Err(e) => return render(&request_id, Err(e)),
-    };
-    let region = match sigv4::served_region(&kms.config, &scope.region) {
-        Ok(r) => r,
-        Err(e) => return render(&request_id, Err(e)),
+        Err(e) => return render(&request_id, Err(e.into_json())),
     };
     let input: Value = if body.iter().all(|b| b.is_ascii_whitespace()) {
         json!({})
@@ -149,10 +148,11 @@ async fn handle(
         }
     };
     let ctx = RequestContext {
-        region,
-        access_key: scope.access_key,
+        region: signer.region,
+        access_key: signer.access_key,
         request_id: request_id.clone(),
         source_ip: peer.ip().to_string(),
+        secure_transport: false,
         user_agent: header(&headers, "user-agent").to_string(),
         invoked_by: None,
     };

@@ -11,7 +11,10 @@
 //! 4. makes the checks of the key that come before its state ([`Operation::check_key`],
 //!    e.g. "key usage is SIGN_VERIFY which is not valid for Encrypt");
 //! 5. checks the key's state against the key-state table ([`Spec::key_state`]);
-//! 6. asks the authorization hook ([`super::authorization::authorize`]);
+//! 6. asks the authorization hook ([`super::authorization::authorize`]): for the alias
+//!    actions first on the alias ([`Operation::alias_ref`]), then on the key, with the
+//!    operation's condition values ([`Operation::conditions`], plus `kms:RequestAlias`
+//!    when the key was named by an alias);
 //! 7. runs the operation ([`Operation::run`]).
 
 use std::sync::Arc;
@@ -19,11 +22,13 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::authorization;
+use super::authorization::{self, Target};
 use super::error::KmsResult;
 use super::key_state::{self, Op};
 use super::service::Kms;
 use super::wire::{self, Output};
+use crate::authz::rules;
+use crate::domain::ids::AliasName;
 use crate::domain::key::KeyRecord;
 use crate::domain::region::Region;
 use crate::domain::request::{ConditionValues, RequestContext};
@@ -94,10 +99,22 @@ pub trait Operation {
         Ok(())
     }
 
-    /// The request's condition values for authorization.
+    /// The alias the operation acts on (CreateAlias, UpdateAlias, DeleteAlias), which the
+    /// caller needs the action on as well as on the key (alias-authorization.md).
+    fn alias_ref(_req: &Self::Request) -> Option<&str> {
+        None
+    }
+
+    /// The request's condition values for authorization (the `kms:` keys of
+    /// `authz::rules::condition_keys_for(SPEC.action)` the request has values for;
+    /// `kms:RequestAlias` and what the key says of itself are added for every operation).
     fn conditions(_req: &Self::Request) -> ConditionValues {
         ConditionValues::default()
     }
+
+    /// Condition values that need the resolved key as well as the request
+    /// (`kms:ReEncryptOnSameKey`).
+    fn key_conditions(_req: &Self::Request, _key: &KeyRecord, _values: &mut ConditionValues) {}
 
     /// Runs the operation, after every check above passed.
     fn run(kms: &Kms, call: &Call<'_>, req: Self::Request) -> KmsResult<Output>;
@@ -145,6 +162,31 @@ impl Call<'_> {
         authorization::authorize(kms, self.ctx, action, key, &ConditionValues::default)
     }
 
+    /// Asks the authorization hook about another resource the operation acts on, with
+    /// condition values of its own (ReEncrypt's source context, ReplicateKey's
+    /// kms:CreateKey in the replica Region).
+    pub fn authorize_also_with(
+        &self,
+        kms: &Kms,
+        action: &str,
+        target: Target<'_>,
+        conditions: &dyn Fn() -> ConditionValues,
+    ) -> KmsResult<()> {
+        authorization::authorize_on(kms, self.ctx, action, target, conditions)
+    }
+
+    /// Checks the policy a key will have (CreateKey, PutKeyPolicy, ReplicateKey): see
+    /// [`authorization::check_new_policy`].
+    pub fn check_new_policy(
+        &self,
+        kms: &Kms,
+        text: &str,
+        key: &KeyRecord,
+        bypass_lockout_check: bool,
+    ) -> KmsResult<()> {
+        authorization::check_new_policy(kms, self.ctx, text, key, bypass_lockout_check)
+    }
+
     /// The resolved key as it is now, checked against the key-state table again. Called
     /// under the metadata write lock by read-modify-write sequences, so the key they
     /// change is the current one.
@@ -185,6 +227,7 @@ impl Call<'_> {
         };
         kms.audit.record_call(
             &ctx,
+            &kms.user_identity(&ctx),
             kms.account(),
             event,
             false,
@@ -213,8 +256,28 @@ pub fn execute<O: Operation>(
             key_state::check(op, key)?;
         }
     }
+    if let Some(alias) = O::alias_ref(&req) {
+        let name = AliasName::parse(alias)?;
+        let arn = kms.alias_arn(ctx.region, &name);
+        authorization::authorize_on(
+            kms,
+            ctx,
+            O::SPEC.action,
+            Target::Alias(&arn),
+            &ConditionValues::default,
+        )?;
+    }
     authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
-        O::conditions(&req)
+        let mut values = O::conditions(&req);
+        if let Some(key) = &key {
+            O::key_conditions(&req, key, &mut values);
+        }
+        if let Some(alias) = O::key_ref(&req).and_then(request_alias) {
+            if rules::condition_keys_for(O::SPEC.action).any(|k| k.key == "kms:RequestAlias") {
+                values.add("kms:RequestAlias", alias);
+            }
+        }
+        values
     })?;
     let call = Call {
         ctx,
@@ -223,6 +286,16 @@ pub fn execute<O: Operation>(
         audit_input,
     };
     O::run(kms, &call, req)
+}
+
+/// The alias name a `KeyId` names (`alias/…`, or the name part of an alias ARN), for
+/// `kms:RequestAlias`.
+fn request_alias(raw: &str) -> Option<&str> {
+    if raw.starts_with("alias/") {
+        return Some(raw);
+    }
+    let resource = raw.strip_prefix("arn:")?.splitn(5, ':').nth(4)?;
+    resource.starts_with("alias/").then_some(resource)
 }
 
 /// One operation of the registry: its declaration and its [`execute`].

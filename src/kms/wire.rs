@@ -20,6 +20,7 @@ impl ErrorKind {
     pub fn aws_name(self) -> &'static str {
         use ErrorKind::*;
         match self {
+            AccessDenied => "AccessDeniedException",
             AlreadyExists => "AlreadyExistsException",
             Disabled => "DisabledException",
             ExpiredImportToken => "ExpiredImportTokenException",
@@ -49,6 +50,8 @@ impl ErrorKind {
             MissingAuthenticationToken => "MissingAuthenticationTokenException",
             IncompleteSignature => "IncompleteSignatureException",
             UnrecognizedClient => "UnrecognizedClientException",
+            InvalidSignature => "InvalidSignatureException",
+            ExpiredToken => "ExpiredTokenException",
         }
     }
 

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::domain::key::KeyRecord;
 use crate::domain::request::ConditionValues;
-use crate::kms::asymmetric;
+use crate::kms::authorization::Target;
+use crate::kms::{asymmetric, ciphertext};
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
 use crate::kms::operation::{Call, Operation, Pool, Spec};
@@ -59,6 +60,18 @@ impl Operation for ReEncrypt {
         )
     }
 
+    /// Whether the ciphertext was made under the destination key itself.
+    fn key_conditions(req: &Request, destination: &KeyRecord, values: &mut ConditionValues) {
+        let source = match ciphertext::parse(&req.ciphertext_blob.0) {
+            Ok(c) => c.key_id.as_str() == destination.key_id.as_str(),
+            Err(_) => req
+                .source_key_id
+                .as_deref()
+                .is_some_and(|s| s == destination.key_id.as_str() || s == destination.arn()),
+        };
+        values.add("kms:ReEncryptOnSameKey", source.to_string());
+    }
+
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
         let destination = call.key()?;
         let destination_rsa = asymmetric::is_rsa_encryption_key(destination);
@@ -75,7 +88,7 @@ impl Operation for ReEncrypt {
         let (source_arn, source_algorithm, source_material, plaintext) = match named {
             Some(source) if asymmetric::is_rsa_encryption_key(&source) => {
                 call.check_state(&source)?;
-                call.authorize_also(kms, "kms:ReEncryptFrom", Some(&source))?;
+                authorize_source(kms, call, &req, &source, destination)?;
                 let (plaintext, algorithm) = asymmetric::rsa_decrypt(
                     kms,
                     &source,
@@ -94,7 +107,7 @@ impl Operation for ReEncrypt {
                 )?;
                 symmetric::require_symmetric(&source, Self::SPEC.name)?;
                 call.check_state(&source)?;
-                call.authorize_also(kms, "kms:ReEncryptFrom", Some(&source))?;
+                authorize_source(kms, call, &req, &source, destination)?;
                 let out = symmetric::decrypt(
                     kms,
                     &source,
@@ -142,4 +155,26 @@ impl Operation for ReEncrypt {
         }
         Ok(out.into())
     }
+}
+
+/// kms:ReEncryptFrom on the source key, with the source's encryption context and
+/// algorithm.
+fn authorize_source(
+    kms: &Kms,
+    call: &Call<'_>,
+    req: &Request,
+    source: &KeyRecord,
+    destination: &KeyRecord,
+) -> KmsResult<()> {
+    call.authorize_also_with(kms, "kms:ReEncryptFrom", Target::Key(source), &|| {
+        let mut values = encryption_conditions(
+            req.source_encryption_algorithm.as_deref(),
+            req.source_encryption_context.as_ref(),
+        );
+        values.add(
+            "kms:ReEncryptOnSameKey",
+            (source.key_id == destination.key_id).to_string(),
+        );
+        values
+    })
 }
