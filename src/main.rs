@@ -46,12 +46,13 @@ fn init_logging(filter: &str) {
 }
 
 fn serve(config: Config) -> Result<(), String> {
+    let checked = hsm_kms::server::check(&config).map_err(|e| e.to_string())?;
     setup::prepare_environment(&config)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(hsm_kms::server::run(config))
+    rt.block_on(hsm_kms::server::run(config, checked))
         .map_err(|e| e.to_string())
 }
 

@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::audit::Audit;
-use crate::clock::Clock;
 use crate::authz::{Authorizer, Principals, PrincipalsError};
+use crate::clock::Clock;
 use crate::config::{AccessMode, Config};
-use crate::kms::access::Access;
-use crate::kms::session_seal::TokenSealer;
 use crate::hsm::{Hsm, HsmError};
+use crate::kms::access::Access;
 use crate::kms::jobs;
 use crate::kms::service::Kms;
+use crate::kms::session_seal::TokenSealer;
 use crate::store::sqlite::SqliteStore;
 use crate::store::StoreError;
 
@@ -46,16 +46,27 @@ pub enum StartupError {
     SessionKey(#[source] crate::kms::error::KmsError),
 }
 
-/// Opens tokens and store, reconciles them, and serves until a shutdown signal.
-/// `hsm::setup::prepare_environment` must have run before (it sets SOFTHSM2_CONF).
-pub async fn run(config: Config) -> Result<(), StartupError> {
-    // A malformed principals file stops startup before anything else is opened.
+/// What is read and checked before anything is created or opened: in strict mode, the
+/// principals file (a malformed file stops startup naming the entry and what is wrong).
+pub struct Checked {
+    principals: Option<Principals>,
+}
+
+/// Reads what the configuration names before the data directory is touched.
+pub fn check(config: &Config) -> Result<Checked, StartupError> {
     let principals = match (config.mode, &config.principals_file) {
         (AccessMode::Strict, Some(path)) => {
             Some(Principals::load(path).map_err(StartupError::Principals)?)
         }
         _ => None,
     };
+    Ok(Checked { principals })
+}
+
+/// Opens tokens and store, reconciles them, and serves until a shutdown signal.
+/// `hsm::setup::prepare_environment` must have run before (it sets SOFTHSM2_CONF).
+pub async fn run(config: Config, checked: Checked) -> Result<(), StartupError> {
+    let principals = checked.principals;
     let clock = Arc::new(Clock::new());
     let hsm_config = config.clone();
     let hsm = tokio::task::spawn_blocking(move || Hsm::open(&hsm_config))
@@ -75,7 +86,8 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     if let Some(principals) = principals {
         let source = principals.source.clone().unwrap_or_default();
         let (accounts, users, roles) = principals.counts();
-        let sealer = TokenSealer::open(&kms, kms.config.regions[0]).map_err(StartupError::SessionKey)?;
+        let sealer =
+            TokenSealer::open(&kms, kms.config.regions[0]).map_err(StartupError::SessionKey)?;
         let authz = Authorizer::new(principals, Arc::new(sealer));
         kms = kms.with_access(Access::Strict(Arc::new(authz)));
         tracing::info!(

@@ -108,7 +108,11 @@ impl World {
             .by_arn(&format!("arn:aws:iam::{A}:role/{role}"))
             .expect(role)
             .clone();
-        Caller::from_session(self.sessions.issue(role, "s1", "x", 900, 0.0).expect("issued"))
+        Caller::from_session(
+            self.sessions
+                .issue(role, "s1", "x", 900, 0.0)
+                .expect("issued"),
+        )
     }
 }
 

@@ -342,8 +342,7 @@ document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:
 account = "111122223333"
 trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}}'
 "#;
-        let a =
-            Authorizer::new(
+        let a = Authorizer::new(
             Principals::parse(text, Path::new("."), "t.toml").expect("principals"),
             test_sealer(),
         );

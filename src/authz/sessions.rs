@@ -278,7 +278,13 @@ trust_policy = '{"Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"
         let sealer: Arc<dyn Sealer> = Arc::new(MemorySealer::default());
         let before = Sessions::new(sealer.clone());
         let s = before
-            .issue(role, "batch", "arn:aws:iam::111122223333:user/a", 900, 100.0)
+            .issue(
+                role,
+                "batch",
+                "arn:aws:iam::111122223333:user/a",
+                900,
+                100.0,
+            )
             .expect("issued");
         // A new process: nothing in memory, the same sealing key.
         let after = Sessions::new(sealer);
@@ -301,9 +307,7 @@ trust_policy = '{"Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"
             .expect("role")
             .clone();
         let mine = Sessions::for_tests();
-        let s = mine
-            .issue(role, "batch", "x", 900, 0.0)
-            .expect("issued");
+        let s = mine.issue(role, "batch", "x", 900, 0.0).expect("issued");
         let other = Sessions::for_tests();
         assert!(other
             .find(&s.access_key_id, Some(s.token.expose()), &p)

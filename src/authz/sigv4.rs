@@ -979,14 +979,15 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
             .by_arn("arn:aws:iam::111122223333:role/app")
             .expect("role")
             .clone();
-        let session = sessions.issue(
-            role,
-            "s1",
-            "arn:aws:iam::111122223333:user/alice",
-            900,
-            T0 as f64,
-        )
-        .expect("issued");
+        let session = sessions
+            .issue(
+                role,
+                "s1",
+                "arn:aws:iam::111122223333:user/alice",
+                900,
+                T0 as f64,
+            )
+            .expect("issued");
         let mut s = kms(KMS_BODY);
         s.key = &session.access_key_id;
         s.secret = session.secret.expose();

@@ -54,7 +54,12 @@ impl Access {
 
     /// CloudTrail's `userIdentity` of a request made with `access_key_id`: the verified
     /// caller in strict mode, the account root (`account`, `partition`) in open mode.
-    pub fn user_identity(&self, access_key_id: &str, partition: &str, account: &str) -> UserIdentity {
+    pub fn user_identity(
+        &self,
+        access_key_id: &str,
+        partition: &str,
+        account: &str,
+    ) -> UserIdentity {
         match self
             .authorizer()
             .and_then(|a| a.known_caller(access_key_id))

@@ -268,16 +268,7 @@ pub fn execute<O: Operation>(
         )?;
     }
     authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
-        let mut values = O::conditions(&req);
-        if let Some(key) = &key {
-            O::key_conditions(&req, key, &mut values);
-        }
-        if let Some(alias) = O::key_ref(&req).and_then(request_alias) {
-            if rules::condition_keys_for(O::SPEC.action).any(|k| k.key == "kms:RequestAlias") {
-                values.add("kms:RequestAlias", alias);
-            }
-        }
-        values
+        request_conditions::<O>(&req, key.as_deref())
     })?;
     let call = Call {
         ctx,
@@ -286,6 +277,33 @@ pub fn execute<O: Operation>(
         audit_input,
     };
     O::run(kms, &call, req)
+}
+
+/// The condition values of a request on `key`: the operation's own
+/// ([`Operation::conditions`], [`Operation::key_conditions`]) and `kms:RequestAlias` when
+/// the key was named by an alias. (The hook adds what the key says of itself and the
+/// global keys.)
+fn request_conditions<O: Operation>(req: &O::Request, key: Option<&KeyRecord>) -> ConditionValues {
+    let mut values = O::conditions(req);
+    if let Some(key) = key {
+        O::key_conditions(req, key, &mut values);
+    }
+    if let Some(alias) = O::key_ref(req).and_then(request_alias) {
+        if rules::condition_keys_for(O::SPEC.action).any(|k| k.key == "kms:RequestAlias") {
+            values.add("kms:RequestAlias", alias);
+        }
+    }
+    values
+}
+
+/// [`request_conditions`] of a JSON request (the table test of the condition keys each
+/// operation supplies).
+pub fn conditions_of<O: Operation>(
+    input: Value,
+    key: Option<&KeyRecord>,
+) -> KmsResult<ConditionValues> {
+    let req: O::Request = wire::parse(input)?;
+    Ok(request_conditions::<O>(&req, key))
 }
 
 /// The alias name a `KeyId` names (`alias/…`, or the name part of an alias ARN), for
@@ -302,4 +320,8 @@ fn request_alias(raw: &str) -> Option<&str> {
 pub struct Entry {
     pub spec: &'static Spec,
     pub execute: fn(&Kms, &RequestContext, Value, &Value) -> KmsResult<Output>,
+    /// The request's condition values ([`conditions_of`]).
+    #[allow(dead_code)]
+    // Read by the table test of the condition keys each operation supplies.
+    pub conditions: fn(Value, Option<&KeyRecord>) -> KmsResult<ConditionValues>,
 }

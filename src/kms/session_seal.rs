@@ -31,7 +31,11 @@ pub struct TokenSealer {
 
 impl std::fmt::Debug for TokenSealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TokenSealer({}: {SESSION_KEY_LABEL})", self.token.region())
+        write!(
+            f,
+            "TokenSealer({}: {SESSION_KEY_LABEL})",
+            self.token.region()
+        )
     }
 }
 

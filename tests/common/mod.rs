@@ -10,6 +10,8 @@
 //! - [`errors`]: AWS error codes and messages ([`assert_err`], [`must_fail`]);
 //! - [`wrapping`]: key material wrapped as a user wraps it for ImportKeyMaterial;
 //! - [`launch`]: the process-level start (shared with the bench crate);
+//! - [`signing`]: requests signed by hand (another time, another secret, a body changed
+//!   after signing);
 //! - [`pkcs11`]: the tokens of a data directory seen by another process with cryptoki
 //!   (attacks, inspections), in a child process of the test binary.
 //!
@@ -21,6 +23,7 @@ pub mod keys;
 pub mod launch;
 pub mod pkcs11;
 pub mod server;
+pub mod signing;
 pub mod wrapping;
 
 // A test binary uses the part it needs.

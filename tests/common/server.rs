@@ -119,12 +119,38 @@ impl Server {
         Server::launch(args, false)
     }
 
+    /// Start a server in strict mode (`--mode strict`) with `principals` (the text of a
+    /// principals file, written next to the data directory) and extra `serve` arguments
+    /// as for [`Server::start_with`]. [`Server::client_as`] signs as one of its principals.
+    pub fn start_strict(principals: &str, args: &[&str]) -> Server {
+        Server::launch_with(args, true, Some(principals))
+    }
+
+    /// Where [`Server::start_strict`] wrote the principals file.
+    pub fn principals_path(&self) -> PathBuf {
+        self.data_dir.path().join("principals.toml")
+    }
+
     fn launch(args: &[&str], from_template: bool) -> Server {
+        Server::launch_with(args, from_template, None)
+    }
+
+    fn launch_with(args: &[&str], from_template: bool, principals: Option<&str>) -> Server {
         let data_dir = tempfile::Builder::new()
             .prefix("hsm-kms-test-")
             .tempdir()
             .expect("create temp data dir");
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        if let Some(text) = principals {
+            let path = data_dir.path().join("principals.toml");
+            std::fs::write(&path, text).expect("write the principals file");
+            args.extend([
+                "--mode".to_string(),
+                "strict".to_string(),
+                "--principals-file".to_string(),
+                path.display().to_string(),
+            ]);
+        }
         let regions = regions_arg(&args).unwrap_or_else(|| {
             args.push("--regions".into());
             args.push(DEFAULT_REGIONS.into());
@@ -258,12 +284,40 @@ impl Server {
 
     /// An AWS SDK KMS client for `region`, pointed at this server, retries off.
     pub async fn client(&self, region: &str) -> aws_sdk_kms::Client {
+        self.client_as(region, "AKIDEXAMPLE", "secret", None).await
+    }
+
+    /// An AWS SDK KMS client for `region` signing with the given credentials (a principal
+    /// of a strict-mode server, or a role session's temporary credentials).
+    pub async fn client_as(
+        &self,
+        region: &str,
+        access_key_id: &str,
+        secret: &str,
+        session_token: Option<&str>,
+    ) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(
+            &self
+                .sdk_config(region, access_key_id, secret, session_token)
+                .await,
+        )
+    }
+
+    /// The SDK configuration the clients of this server use: endpoint, Region,
+    /// credentials, retries off, generous timeouts.
+    pub async fn sdk_config(
+        &self,
+        region: &str,
+        access_key_id: &str,
+        secret: &str,
+        session_token: Option<&str>,
+    ) -> aws_config::SdkConfig {
         assert!(!self.url.is_empty(), "server not started");
-        let config = aws_config::defaults(BehaviorVersion::latest())
+        aws_config::defaults(BehaviorVersion::latest())
             .credentials_provider(Credentials::new(
-                "AKIDEXAMPLE",
-                "secret",
-                None,
+                access_key_id,
+                secret,
+                session_token.map(str::to_string),
                 None,
                 "test",
             ))
@@ -276,8 +330,7 @@ impl Server {
                     .build(),
             )
             .load()
-            .await;
-        aws_sdk_kms::Client::new(&config)
+            .await
     }
 
     /// Moves the server clock forward by `seconds` (`POST /admin/clock`; the server must

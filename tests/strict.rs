@@ -1,0 +1,1090 @@
+//! Strict mode end to end, with aws-sdk-kms signing as the principals of a principals file:
+//! signatures verified (and every refusal leaving the store as it was), the seed's
+//! replication permissions in each Region, ABAC through tags and aliases, encryption
+//! context conditions, explicit denies, cross-account use, the policy checks on write,
+//! and the audit log's verified identities and denials.
+
+mod common;
+
+use std::time::SystemTime;
+
+use aws_sdk_kms::types::{KeyState, Tag};
+use aws_sdk_kms::Client;
+use common::signing::{kms_call, Signer};
+use common::*;
+use serde_json::{json, Value};
+
+const A: &str = "111122223333";
+const B: &str = "444455556666";
+
+/// The cast: an administrator, application users, two replicators, an ABAC user, a user
+/// with an explicit deny, and a user of another account.
+fn cast() -> String {
+    r#"
+[accounts.111122223333]
+name = "owner of the keys"
+[[accounts.111122223333.access_keys]]
+id = "AKIAROOT000000000001"
+secret = "root-secret"
+
+[accounts.444455556666]
+name = "partner"
+
+[users.admin]
+account = "111122223333"
+[[users.admin.access_keys]]
+id = "AKIAADMIN00000000001"
+secret = "admin-secret"
+[[users.admin.policies]]
+name = "kms-admin"
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["kms:*","cloudtrail:LookupEvents"],"Resource":"*"}}'
+
+[users.payer]
+account = "111122223333"
+[[users.payer.access_keys]]
+id = "AKIAPAYER00000000001"
+secret = "payer-secret"
+
+[users.replicator]
+account = "111122223333"
+[[users.replicator.access_keys]]
+id = "AKIAREPLICATOR000001"
+secret = "replicator-secret"
+[[users.replicator.policies]]
+name = "replicas-anywhere"
+document = '''
+{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":"kms:CreateKey","Resource":"*",
+   "Condition":{"StringEquals":{"kms:MultiRegionKeyType":"REPLICA"}}},
+  {"Effect":"Allow","Action":"kms:DescribeKey","Resource":"*"}]}
+'''
+
+[users.eu-replicator]
+account = "111122223333"
+[[users.eu-replicator.access_keys]]
+id = "AKIAEUREPLICATOR0001"
+secret = "eu-replicator-secret"
+[[users.eu-replicator.policies]]
+name = "replicas-in-eu-west-1"
+document = '''
+{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":"kms:CreateKey","Resource":"arn:aws:kms:eu-west-1:111122223333:*",
+   "Condition":{"StringEquals":{"kms:MultiRegionKeyType":"REPLICA"}}},
+  {"Effect":"Allow","Action":["kms:TagResource","kms:UpdatePrimaryRegion"],"Resource":"*"}]}
+'''
+
+[users.tagger]
+account = "111122223333"
+[[users.tagger.access_keys]]
+id = "AKIATAGGER0000000001"
+secret = "tagger-secret"
+[[users.tagger.policies]]
+name = "abac"
+document = '''
+{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt"],"Resource":"arn:aws:kms:*:111122223333:key/*",
+   "Condition":{"StringEquals":{"aws:ResourceTag/project":"alpha"}}},
+  {"Effect":"Allow","Action":"kms:GenerateDataKey","Resource":"arn:aws:kms:*:111122223333:key/*",
+   "Condition":{"ForAnyValue:StringLike":{"kms:ResourceAliases":"alias/alpha-*"}}},
+  {"Effect":"Allow","Action":"kms:DescribeKey","Resource":"*",
+   "Condition":{"StringEquals":{"kms:RequestAlias":"alias/alpha-payments"}}}]}
+'''
+
+[users.mallory]
+account = "111122223333"
+[[users.mallory.access_keys]]
+id = "AKIAMALLORY000000001"
+secret = "mallory-secret"
+[[users.mallory.policies]]
+name = "everything-but-decrypt"
+document = '''
+{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":"kms:*","Resource":"*"},
+  {"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}
+'''
+
+[users.carol]
+account = "444455556666"
+[[users.carol.access_keys]]
+id = "AKIACAROL00000000001"
+secret = "carol-secret"
+[[users.carol.policies]]
+name = "use-partner-keys"
+document = '''
+{"Version":"2012-10-17","Statement":{"Effect":"Allow",
+  "Action":["kms:Encrypt","kms:Decrypt","kms:DescribeKey","kms:ScheduleKeyDeletion","kms:ListKeys"],
+  "Resource":"*"}}
+'''
+"#
+    .to_string()
+}
+
+/// The access key and secret of a principal of the cast.
+fn creds(who: &str) -> (&'static str, &'static str) {
+    match who {
+        "root" => ("AKIAROOT000000000001", "root-secret"),
+        "admin" => ("AKIAADMIN00000000001", "admin-secret"),
+        "payer" => ("AKIAPAYER00000000001", "payer-secret"),
+        "replicator" => ("AKIAREPLICATOR000001", "replicator-secret"),
+        "eu-replicator" => ("AKIAEUREPLICATOR0001", "eu-replicator-secret"),
+        "tagger" => ("AKIATAGGER0000000001", "tagger-secret"),
+        "mallory" => ("AKIAMALLORY000000001", "mallory-secret"),
+        "carol" => ("AKIACAROL00000000001", "carol-secret"),
+        other => panic!("no such principal in the cast: {other}"),
+    }
+}
+
+async fn as_(server: &Server, who: &str, region: &str) -> Client {
+    let (id, secret) = creds(who);
+    server.client_as(region, id, secret, None).await
+}
+
+fn user_arn(name: &str) -> String {
+    format!("arn:aws:iam::{A}:user/{name}")
+}
+
+/// A key policy: the default "Enable IAM User Permissions" statement plus `more`.
+fn policy_with(more: &[Value]) -> String {
+    let mut statements = vec![json!({
+        "Sid": "Enable IAM User Permissions",
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{A}:root")},
+        "Action": "kms:*",
+        "Resource": "*"
+    })];
+    statements.extend_from_slice(more);
+    json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+async fn create_key_with_policy(kms: &Client, policy: &str, multi_region: bool) -> String {
+    kms.create_key()
+        .policy(policy)
+        .multi_region(multi_region)
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata()
+        .expect("KeyMetadata")
+        .key_id()
+        .to_string()
+}
+
+/// Reads a Region's audit log once its buffered records are on disk.
+async fn audit_records(server: &Server, region: &str) -> Vec<Value> {
+    // Read-only records are flushed every 200 ms.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let path = server
+        .data_dir()
+        .join("audit")
+        .join(format!("{region}.jsonl"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an audit record is JSON"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_strict_start_names_its_principals_file_and_a_malformed_one_stops_startup() {
+    let server = Server::start_strict(&cast(), &[]);
+    let log = server.log();
+    assert!(log.contains("strict mode"), "{log}");
+    assert!(
+        log.contains(&server.principals_path().display().to_string()),
+        "the start names the principals file: {log}"
+    );
+    assert!(log.contains("users=7"), "{log}");
+    for secret in ["admin-secret", "root-secret", "carol-secret"] {
+        assert!(!log.contains(secret), "a secret reached the log: {secret}");
+    }
+
+    // A duplicate access key id: startup stops, naming the entry and what is wrong.
+    let bad = cast().replace("AKIAPAYER00000000001", "AKIAADMIN00000000001");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("principals.toml");
+    std::fs::write(&file, bad).expect("write");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hsm-kms"));
+    common::launch::clear_inherited_settings(&mut cmd);
+    let out = cmd
+        .args(["serve", "--listen", "127.0.0.1:0", "--mode", "strict"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--principals-file")
+        .arg(&file)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run hsm-kms serve");
+    assert!(
+        !out.status.success(),
+        "a malformed principals file must stop startup"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("users.payer.access_keys[0]"), "{stderr}");
+    assert!(
+        stderr.contains("duplicate access key id AKIAADMIN00000000001"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("payer-secret") && !stderr.contains("admin-secret"));
+    assert!(
+        !dir.path().join("data").join("tokens").exists(),
+        "nothing was opened or created before the file was checked"
+    );
+
+    // Strict mode without a principals file is refused as a configuration error.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hsm-kms"));
+    common::launch::clear_inherited_settings(&mut cmd);
+    let out = cmd
+        .args(["check-config", "--mode", "strict"])
+        .output()
+        .expect("run hsm-kms check-config");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("principals_file"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_signatures_are_refused_with_aws_errors_and_change_nothing() {
+    let server = Server::start_strict(&cast(), &[]);
+    let r = "us-east-1";
+    let admin = as_(&server, "admin", r).await;
+    let (key_id, _) = new_key(&admin).await;
+    let keys_before = admin
+        .list_keys()
+        .send()
+        .await
+        .expect("ListKeys")
+        .keys()
+        .len();
+    let (akid, secret) = creds("admin");
+    let now = Signer {
+        access_key_id: akid,
+        secret,
+        session_token: None,
+        region: r,
+        service: "kms",
+        time: SystemTime::now(),
+    };
+    let schedule = json!({"KeyId": key_id, "PendingWindowInDays": 30}).to_string();
+    let create = json!({"Description": "must not exist"}).to_string();
+
+    // Wrong secret.
+    let wrong = Signer {
+        secret: "not-the-secret",
+        ..now.clone()
+    };
+    let a = kms_call(&server.url, &wrong, "ScheduleKeyDeletion", &schedule, None).await;
+    assert_eq!(a.error_type(), "InvalidSignatureException", "{}", a.text);
+    assert!(
+        a.message().starts_with(
+            "The request signature we calculated does not match the signature you provided."
+        ),
+        "{}",
+        a.text
+    );
+    // Unknown access key.
+    let stranger = Signer {
+        access_key_id: "AKIAUNKNOWN000000001",
+        ..now.clone()
+    };
+    let a = kms_call(&server.url, &stranger, "CreateKey", &create, None).await;
+    assert_eq!(a.error_type(), "UnrecognizedClientException", "{}", a.text);
+    assert_eq!(
+        a.message(),
+        "The security token included in the request is invalid."
+    );
+    // A date ten minutes ahead of the real clock.
+    let a = kms_call(
+        &server.url,
+        &now.earlier_by(-600),
+        "CreateKey",
+        &create,
+        None,
+    )
+    .await;
+    assert_eq!(a.error_type(), "InvalidSignatureException", "{}", a.text);
+    assert!(
+        a.message().starts_with("Signature not yet current:"),
+        "{}",
+        a.text
+    );
+    // A request signed six minutes ago, replayed after its five-minute window.
+    let a = kms_call(
+        &server.url,
+        &now.earlier_by(360),
+        "ScheduleKeyDeletion",
+        &schedule,
+        None,
+    )
+    .await;
+    assert_eq!(a.error_type(), "InvalidSignatureException", "{}", a.text);
+    assert!(a.message().starts_with("Signature expired:"), "{}", a.text);
+    assert!(a.message().contains("- 5 min."), "{}", a.text);
+    // A body changed after signing (7 days instead of 30).
+    let tampered = json!({"KeyId": key_id, "PendingWindowInDays": 7}).to_string();
+    let a = kms_call(
+        &server.url,
+        &now,
+        "ScheduleKeyDeletion",
+        &schedule,
+        Some(&tampered),
+    )
+    .await;
+    assert_eq!(a.error_type(), "InvalidSignatureException", "{}", a.text);
+    // A credential scoped to another service.
+    let sts_scoped = Signer {
+        service: "sts",
+        ..now.clone()
+    };
+    let a = kms_call(&server.url, &sts_scoped, "CreateKey", &create, None).await;
+    assert_eq!(a.error_type(), "InvalidSignatureException", "{}", a.text);
+    assert!(a.message().contains("correct service: 'kms'"), "{}", a.text);
+    // No signature at all.
+    let a = reqwest::Client::new()
+        .post(format!("{}/", server.url))
+        .header("x-amz-target", "TrentService.CreateKey")
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(create.clone())
+        .send()
+        .await
+        .expect("send");
+    let body: Value = serde_json::from_str(&a.text().await.unwrap_or_default()).unwrap_or_default();
+    assert_eq!(body["__type"], "MissingAuthenticationTokenException");
+
+    // Nothing changed: the key is still Enabled, no key was created, and none of the
+    // refused requests reached the audit log.
+    let d = describe(&admin, &key_id).await;
+    assert_eq!(d.key_state().map(|s| s.as_str()), Some("Enabled"));
+    assert_eq!(
+        admin
+            .list_keys()
+            .send()
+            .await
+            .expect("ListKeys")
+            .keys()
+            .len(),
+        keys_before
+    );
+    let records = audit_records(&server, r).await;
+    assert!(!records
+        .iter()
+        .any(|e| e["eventName"] == "ScheduleKeyDeletion"));
+    assert_eq!(
+        records
+            .iter()
+            .filter(|e| e["eventName"] == "CreateKey")
+            .count(),
+        1,
+        "only the admin's own CreateKey"
+    );
+
+    // The correctly signed request goes through.
+    let a = kms_call(&server.url, &now, "ScheduleKeyDeletion", &schedule, None).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replication_needs_replicate_key_on_the_primary_and_create_key_in_the_replica_region() {
+    let server = Server::start_strict(&cast(), &[]);
+    let admin = as_(&server, "admin", "us-east-1").await;
+    // The primary's key policy lets both replicators replicate it (and the replicator
+    // update its primary Region); IAM decides the rest.
+    let policy = policy_with(&[json!({
+        "Sid": "Replicators",
+        "Effect": "Allow",
+        "Principal": {"AWS": [user_arn("replicator"), user_arn("eu-replicator")]},
+        "Action": ["kms:ReplicateKey", "kms:DescribeKey", "kms:UpdatePrimaryRegion"],
+        "Resource": "*"
+    })]);
+    let id = create_key_with_policy(&admin, &policy, true).await;
+    let arn = Server::key_arn("us-east-1", &id);
+    let missing_in = |region: &'static str| {
+        let server = &server;
+        let id = id.clone();
+        async move {
+            let admin = as_(server, "admin", region).await;
+            let e = must_fail(admin.describe_key().key_id(&id).send().await, "no replica");
+            assert_err(&e, "NotFoundException", &[]);
+        }
+    };
+
+    // eu-replicator may create keys only in eu-west-1: refused for us-west-2 …
+    let eu = as_(&server, "eu-replicator", "us-east-1").await;
+    let e = must_fail(
+        eu.replicate_key()
+            .key_id(&arn)
+            .replica_region("us-west-2")
+            .send()
+            .await,
+        "eu-replicator into us-west-2",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &[
+            &format!(
+                "User: {} is not authorized to perform: kms:CreateKey",
+                user_arn("eu-replicator")
+            ),
+            "because no identity-based policy allows the kms:CreateKey action",
+        ],
+    );
+    missing_in("us-west-2").await;
+    // … allowed for eu-west-1, with tags (it has kms:TagResource).
+    let out = eu
+        .replicate_key()
+        .key_id(&arn)
+        .replica_region("eu-west-1")
+        .tags(
+            Tag::builder()
+                .tag_key("team")
+                .tag_value("eu")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("eu-replicator into eu-west-1");
+    // The replica's key policy is the default one, not the primary's.
+    let replica_policy: Value =
+        serde_json::from_str(out.replica_policy().expect("ReplicaPolicy")).expect("JSON");
+    assert_eq!(replica_policy["Id"], "key-default-1");
+    assert!(!out
+        .replica_policy()
+        .unwrap_or_default()
+        .contains("Replicators"));
+
+    // The replicator may create replicas anywhere, but not tag them.
+    let rep = as_(&server, "replicator", "us-east-1").await;
+    let e = must_fail(
+        rep.replicate_key()
+            .key_id(&arn)
+            .replica_region("us-west-2")
+            .tags(
+                Tag::builder()
+                    .tag_key("team")
+                    .tag_value("x")
+                    .build()
+                    .expect("tag"),
+            )
+            .send()
+            .await,
+        "tags without kms:TagResource",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &["kms:TagResource because no identity-based policy allows the kms:TagResource action"],
+    );
+    assert!(
+        !err_message(&e).contains("on resource"),
+        "{}",
+        err_message(&e)
+    );
+    missing_in("us-west-2").await;
+    rep.replicate_key()
+        .key_id(&arn)
+        .replica_region("us-west-2")
+        .send()
+        .await
+        .expect("replicator into us-west-2");
+
+    // Someone the key policy does not name, whose IAM policies do not allow it either.
+    let payer = as_(&server, "payer", "us-east-1").await;
+    let e = must_fail(
+        payer
+            .replicate_key()
+            .key_id(&arn)
+            .replica_region("us-west-2")
+            .send()
+            .await,
+        "payer",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &[
+            "kms:ReplicateKey on resource: ",
+            &arn,
+            "because no identity-based policy allows the kms:ReplicateKey action",
+        ],
+    );
+
+    // UpdatePrimaryRegion needs the permission on both keys: the eu-west-1 replica has the
+    // default policy, and the replicator's IAM policies do not allow it there.
+    wait_for_state(
+        &as_(&server, "admin", "eu-west-1").await,
+        &id,
+        KeyState::Enabled,
+    )
+    .await;
+    let e = must_fail(
+        rep.update_primary_region()
+            .key_id(&arn)
+            .primary_region("eu-west-1")
+            .send()
+            .await,
+        "replicator, replica not allowed",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &[
+            "kms:UpdatePrimaryRegion on resource: ",
+            &Server::key_arn("eu-west-1", &id),
+            "because no identity-based policy allows",
+        ],
+    );
+    let d = describe(&admin, &id).await;
+    assert_eq!(
+        d.key_state().map(|s| s.as_str()),
+        Some("Enabled"),
+        "still the primary, unchanged"
+    );
+    // eu-replicator has it in IAM (replica) and in the primary's key policy.
+    eu.update_primary_region()
+        .key_id(&arn)
+        .primary_region("eu-west-1")
+        .send()
+        .await
+        .expect("eu-replicator moves the primary");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn abac_through_tags_and_aliases() {
+    let server = Server::start_strict(&cast(), &[]);
+    let r = "us-west-2";
+    let admin = as_(&server, "admin", r).await;
+    let tagger = as_(&server, "tagger", r).await;
+    let (id, _) = new_key(&admin).await;
+    let encrypt = || {
+        tagger
+            .encrypt()
+            .key_id(&id)
+            .plaintext(aws_sdk_kms::primitives::Blob::new(b"abac".to_vec()))
+            .send()
+    };
+    let e = must_fail(encrypt().await, "untagged");
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &[
+            &user_arn("tagger"),
+            "kms:Encrypt",
+            "no identity-based policy allows",
+        ],
+    );
+    // Tagging the key allows (aws:ResourceTag/project) …
+    admin
+        .tag_resource()
+        .key_id(&id)
+        .tags(
+            Tag::builder()
+                .tag_key("project")
+                .tag_value("alpha")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("tag");
+    encrypt().await.expect("tagged project=alpha");
+    // … untagging denies again.
+    admin
+        .untag_resource()
+        .key_id(&id)
+        .tag_keys("project")
+        .send()
+        .await
+        .expect("untag");
+    must_fail(encrypt().await, "untagged again");
+
+    // An alias allows GenerateDataKey (kms:ResourceAliases) while it points at the key.
+    let gdk = || {
+        tagger
+            .generate_data_key()
+            .key_id(&id)
+            .number_of_bytes(32)
+            .send()
+    };
+    must_fail(gdk().await, "no alias");
+    admin
+        .create_alias()
+        .alias_name("alias/alpha-payments")
+        .target_key_id(&id)
+        .send()
+        .await
+        .expect("alias");
+    gdk().await.expect("alias alpha-payments");
+    // kms:RequestAlias: DescribeKey is allowed only by that alias name.
+    tagger
+        .describe_key()
+        .key_id("alias/alpha-payments")
+        .send()
+        .await
+        .expect("DescribeKey by alias");
+    let e = must_fail(tagger.describe_key().key_id(&id).send().await, "by id");
+    assert_err(&e, "AccessDeniedException", &["kms:DescribeKey"]);
+    admin
+        .delete_alias()
+        .alias_name("alias/alpha-payments")
+        .send()
+        .await
+        .expect("delete alias");
+    must_fail(gdk().await, "alias deleted");
+
+    // The alias actions need the alias and the key: mallory's IAM allows every kms: action,
+    // the key policy lets her account's IAM decide, so she can; the tagger cannot.
+    let e = must_fail(
+        tagger
+            .create_alias()
+            .alias_name("alias/mine")
+            .target_key_id(&id)
+            .send()
+            .await,
+        "tagger creates an alias",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &[&format!(
+            "kms:CreateAlias on resource: {}",
+            Server::alias_arn(r, "alias/mine")
+        )],
+    );
+    as_(&server, "mallory", r)
+        .await
+        .create_alias()
+        .alias_name("alias/mine")
+        .target_key_id(&id)
+        .send()
+        .await
+        .expect("mallory creates an alias");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn encryption_context_conditions_and_explicit_denies() {
+    let server = Server::start_strict(&cast(), &[]);
+    let r = "eu-west-1";
+    let admin = as_(&server, "admin", r).await;
+    // payer has no IAM policy: the key policy names payer directly, for Encrypt with
+    // purpose=payments only.
+    let policy = policy_with(&[
+        json!({
+            "Sid": "Payments only",
+            "Effect": "Allow",
+            "Principal": {"AWS": user_arn("payer")},
+            "Action": "kms:Encrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:EncryptionContext:purpose": "payments"}}
+        }),
+        json!({
+            "Sid": "No encryption for mallory",
+            "Effect": "Deny",
+            "Principal": {"AWS": user_arn("mallory")},
+            "Action": "kms:Encrypt",
+            "Resource": "*"
+        }),
+    ]);
+    let id = create_key_with_policy(&admin, &policy, false).await;
+    let arn = Server::key_arn(r, &id);
+    let payer = as_(&server, "payer", r).await;
+    let encrypt = |client: &Client, purpose: Option<&str>| {
+        let mut call = client
+            .encrypt()
+            .key_id(&id)
+            .plaintext(aws_sdk_kms::primitives::Blob::new(b"pay".to_vec()));
+        if let Some(p) = purpose {
+            call = call.encryption_context("purpose", p);
+        }
+        call.send()
+    };
+    encrypt(&payer, Some("payments"))
+        .await
+        .expect("purpose=payments");
+    for other in [Some("reports"), None] {
+        let e = must_fail(encrypt(&payer, other).await, "another purpose");
+        assert_err(
+            &e,
+            "AccessDeniedException",
+            &[&format!(
+                "User: {} is not authorized to perform: kms:Encrypt on resource: {arn} because no identity-based policy allows the kms:Encrypt action",
+                user_arn("payer")
+            )],
+        );
+    }
+    // Decrypt is not in the statement at all.
+    let blob = encrypt(&admin, Some("payments"))
+        .await
+        .expect("admin encrypts")
+        .ciphertext_blob()
+        .expect("blob")
+        .clone();
+    let e = must_fail(
+        payer
+            .decrypt()
+            .ciphertext_blob(blob.clone())
+            .encryption_context("purpose", "payments")
+            .send()
+            .await,
+        "payer decrypts",
+    );
+    assert_err(&e, "AccessDeniedException", &["kms:Decrypt"]);
+
+    // mallory: an explicit deny in the key policy, and one in her IAM policy.
+    let mallory = as_(&server, "mallory", r).await;
+    let e = must_fail(
+        encrypt(&mallory, Some("payments")).await,
+        "mallory encrypts",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &[
+            "kms:Encrypt on resource: ",
+            &arn,
+            "with an explicit deny in a resource-based policy",
+        ],
+    );
+    let e = must_fail(
+        mallory
+            .decrypt()
+            .ciphertext_blob(blob)
+            .encryption_context("purpose", "payments")
+            .send()
+            .await,
+        "mallory decrypts",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &[
+            "kms:Decrypt on resource: ",
+            &arn,
+            "with an explicit deny in an identity-based policy",
+        ],
+    );
+    // What her policies allow still works.
+    mallory
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("mallory describes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_account_use_is_allowed_only_where_both_sides_allow_and_aws_allows() {
+    let server = Server::start_strict(&cast(), &[]);
+    let r = "us-east-1";
+    let admin = as_(&server, "admin", r).await;
+    let partner = format!("arn:aws:iam::{B}:root");
+    let shared = policy_with(&[json!({
+        "Sid": "Partner account",
+        "Effect": "Allow",
+        "Principal": {"AWS": partner},
+        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:ScheduleKeyDeletion"],
+        "Resource": "*"
+    })]);
+    let id = create_key_with_policy(&admin, &shared, false).await;
+    let arn = Server::key_arn(r, &id);
+    let (private, _) = new_key(&admin).await;
+    let carol = as_(&server, "carol", r).await;
+    let carol_arn = format!("arn:aws:iam::{B}:user/carol");
+
+    let out = carol
+        .encrypt()
+        .key_id(&arn)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .expect("carol encrypts by key ARN");
+    assert_eq!(out.key_id(), Some(arn.as_str()));
+    carol
+        .describe_key()
+        .key_id(&arn)
+        .send()
+        .await
+        .expect("describe");
+    // A key id alone names a key of carol's own account.
+    let e = must_fail(
+        carol
+            .encrypt()
+            .key_id(&id)
+            .plaintext(aws_sdk_kms::primitives::Blob::new(b"x".to_vec()))
+            .send()
+            .await,
+        "bare id",
+    );
+    assert_err(
+        &e,
+        "NotFoundException",
+        &[&format!("arn:aws:kms:{r}:{B}:key/{id}")],
+    );
+    // ScheduleKeyDeletion is not an operation AWS allows across accounts, even though
+    // both policies name it.
+    let e = must_fail(
+        carol.schedule_key_deletion().key_id(&arn).send().await,
+        "cross-account deletion",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &[&format!("User: {carol_arn} is not authorized to perform: kms:ScheduleKeyDeletion on resource: {arn}")],
+    );
+    // A key whose policy does not name carol's account.
+    let e = must_fail(
+        carol
+            .describe_key()
+            .key_id(Server::key_arn(r, &private))
+            .send()
+            .await,
+        "private key",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &["because no resource-based policy allows the kms:DescribeKey action"],
+    );
+    // Her account's keys: none here.
+    let listed = carol.list_keys().send().await.expect("ListKeys");
+    assert!(listed.keys().is_empty());
+    // The key is untouched.
+    let d = describe(&admin, &id).await;
+    assert_eq!(d.key_state().map(|s| s.as_str()), Some("Enabled"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn new_key_policies_are_checked_for_lockout_principals_and_form() {
+    let server = Server::start_strict(&cast(), &[]);
+    let r = "us-east-1";
+    let admin = as_(&server, "admin", r).await;
+    let (id, _) = new_key(&admin).await;
+    let before = admin
+        .get_key_policy()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("GetKeyPolicy");
+    let payer_only = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": user_arn("payer")},
+        "Action": "kms:*", "Resource": "*"}]})
+    .to_string();
+
+    let e = must_fail(
+        admin
+            .put_key_policy()
+            .key_id(&id)
+            .policy(&payer_only)
+            .send()
+            .await,
+        "lockout",
+    );
+    assert_err(
+        &e,
+        "MalformedPolicyDocumentException",
+        &["The new key policy will not allow you to update the key policy in the future."],
+    );
+    let keys_before = admin
+        .list_keys()
+        .send()
+        .await
+        .expect("ListKeys")
+        .keys()
+        .len();
+    let e = must_fail(
+        admin.create_key().policy(&payer_only).send().await,
+        "CreateKey lockout",
+    );
+    assert_err(
+        &e,
+        "MalformedPolicyDocumentException",
+        &["will not allow you to update"],
+    );
+    assert_eq!(
+        admin
+            .list_keys()
+            .send()
+            .await
+            .expect("ListKeys")
+            .keys()
+            .len(),
+        keys_before,
+        "no key was created"
+    );
+
+    let ghost = policy_with(&[json!({
+        "Effect": "Allow", "Principal": {"AWS": user_arn("ghost")},
+        "Action": "kms:Encrypt", "Resource": "*"})]);
+    let e = must_fail(
+        admin
+            .put_key_policy()
+            .key_id(&id)
+            .policy(&ghost)
+            .send()
+            .await,
+        "unknown principal",
+    );
+    assert_err(
+        &e,
+        "MalformedPolicyDocumentException",
+        &["Policy contains a statement with one or more invalid principals."],
+    );
+    let bad_operator = policy_with(&[json!({
+        "Effect": "Allow", "Principal": {"AWS": user_arn("payer")},
+        "Action": "kms:Encrypt", "Resource": "*",
+        "Condition": {"StringEqualz": {"kms:EncryptionContext:a": "b"}}})]);
+    let e = must_fail(
+        admin
+            .put_key_policy()
+            .key_id(&id)
+            .policy(&bad_operator)
+            .send()
+            .await,
+        "unknown operator",
+    );
+    assert_err(&e, "MalformedPolicyDocumentException", &["StringEqualz"]);
+    let after = admin
+        .get_key_policy()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("GetKeyPolicy");
+    assert_eq!(after.policy(), before.policy(), "the policy did not change");
+
+    // With the bypass, the lockout policy is stored — and the admin is locked out.
+    admin
+        .put_key_policy()
+        .key_id(&id)
+        .policy(&payer_only)
+        .bypass_policy_lockout_safety_check(true)
+        .send()
+        .await
+        .expect("bypass");
+    let e = must_fail(admin.describe_key().key_id(&id).send().await, "locked out");
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &["because no resource-based policy allows the kms:DescribeKey action"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_log_records_verified_identities_and_denials() {
+    let server = Server::start_strict(&cast(), &[]);
+    let r = "us-east-1";
+    let admin = as_(&server, "admin", r).await;
+    let (id, _) = new_key(&admin).await;
+    let root = as_(&server, "root", r).await;
+    root.describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("root describes");
+    let payer = as_(&server, "payer", r).await;
+    must_fail(
+        payer.disable_key().key_id(&id).send().await,
+        "payer disables",
+    );
+    let carol = as_(&server, "carol", r).await;
+    must_fail(
+        carol
+            .describe_key()
+            .key_id(Server::key_arn(r, &id))
+            .send()
+            .await,
+        "carol describes",
+    );
+
+    let records = audit_records(&server, r).await;
+    let create = records
+        .iter()
+        .find(|e| e["eventName"] == "CreateKey")
+        .expect("CreateKey record");
+    let who = &create["userIdentity"];
+    assert_eq!(who["type"], "IAMUser");
+    assert_eq!(who["arn"], user_arn("admin"));
+    assert_eq!(who["userName"], "admin");
+    assert_eq!(who["accountId"], A);
+    assert_eq!(who["accessKeyId"], "AKIAADMIN00000000001");
+    assert!(who["principalId"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("AIDA"));
+
+    let described = records
+        .iter()
+        .find(|e| e["eventName"] == "DescribeKey" && e["userIdentity"]["type"] == "Root")
+        .expect("root's DescribeKey");
+    assert_eq!(
+        described["userIdentity"]["arn"],
+        format!("arn:aws:iam::{A}:root")
+    );
+    assert_eq!(described["userIdentity"]["principalId"], A);
+
+    let denied = records
+        .iter()
+        .find(|e| e["eventName"] == "DisableKey")
+        .expect("the denied DisableKey is recorded");
+    assert_eq!(denied["errorCode"], "AccessDeniedException");
+    assert!(denied["errorMessage"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("kms:DisableKey"));
+    assert_eq!(denied["userIdentity"]["userName"], "payer");
+    let foreign = records
+        .iter()
+        .find(|e| e["userIdentity"]["accountId"] == B)
+        .expect("carol's call");
+    assert_eq!(foreign["errorCode"], "AccessDeniedException");
+    assert_eq!(foreign["recipientAccountId"], A);
+
+    // The key is still Enabled: the denied DisableKey changed nothing.
+    let d = describe(&admin, &id).await;
+    assert_eq!(d.key_state().map(|s| s.as_str()), Some("Enabled"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_mode_takes_any_credentials_and_records_the_account_root() {
+    let server = Server::start();
+    let kms = server.client("us-east-1").await;
+    let (id, _) = new_key(&kms).await;
+    // A policy that names nobody the server knows is accepted (no principals in open
+    // mode), and nothing is refused afterwards.
+    kms.put_key_policy()
+        .key_id(&id)
+        .policy(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111122223333:user/nobody"},
+                "Action": "kms:*", "Resource": "*"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("open mode: no lockout check");
+    kms.describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("still allowed");
+    let records = audit_records(&server, "us-east-1").await;
+    let who = &records[0]["userIdentity"];
+    assert_eq!(who["type"], "Root");
+    assert_eq!(who["arn"], format!("arn:aws:iam::{A}:root"));
+    assert_eq!(who["principalId"], A);
+    assert_eq!(who["accessKeyId"], "AKIDEXAMPLE");
+    // Unknown condition operators are refused in open mode too.
+    let e = must_fail(
+        kms.create_key()
+            .policy(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                    "Action": "kms:*", "Resource": "*",
+                    "Condition": {"StringEqualz": {"aws:username": "x"}}}]})
+                .to_string(),
+            )
+            .send()
+            .await,
+        "bad operator",
+    );
+    assert_err(&e, "MalformedPolicyDocumentException", &["StringEqualz"]);
+}
