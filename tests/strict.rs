@@ -1088,3 +1088,161 @@ async fn open_mode_takes_any_credentials_and_records_the_account_root() {
     );
     assert_err(&e, "MalformedPolicyDocumentException", &["StringEqualz"]);
 }
+
+/// A signer for a principal of the cast, now.
+fn signer<'a>(who: &str, region: &'a str, service: &'a str) -> Signer<'a> {
+    let (access_key_id, secret) = creds(who);
+    Signer {
+        access_key_id,
+        secret,
+        session_token: None,
+        region,
+        service,
+        time: SystemTime::now(),
+    }
+}
+
+async fn lookup(server: &Server, who: &str, region: &str, body: Value) -> common::signing::Answer {
+    common::signing::json_call(
+        &server.url,
+        &signer(who, region, "cloudtrail"),
+        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+        &body.to_string(),
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lookup_events_lists_a_regions_records_with_paging_and_needs_permission() {
+    let server = Server::start_strict(&cast(), &[]);
+    let admin = as_(&server, "admin", "us-east-1").await;
+    let mut arns = Vec::new();
+    for _ in 0..3 {
+        let (id, _) = new_key(&admin).await;
+        arns.push(Server::key_arn("us-east-1", &id));
+    }
+    new_key(&as_(&server, "admin", "eu-west-1").await).await;
+    let payer = as_(&server, "payer", "us-east-1").await;
+    let (first, _) = new_key(&admin).await;
+    arns.push(Server::key_arn("us-east-1", &first));
+    must_fail(
+        payer.disable_key().key_id(&first).send().await,
+        "payer disables",
+    );
+
+    let by_name =
+        json!({"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "CreateKey"}]});
+    let a = lookup(&server, "admin", "us-east-1", by_name.clone()).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let events = a.body["Events"].as_array().expect("Events");
+    assert_eq!(events.len(), 4, "{}", a.text);
+    // Most recent first, each naming its key.
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| {
+            e["Resources"][0]["ResourceName"]
+                .as_str()
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut want: Vec<&str> = arns.iter().map(String::as_str).collect();
+    want.reverse();
+    assert_eq!(names, want);
+    assert_eq!(events[0]["Username"], "admin");
+    assert_eq!(events[0]["AccessKeyId"], "AKIAADMIN00000000001");
+    assert_eq!(events[0]["ReadOnly"], "false");
+    assert_eq!(events[0]["EventSource"], "kms.amazonaws.com");
+    assert_eq!(events[0]["Resources"][0]["ResourceType"], "AWS::KMS::Key");
+    assert!(events[0]["EventTime"].is_number());
+
+    // Paging: 3, then the last one.
+    let mut paged = by_name.clone();
+    paged["MaxResults"] = json!(3);
+    let p1 = lookup(&server, "admin", "us-east-1", paged.clone()).await;
+    assert_eq!(
+        p1.body["Events"].as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        p1.text
+    );
+    let token = p1.body["NextToken"]
+        .as_str()
+        .expect("NextToken")
+        .to_string();
+    paged["NextToken"] = json!(token);
+    let p2 = lookup(&server, "admin", "us-east-1", paged).await;
+    let last = p2.body["Events"].as_array().expect("Events");
+    assert_eq!(last.len(), 1, "{}", p2.text);
+    assert_eq!(last[0]["Resources"][0]["ResourceName"], arns[0].as_str());
+    assert!(p2.body.get("NextToken").is_none());
+    // A token with other parameters is refused.
+    let other = json!({"NextToken": token, "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "Encrypt"}]});
+    let a = lookup(&server, "admin", "us-east-1", other).await;
+    assert_eq!(a.error_type(), "InvalidNextTokenException", "{}", a.text);
+
+    // The denial, found by user name, with its error code.
+    let a = lookup(
+        &server,
+        "admin",
+        "us-east-1",
+        json!({"LookupAttributes": [{"AttributeKey": "Username", "AttributeValue": "payer"}]}),
+    )
+    .await;
+    let events = a.body["Events"].as_array().expect("Events");
+    assert_eq!(events.len(), 1, "{}", a.text);
+    assert_eq!(events[0]["EventName"], "DisableKey");
+    let record: Value =
+        serde_json::from_str(events[0]["CloudTrailEvent"].as_str().expect("text")).expect("JSON");
+    assert_eq!(record["errorCode"], "AccessDeniedException");
+    assert_eq!(record["userIdentity"]["arn"], user_arn("payer"));
+
+    // Each Region has its own records.
+    let a = lookup(&server, "admin", "eu-west-1", by_name.clone()).await;
+    assert_eq!(
+        a.body["Events"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        a.text
+    );
+    // A time range with nothing in it, and one that is backwards.
+    let a = lookup(
+        &server,
+        "admin",
+        "us-east-1",
+        json!({"EndTime": 1_000_000_000}),
+    )
+    .await;
+    assert_eq!(
+        a.body["Events"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        a.text
+    );
+    let a = lookup(
+        &server,
+        "admin",
+        "us-east-1",
+        json!({"StartTime": 2_000_000_000, "EndTime": 1_000_000_000}),
+    )
+    .await;
+    assert_eq!(a.error_type(), "InvalidTimeRangeException", "{}", a.text);
+    // The caller needs cloudtrail:LookupEvents.
+    let a = lookup(&server, "payer", "us-east-1", json!({})).await;
+    assert_eq!(a.error_type(), "AccessDeniedException", "{}", a.text);
+    assert!(
+        a.message().contains("cloudtrail:LookupEvents"),
+        "{}",
+        a.text
+    );
+    // A signature for another service is refused.
+    let a = common::signing::json_call(
+        &server.url,
+        &signer("admin", "us-east-1", "kms"),
+        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+        "{}",
+        None,
+    )
+    .await;
+    assert_eq!(a.error_type(), "InvalidSignatureException", "{}", a.text);
+}

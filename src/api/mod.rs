@@ -5,6 +5,7 @@
 //! `{"__type": ..., "message": ...}`.
 
 pub mod auth;
+pub mod cloudtrail;
 pub mod sigv4;
 pub mod workers;
 
@@ -106,6 +107,14 @@ async fn handle(
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let target = header(&headers, "x-amz-target");
+    if let Some(operation) = target.strip_prefix(cloudtrail::TARGET_PREFIX) {
+        let signer = match auth::authenticate(&kms, "cloudtrail", &method, &uri, &headers, &body) {
+            Ok(s) => s,
+            Err(e) => return render(&request_id, Err(e.into_json())),
+        };
+        let ctx = request_context(signer, request_id, peer, &headers);
+        return cloudtrail::handle(kms, ctx, operation.to_string(), body).await;
+    }
     let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
         return render(
             &request_id,
@@ -147,15 +156,7 @@ async fn handle(
             }
         }
     };
-    let ctx = RequestContext {
-        region: signer.region,
-        access_key: signer.access_key,
-        request_id: request_id.clone(),
-        source_ip: peer.ip().to_string(),
-        secure_transport: false,
-        user_agent: header(&headers, "user-agent").to_string(),
-        invoked_by: None,
-    };
+    let ctx = request_context(signer, request_id.clone(), peer, &headers);
     let request = match dispatch::validate(operation, input) {
         Ok(request) => request,
         Err(e) => return render(&request_id, Err(e)),
@@ -173,6 +174,24 @@ async fn handle(
         zeroize::Zeroize::zeroize(bytes.as_mut());
     }
     render(&request_id, result)
+}
+
+/// The request context of a request the verification step let through.
+fn request_context(
+    signer: auth::Authenticated,
+    request_id: String,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> RequestContext {
+    RequestContext {
+        region: signer.region,
+        access_key: signer.access_key,
+        request_id,
+        source_ip: peer.ip().to_string(),
+        secure_transport: false,
+        user_agent: header(headers, "user-agent").to_string(),
+        invoked_by: None,
+    }
 }
 
 #[derive(serde::Deserialize)]
