@@ -1,6 +1,8 @@
 //! CloudTrail-style event records, one JSON object per line, in one file per Region:
-//! `<data dir>/audit/<region>.jsonl`. Secrets (plaintexts, ciphertexts, key material,
-//! import tokens) never appear in a record.
+//! `<data dir>/audit/<region>.jsonl` — the calls of the KMS API and of the CloudFormation
+//! API served on the same port, and the events the service itself performs. Secrets
+//! (plaintexts, ciphertexts, key material, import tokens, template bodies, parameter
+//! values, grant tokens) never appear in a record.
 //!
 //! [`Audit::lookup`] answers CloudTrail's LookupEvents over a Region's file: it reads the
 //! file backwards from its end (records are appended in time order, and LookupEvents lists
@@ -33,7 +35,29 @@ const OMITTED: &[&str] = &[
     "PublicKey",
     "Policy",
     "Recipient",
+    // A grant token lets its grantee use the grant: CloudTrail never shows one.
+    "GrantToken",
+    "GrantTokens",
 ];
+
+/// Request members that are structures: CloudTrail writes their member names in lower
+/// camel case too (the keys of a map inside them, such as an encryption context, stay as
+/// they are).
+const STRUCTURES: &[&str] = &["Constraints"];
+
+/// What an operation adds to its audit record that neither its request nor its response
+/// shows.
+#[derive(Debug, Clone, Default)]
+pub struct RecordDetail {
+    /// `resources`: the ARN of the key the call acted on, where the response does not
+    /// name it (the grant operations).
+    pub key_arn: Option<String>,
+    /// `responseElements`, where CloudTrail shows some (CreateGrant: the grant id, never
+    /// the token).
+    pub response_elements: Option<Value>,
+    /// `additionalEventData` (RetireGrant: the grant id).
+    pub additional_event_data: Option<Value>,
+}
 
 /// How a call failed, as CloudTrail records it.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +66,48 @@ pub struct CallError<'a> {
     pub code: &'a str,
     /// The error message (`errorMessage`).
     pub message: &'a str,
+}
+
+/// The AWS service whose API a record is of (CloudTrail's `eventSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    Kms,
+    CloudFormation,
+}
+
+impl EventSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Kms => "kms.amazonaws.com",
+            EventSource::CloudFormation => "cloudformation.amazonaws.com",
+        }
+    }
+}
+
+/// One API call as its audit record shows it (besides where it came from: the request
+/// context).
+#[derive(Debug)]
+pub struct ApiCall<'a> {
+    /// Who made it (`userIdentity`), as the verification step found the caller.
+    pub who: &'a UserIdentity,
+    pub source: EventSource,
+    /// The account the call was made in (`recipientAccountId`).
+    pub account: &'a str,
+    /// The operation (`eventName`).
+    pub event: &'a str,
+    /// The call changes nothing (`readOnly`): its record is buffered, see [`Audit::flush`].
+    pub read_only: bool,
+    /// The request members the record shows (`requestParameters`), secrets left out.
+    pub request_parameters: Value,
+    /// What the response is recorded as (`responseElements`; `null` for most calls).
+    pub response_elements: Value,
+    /// The resources the call acted on (`resources`), or `null`.
+    pub resources: Value,
+    /// `additionalEventData`, or `null`.
+    pub additional_event_data: Value,
+    /// How the call failed, if it did.
+    pub error: Option<CallError<'a>>,
+    pub time: Timestamp,
 }
 
 /// The per-Region audit logs.
@@ -72,17 +138,32 @@ pub fn request_record(input: &Value) -> Value {
     }
 }
 
-/// The request members as CloudTrail shows them (lower camel case, secrets left out).
+/// The request members as CloudTrail shows them (lower camel case, secrets left out);
+/// `null` when none is left, as CloudTrail writes a request without parameters.
 fn request_parameters(input: &Value) -> Value {
     let mut out = Map::new();
     if let Some(obj) = input.as_object() {
         for (k, v) in obj {
-            if !OMITTED.contains(&k.as_str()) {
-                out.insert(lower_camel(k), v.clone());
+            if OMITTED.contains(&k.as_str()) {
+                continue;
             }
+            let v = match v.as_object() {
+                Some(members) if STRUCTURES.contains(&k.as_str()) => Value::Object(
+                    members
+                        .iter()
+                        .map(|(m, mv)| (lower_camel(m), mv.clone()))
+                        .collect(),
+                ),
+                _ => v.clone(),
+            };
+            out.insert(lower_camel(k), v);
         }
     }
-    Value::Object(out)
+    if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(out)
+    }
 }
 
 /// The key ARN a response names, for `resources`.
@@ -166,9 +247,11 @@ impl Audit {
         }
     }
 
-    /// Records an API call made by a caller (`who`, CloudTrail's `userIdentity`) on a
+    /// Records a KMS API call made by a caller (`who`, CloudTrail's `userIdentity`) on a
     /// resource of `account` (`recipientAccountId`). `read_only`: the call changes nothing
     /// (CloudTrail's `readOnly`; such records are buffered, see [`Audit::flush`]).
+    /// `input` is the request as [`request_record`] left it; `detail` what the operation
+    /// adds (see [`RecordDetail`]).
     #[allow(clippy::too_many_arguments)]
     pub fn record_call(
         &self,
@@ -180,43 +263,84 @@ impl Audit {
         input: &Value,
         response: Option<&Value>,
         error: Option<CallError<'_>>,
+        detail: Option<&RecordDetail>,
         time: Timestamp,
     ) {
-        let mut record = json!({
-            "eventVersion": "1.08",
-            "userIdentity": user_identity(who),
-            "eventTime": time.iso8601(),
-            "eventSource": "kms.amazonaws.com",
-            "eventName": event,
-            "awsRegion": ctx.region.as_str(),
-            "sourceIPAddress": ctx.source_ip,
-            "userAgent": ctx.user_agent,
-            "requestParameters": request_parameters(input),
-            "responseElements": Value::Null,
-            "requestID": ctx.request_id,
-            "eventID": uuid::Uuid::new_v4().to_string(),
-            "readOnly": read_only,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-            "recipientAccountId": account,
-            "eventCategory": "Management",
-        });
-        if let Some(service) = ctx.invoked_by {
-            record["userIdentity"]["invokedBy"] = json!(service);
-        }
-        if let Some(arn) = resource_arn(response) {
-            record["resources"] = json!([{
+        let key_arn = detail
+            .and_then(|d| d.key_arn.clone())
+            .or_else(|| resource_arn(response));
+        let resources = match key_arn {
+            Some(arn) => json!([{
                 "accountId": account,
                 "type": "AWS::KMS::Key",
                 "ARN": arn,
-            }]);
+            }]),
+            None => Value::Null,
+        };
+        let response_elements = match detail.and_then(|d| d.response_elements.clone()) {
+            Some(elements) => elements,
+            None if error.is_none() && event == "CreateKey" => {
+                json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) })
+            }
+            None => Value::Null,
+        };
+        let additional_event_data = detail
+            .and_then(|d| d.additional_event_data.clone())
+            .unwrap_or(Value::Null);
+        self.record_api_call(
+            ctx,
+            &ApiCall {
+                who,
+                source: EventSource::Kms,
+                account,
+                event,
+                read_only,
+                request_parameters: request_parameters(input),
+                response_elements,
+                resources,
+                additional_event_data,
+                error,
+                time,
+            },
+        );
+    }
+
+    /// Records an API call of any service hsm-kms serves.
+    pub fn record_api_call(&self, ctx: &RequestContext, call: &ApiCall<'_>) {
+        let mut record = json!({
+            "eventVersion": "1.08",
+            "userIdentity": user_identity(call.who),
+            "eventTime": call.time.iso8601(),
+            "eventSource": call.source.as_str(),
+            "eventName": call.event,
+            "awsRegion": ctx.region.as_str(),
+            "sourceIPAddress": ctx.source_ip,
+            "userAgent": ctx.user_agent,
+            "requestParameters": call.request_parameters,
+            "responseElements": call.response_elements,
+            "requestID": ctx.request_id,
+            "eventID": uuid::Uuid::new_v4().to_string(),
+            "readOnly": call.read_only,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": call.account,
+            "eventCategory": "Management",
+        });
+        if let Some(service) = ctx.invoked_by {
+            // A call an AWS service made for the caller: CloudTrail names the service.
+            record["userIdentity"]["invokedBy"] = json!(service);
+            record["sourceIPAddress"] = json!(service);
+            record["userAgent"] = json!(service);
         }
-        if let Some(e) = error {
+        if !call.resources.is_null() {
+            record["resources"] = call.resources.clone();
+        }
+        if !call.additional_event_data.is_null() {
+            record["additionalEventData"] = call.additional_event_data.clone();
+        }
+        if let Some(e) = call.error {
             record["errorCode"] = json!(e.code);
             record["errorMessage"] = json!(e.message);
-        } else if event == "CreateKey" {
-            record["responseElements"] =
-                json!({ "keyMetadata": response.and_then(|r| r.get("KeyMetadata")) });
         }
         self.write(ctx.region, &record);
     }
@@ -458,6 +582,146 @@ fn selected(event: &Value, q: &Lookup) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn request_parameters_are_lower_camel_without_tokens_and_null_when_empty() {
+        let input = json!({
+            "KeyId": "k",
+            "Operations": ["Encrypt"],
+            "Constraints": {"EncryptionContextSubset": {"Department": "IT"}},
+            "GrantTokens": ["secret-ish"],
+        });
+        assert_eq!(
+            request_parameters(&input),
+            json!({
+                "keyId": "k",
+                "operations": ["Encrypt"],
+                "constraints": {"encryptionContextSubset": {"Department": "IT"}},
+            })
+        );
+        assert_eq!(request_parameters(&json!({"GrantToken": "t"})), Value::Null);
+        assert_eq!(request_parameters(&json!({})), Value::Null);
+    }
+
+    fn ctx(region: &str, invoked_by: Option<&'static str>) -> RequestContext {
+        RequestContext {
+            region: Region::parse(region).expect("catalogue"),
+            access_key: "AKIDEXAMPLE".to_string(),
+            request_id: "req-1".to_string(),
+            source_ip: "192.0.2.7".to_string(),
+            secure_transport: false,
+            user_agent: "aws-cli/2".to_string(),
+            invoked_by,
+        }
+    }
+
+    /// The records written to `region`'s log.
+    fn records(dir: &Path, region: &str) -> Vec<Value> {
+        std::fs::read_to_string(dir.join(format!("{region}.jsonl")))
+            .expect("audit file")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON record"))
+            .collect()
+    }
+
+    #[test]
+    fn the_account_root_is_recorded_as_root_in_its_regions_partition() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (us, cn) = (ctx("us-east-1", None), ctx("cn-north-1", None));
+        let audit = Audit::open(dir.path(), &[us.region, cn.region]).expect("open");
+        let time = Timestamp::from_secs(1_700_000_000.0);
+        for c in [&us, &cn] {
+            let who =
+                UserIdentity::root(c.region.partition().as_str(), "111122223333", &c.access_key);
+            audit.record_call(
+                c,
+                &who,
+                "111122223333",
+                "ListKeys",
+                true,
+                &json!({}),
+                None,
+                None,
+                None,
+                time,
+            );
+        }
+        audit.flush();
+        for (region, partition) in [("us-east-1", "aws"), ("cn-north-1", "aws-cn")] {
+            let r = &records(dir.path(), region)[0];
+            assert_eq!(
+                r["userIdentity"],
+                json!({
+                    "type": "Root",
+                    "principalId": "111122223333",
+                    "arn": format!("arn:{partition}:iam::111122223333:root"),
+                    "accountId": "111122223333",
+                    "accessKeyId": "AKIDEXAMPLE",
+                }),
+                "{region}"
+            );
+            assert_eq!(r["readOnly"], true);
+        }
+    }
+
+    #[test]
+    fn a_call_a_service_made_names_the_service_and_cloudformation_calls_their_source() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let by_cfn = ctx("us-east-1", Some(crate::domain::request::CLOUDFORMATION));
+        let audit = Audit::open(dir.path(), &[by_cfn.region]).expect("open");
+        let time = Timestamp::from_secs(1_700_000_000.0);
+        let who = UserIdentity::root("aws", "111122223333", "AKIDEXAMPLE");
+        audit.record_call(
+            &by_cfn,
+            &who,
+            "111122223333",
+            "CreateAlias",
+            false,
+            &json!({"AliasName": "alias/x"}),
+            None,
+            None,
+            None,
+            time,
+        );
+        let direct = ctx("us-east-1", None);
+        audit.record_api_call(
+            &direct,
+            &ApiCall {
+                who: &who,
+                source: EventSource::CloudFormation,
+                account: "111122223333",
+                event: "CreateStack",
+                read_only: false,
+                request_parameters: json!({"stackName": "demo"}),
+                response_elements: json!({"stackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/demo/1"}),
+                resources: Value::Null,
+                additional_event_data: Value::Null,
+                error: Some(CallError {
+                    code: "ValidationError",
+                    message: "Stack [demo] already exists",
+                }),
+                time,
+            },
+        );
+        // Not read-only: on the file without a flush.
+        let r = records(dir.path(), "us-east-1");
+        assert_eq!(r[0]["eventSource"], "kms.amazonaws.com");
+        assert_eq!(
+            r[0]["userIdentity"]["invokedBy"],
+            "cloudformation.amazonaws.com"
+        );
+        assert_eq!(r[0]["sourceIPAddress"], "cloudformation.amazonaws.com");
+        assert_eq!(r[0]["userAgent"], "cloudformation.amazonaws.com");
+        assert_eq!(r[0]["requestParameters"], json!({"aliasName": "alias/x"}));
+        assert_eq!(r[1]["eventSource"], "cloudformation.amazonaws.com");
+        assert_eq!(r[1]["eventName"], "CreateStack");
+        assert_eq!(r[1]["sourceIPAddress"], "192.0.2.7");
+        assert_eq!(r[1]["userIdentity"]["type"], "Root");
+        assert!(r[1]["userIdentity"].get("invokedBy").is_none());
+        assert_eq!(r[1]["errorCode"], "ValidationError");
+        assert_eq!(r[1]["errorMessage"], "Stack [demo] already exists");
+        assert_eq!(r[1]["readOnly"], false);
+    }
+
     fn write_records(dir: &Path, n: usize) -> Audit {
         let region = Region::parse("us-east-1").expect("Region");
         let audit = Audit::open(dir, &[region]).expect("open");
@@ -482,6 +746,7 @@ mod tests {
                 event,
                 true,
                 &input,
+                None,
                 None,
                 None,
                 Timestamp::from_secs(1_800_000_000.0 + i as f64),

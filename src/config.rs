@@ -149,6 +149,25 @@ pub struct Settings {
     )]
     pub primary_update_delay_ms: u64,
 
+    /// Extra delay between creating a stack's resource and recording its physical id, in milliseconds (crash tests)
+    #[arg(
+        long,
+        env = "HSM_KMS_STACK_RECORD_DELAY_MS",
+        value_name = "MS",
+        default_value = "0"
+    )]
+    pub stack_record_delay_ms: u64,
+
+    /// Most grants one KMS key may have (AWS's quota: 50,000); CreateGrant beyond it is LimitExceededException
+    #[arg(
+        long,
+        env = "HSM_KMS_MAX_GRANTS_PER_KEY",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..),
+        default_value = "50000"
+    )]
+    pub max_grants_per_key: u32,
+
     /// Enables the /admin endpoints (clock control); `--admin-api` alone means true
     #[arg(
         long,
@@ -215,6 +234,11 @@ pub struct Config {
     pub replica_creation_delay_ms: u64,
     /// Extra delay before an UpdatePrimaryRegion leaves the `Updating` state.
     pub primary_update_delay_ms: u64,
+    /// Extra delay between a CloudFormation resource's creation and the record of its
+    /// physical id (the crash window stack recovery closes; for tests).
+    pub stack_record_delay_ms: u64,
+    /// Most grants one key may have (CreateGrant beyond it: LimitExceededException).
+    pub max_grants_per_key: u32,
     /// Enables the `/admin/*` endpoints (clock control).
     pub admin_api: bool,
     /// Open or strict access control.
@@ -709,6 +733,8 @@ impl Settings {
             config_file: self.config,
             replica_creation_delay_ms: self.replica_creation_delay_ms,
             primary_update_delay_ms: self.primary_update_delay_ms,
+            stack_record_delay_ms: self.stack_record_delay_ms,
+            max_grants_per_key: self.max_grants_per_key,
             admin_api: self.admin_api,
             mode: self.mode,
             principals_file: self.principals_file,
@@ -789,6 +815,7 @@ mod tests {
         assert!(c.so_pin.is_none());
         assert_eq!(c.replica_creation_delay_ms, 0);
         assert_eq!(c.primary_update_delay_ms, 0);
+        assert_eq!(c.max_grants_per_key, 50_000, "AWS's quota");
         assert!(!c.admin_api);
         assert!(c.manage_softhsm_conf);
         assert_eq!(c.mode, AccessMode::Open);
@@ -914,6 +941,11 @@ mod tests {
             ),
             ("log = \"info,[\"\n", "log", ""),
             ("listen = 1.5\n", "listen", "found float"),
+            (
+                "max_grants_per_key = 0\n",
+                "max_grants_per_key",
+                "not in 1..",
+            ),
         ] {
             let f = file(text);
             let e = parse(&["--config", f.path().to_str().expect("utf-8")]).expect_err(text);

@@ -8,6 +8,7 @@
 //!   audit/<region>.jsonl 0600  (created 0600 by the audit log)
 //!   kms.sqlite3          0600  created here before SQLite opens it: SQLite gives its
 //!                              -wal and -shm files the database file's mode
+//!   cloudformation.sqlite3 0600  the stack store, likewise
 //!   pins                 0600  the token PINs hsm-kms generated (src/hsm/pins.rs)
 //!   softhsm2.conf        0600
 //! ```
@@ -29,6 +30,8 @@ pub const TOKENS_DIR: &str = "tokens";
 pub const AUDIT_DIR: &str = "audit";
 /// The metadata store (SQLite, WAL).
 pub const METADATA_FILE: &str = "kms.sqlite3";
+/// The CloudFormation stack store (SQLite, WAL).
+pub const STACKS_FILE: &str = "cloudformation.sqlite3";
 /// The token PINs hsm-kms generated.
 pub const PINS_FILE: &str = "pins";
 /// The SoftHSM2 configuration hsm-kms writes.
@@ -113,7 +116,7 @@ fn restrict_tree(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Prepares the data directory for a start: creates it and its `tokens/` and `audit/`
-/// directories with mode 0700, creates the metadata file with mode 0600, corrects the
+/// directories with mode 0700, creates the database files with mode 0600, corrects the
 /// modes of everything already there, and warns about a config file other users can read.
 pub fn prepare(config: &Config) -> Result<(), String> {
     let dir = &config.data_dir;
@@ -127,15 +130,13 @@ pub fn prepare(config: &Config) -> Result<(), String> {
         create_private_dir(&path).map_err(at(&path))?;
         restrict_tree(&path).map_err(at(&path))?;
     }
-    let metadata = dir.join(METADATA_FILE);
-    create_private_file(&metadata).map_err(at(&metadata))?;
-    for name in [
-        format!("{METADATA_FILE}-wal"),
-        format!("{METADATA_FILE}-shm"),
-        format!("{METADATA_FILE}-journal"),
-        PINS_FILE.to_string(),
-        SOFTHSM_CONF.to_string(),
-    ] {
+    let mut existing = vec![PINS_FILE.to_string(), SOFTHSM_CONF.to_string()];
+    for database in [METADATA_FILE, STACKS_FILE] {
+        let path = dir.join(database);
+        create_private_file(&path).map_err(at(&path))?;
+        existing.extend(["wal", "shm", "journal"].map(|s| format!("{database}-{s}")));
+    }
+    for name in existing {
         let path = dir.join(name);
         if path.exists() {
             restrict(&path, FILE_MODE).map_err(at(&path))?;

@@ -10,6 +10,11 @@
 //! - [`kms`]: the service itself — one file per KMS operation under `kms/operations/`, the
 //!   dispatcher that validates against the service model and runs them, the key-state
 //!   table, the ciphertext format, background jobs.
+//! - [`cloudformation`]: CloudFormation stacks of KMS resources, over the KMS service
+//!   (beside `kms`: it calls KMS only through `kms::dispatch::invoke`).
+//! - [`console`]: the web console (server-rendered pages under `/console/`), which runs
+//!   every read and action through the KMS entry point (`kms::dispatch::invoke`), as the
+//!   API does.
 //! - [`store`]: durable metadata (SQLite) behind a narrow trait.
 //! - [`hsm`]: PKCS#11 tokens (one per Region), sessions, object handles, templates.
 //! - [`domain`]: the shared data model (Regions, ids and ARNs, wire enums, records,
@@ -24,7 +29,9 @@ pub(crate) mod audit;
 // Public until the request path calls it (access control, second step).
 pub mod authz;
 pub(crate) mod clock;
+pub(crate) mod cloudformation;
 pub mod config;
+pub(crate) mod console;
 pub(crate) mod data_dir;
 pub mod domain;
 pub mod hsm;

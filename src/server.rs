@@ -7,6 +7,8 @@ use std::sync::Arc;
 use crate::audit::Audit;
 use crate::authz::{Authorizer, Principals, PrincipalsError};
 use crate::clock::Clock;
+use crate::cloudformation::service::CloudFormation;
+use crate::cloudformation::store::StackStoreError;
 use crate::config::{AccessMode, Config};
 use crate::hsm::{Hsm, HsmError};
 use crate::kms::access::Access;
@@ -26,6 +28,8 @@ pub enum StartupError {
     TokensTask(#[source] tokio::task::JoinError),
     #[error("{}", crate::kms::error::Report(.0))]
     Store(#[source] StoreError),
+    #[error("{}", crate::kms::error::Report(.0))]
+    StackStore(#[source] StackStoreError),
     #[error("cannot open the audit log in {}: {source}", dir.display())]
     Audit {
         dir: PathBuf,
@@ -99,6 +103,7 @@ pub async fn run(config: Config, checked: Checked) -> Result<(), StartupError> {
         );
     }
     let kms = Arc::new(kms);
+    let cfn = CloudFormation::open(kms.clone()).map_err(StartupError::StackStore)?;
     tokio::spawn(jobs::run(kms.clone()));
     let flusher = kms.clone();
     tokio::spawn(async move {
@@ -130,7 +135,10 @@ pub async fn run(config: Config, checked: Checked) -> Result<(), StartupError> {
     tracing::info!(%addr, regions = %kms.config.served_list(), "serving");
     let warm = kms.clone();
     tokio::task::spawn_blocking(move || warm.warm_tokens());
-    let app = crate::api::router(kms.clone())
+    // Stacks a stop interrupted are finished or rolled back (after the listener is up:
+    // recovery calls KMS, which needs nothing from HTTP, but waits on replica jobs).
+    crate::cloudformation::engine::recover(&cfn);
+    let app = crate::api::router(kms.clone(), cfn)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -347,22 +347,6 @@ async fn imported_ec_keys_sign_with_the_known_private_key() {
             .create_id(&client)
             .await;
         let (pkcs8, spki) = known_ec_key(&spec, 10 + i as u8);
-        // hsm-kms takes ECC private keys only with RSA_AES_KEY_WRAP_*.
-        let e = must_fail(
-            client
-                .get_parameters_for_import()
-                .key_id(&key_id)
-                .wrapping_algorithm(AlgorithmSpec::RsaesOaepSha256)
-                .wrapping_key_spec(WrappingKeySpec::Rsa4096)
-                .send()
-                .await,
-            "RSAES_OAEP for an ECC key",
-        );
-        assert_err(
-            &e,
-            "UnsupportedOperationException",
-            &["RSA_AES_KEY_WRAP_SHA_256"],
-        );
         // A key of another curve is refused.
         let other = if spec == KeySpec::EccNistP384 {
             KeySpec::EccNistP256
@@ -420,6 +404,99 @@ async fn imported_ec_keys_sign_with_the_known_private_key() {
             .await
             .expect("Verify");
         assert!(verified.signature_valid());
+    }
+}
+
+/// ImportKeyMaterial of a PKCS#8 wrapped with RSAES_OAEP_* under an RSA_4096 wrapping
+/// key (issue 16 item 5).
+async fn try_import_oaep(
+    client: &Client,
+    key_id: &str,
+    algorithm: &str,
+    material: &[u8],
+) -> Result<
+    String,
+    aws_sdk_kms::error::SdkError<
+        aws_sdk_kms::operation::import_key_material::ImportKeyMaterialError,
+    >,
+> {
+    let out = client
+        .get_parameters_for_import()
+        .key_id(key_id)
+        .wrapping_algorithm(AlgorithmSpec::from(algorithm))
+        .wrapping_key_spec(WrappingKeySpec::Rsa4096)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetParametersForImport {algorithm}: {e:?}"));
+    let public = out.public_key().expect("PublicKey").as_ref().to_vec();
+    let out = client
+        .import_key_material()
+        .key_id(key_id)
+        .import_token(out.import_token().expect("ImportToken").clone())
+        .encrypted_key_material(Blob::new(wrap(&public, algorithm, material)))
+        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
+        .send()
+        .await?;
+    Ok(out.key_material_id().expect("KeyMaterialId").to_string())
+}
+
+/// As AWS does, ECC private keys import wrapped with RSAES_OAEP_SHA_1 and
+/// RSAES_OAEP_SHA_256 too (the PKCS#8 fits an RSA_4096 wrapping key): the token parses
+/// the PKCS#8 by way of its transit key. The imported key signs what the known key
+/// verifies; a PKCS#8 of another curve and bytes that are no PKCS#8 are refused.
+#[tokio::test]
+async fn imported_ec_keys_wrapped_with_rsaes_oaep_sign_with_the_known_private_key() {
+    let server = Server::start();
+    let client = server.client("us-east-1").await;
+    let specs = [
+        (KeySpec::EccNistP256, SigningAlgorithmSpec::EcdsaSha256),
+        (KeySpec::EccNistP384, SigningAlgorithmSpec::EcdsaSha384),
+        (KeySpec::EccNistP521, SigningAlgorithmSpec::EcdsaSha512),
+        (KeySpec::EccSecgP256K1, SigningAlgorithmSpec::EcdsaSha256),
+    ];
+    let message = b"known-answer test message for an EC key imported with OAEP";
+    for (i, (spec, alg)) in specs.into_iter().enumerate() {
+        for algorithm in ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"] {
+            let key_id = NewKey::of(spec.clone(), KeyUsageType::SignVerify)
+                .external()
+                .create_id(&client)
+                .await;
+            let other = if spec == KeySpec::EccNistP384 {
+                KeySpec::EccNistP256
+            } else {
+                KeySpec::EccNistP384
+            };
+            let (other_pkcs8, _) = known_ec_key(&other, 98);
+            let e = must_fail(
+                try_import_oaep(&client, &key_id, algorithm, &other_pkcs8).await,
+                "PKCS#8 of another curve, OAEP",
+            );
+            assert_err(&e, "IncorrectKeyMaterialException", &[spec.as_str()]);
+            let e = must_fail(
+                try_import_oaep(&client, &key_id, algorithm, &known_key(40, 2)).await,
+                "not PKCS#8, OAEP",
+            );
+            assert_err(&e, "InvalidCiphertextException", &[]);
+
+            let (pkcs8, spki) = known_ec_key(&spec, 40 + i as u8);
+            try_import_oaep(&client, &key_id, algorithm, &pkcs8)
+                .await
+                .unwrap_or_else(|e| panic!("{spec:?} {algorithm}: {e:?}"));
+            assert_eq!(
+                describe(&client, &key_id).await.key_state(),
+                Some(&KeyState::Enabled)
+            );
+            assert_eq!(
+                public_key(&client, &key_id).await,
+                spki,
+                "{spec:?} {algorithm}: GetPublicKey is the imported key's"
+            );
+            let signature = sign(&client, &key_id, alg.clone(), message).await;
+            assert!(
+                verify_ecdsa(&spec, &spki, message, &signature),
+                "{spec:?} {algorithm}: the known key verifies the signature"
+            );
+        }
     }
 }
 

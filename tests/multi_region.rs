@@ -240,10 +240,11 @@ async fn replicate_key_returns_a_creating_replica_with_default_properties() {
         format!("arn:aws:iam::{ACCOUNT}:root")
     );
     assert_eq!(pj["Statement"][0]["Action"], "kms:*");
-    assert!(
-        out.replica_tags.is_none(),
-        "no ReplicaTags without Tags: {:?}",
-        out.replica_tags
+    // As the seed's example shows it: an empty list, not a missing member.
+    assert_eq!(
+        out.replica_tags.as_deref(),
+        Some(&[][..]),
+        "ReplicaTags [] without Tags"
     );
 }
 

@@ -305,3 +305,30 @@ async fn missing_target_header_is_rejected() {
     assert_eq!(r.status, 400, "{}", r.body);
     let _ = r.error_type();
 }
+
+/// Open mode: whatever the credentials, the caller is the account's root user, and the
+/// audit log says so as CloudTrail does (type Root, the root ARN of the Region's
+/// partition, the account id as principal id), with the access key the request was signed
+/// with.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open_mode_caller_is_recorded_as_the_account_root() {
+    let server = Server::start();
+    for (region, partition) in [("us-east-1", "aws"), ("cn-north-1", "aws-cn")] {
+        let key = new_key(&server.client(region).await).await.0;
+        let record = wait_for_record(&server, region, "CreateKey", |r| {
+            r["eventName"] == "CreateKey" && r.to_string().contains(&key)
+        })
+        .await;
+        assert_eq!(
+            record["userIdentity"],
+            json!({
+                "type": "Root",
+                "principalId": ACCOUNT,
+                "arn": format!("arn:{partition}:iam::{ACCOUNT}:root"),
+                "accountId": ACCOUNT,
+                "accessKeyId": "AKIDEXAMPLE",
+            }),
+            "{record}"
+        );
+    }
+}

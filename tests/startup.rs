@@ -326,6 +326,8 @@ async fn the_data_directory_is_private_to_its_owner() {
         "kms.sqlite3",
         "kms.sqlite3-wal",
         "kms.sqlite3-shm",
+        "cloudformation.sqlite3",
+        "cloudformation.sqlite3-wal",
         "pins",
         "softhsm2.conf",
         "audit/us-east-1.jsonl",
@@ -488,10 +490,11 @@ async fn what_a_kill_during_create_key_leaves_in_the_token_is_removed_by_the_nex
         after.text
     );
     assert_eq!(empty_object_files(&tokens), 0);
-    // Every key's material, and the import-token key: nothing else, nothing missing.
+    // Every key's material, and the import-token and grant-token keys: nothing else,
+    // nothing missing.
     assert_eq!(
         after.get("labelled objects"),
-        (keys + 1).to_string(),
+        (keys + 2).to_string(),
         "{keys} keys\n{}",
         after.text
     );

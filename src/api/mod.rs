@@ -5,7 +5,9 @@
 //! `{"__type": ..., "message": ...}`.
 
 pub mod auth;
+pub mod cloudformation;
 pub mod cloudtrail;
+pub mod query;
 pub mod sigv4;
 pub mod workers;
 
@@ -21,6 +23,7 @@ use axum::Router;
 use serde_json::{json, Value};
 use std::error::Error as _;
 
+use crate::cloudformation::service::CloudFormation;
 use crate::domain::request::RequestContext;
 use crate::kms::dispatch;
 use crate::kms::error::{ErrorKind, KmsError, Report};
@@ -36,6 +39,7 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 #[derive(Clone)]
 struct App {
     kms: Arc<Kms>,
+    cfn: Arc<CloudFormation>,
     workers: Arc<workers::Workers>,
 }
 
@@ -46,18 +50,22 @@ impl axum::extract::FromRef<App> for Arc<Kms> {
 }
 
 /// The HTTP application.
-pub fn router(kms: Arc<Kms>) -> Router {
+pub fn router(kms: Arc<Kms>, cfn: Arc<CloudFormation>) -> Router {
     let admin = kms.config.admin_api;
     let mut router = Router::new()
-        .route("/", post(handle))
+        // GET / is the web console; POST / is the API.
+        .route("/", post(handle).get(crate::console::root_redirect))
         .route("/health", get(|| async { "ok" }));
     if admin {
         router = router.route("/admin/clock", get(clock_get).post(clock_advance));
     }
-    router.with_state(App {
-        kms,
-        workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
-    })
+    router
+        .with_state(App {
+            kms: kms.clone(),
+            cfn,
+            workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
+        })
+        .merge(crate::console::router(kms))
 }
 
 /// The HTTP response of a call. An internal error is logged here, once, with the request
@@ -73,11 +81,7 @@ fn render(request_id: &str, result: Result<Output, KmsError>) -> Response {
         Ok(out) => (StatusCode::OK, out.to_bytes()),
         Err(e) => (
             StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
-            zeroize::Zeroizing::new(
-                json!({"__type": e.kind.aws_name(), "message": e.message})
-                    .to_string()
-                    .into_bytes(),
-            ),
+            zeroize::Zeroizing::new(crate::kms::wire::error_body(&e).to_string().into_bytes()),
         ),
     };
     // The body buffer is zeroised when the response has been sent and dropped.
@@ -98,7 +102,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 }
 
 async fn handle(
-    State(App { kms, workers: pool }): State<App>,
+    State(App {
+        kms,
+        cfn,
+        workers: pool,
+    }): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -106,6 +114,27 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    // CloudFormation (awsQuery) on the same port: routed by the signing service name.
+    if let Ok(scope) = sigv4::credential_scope(header(&headers, "authorization")) {
+        if scope.service == cloudformation::SERVICE {
+            let signer = match auth::authenticate(
+                &kms,
+                cloudformation::SERVICE,
+                &method,
+                &uri,
+                &headers,
+                &body,
+            ) {
+                Ok(s) => s,
+                Err(e) => {
+                    let (status, code, message) = e.into_query();
+                    return cloudformation::error(&code, status, &message, &request_id);
+                }
+            };
+            let ctx = request_context(signer, request_id, peer, &headers);
+            return cloudformation::handle(cfn, ctx, body).await;
+        }
+    }
     let target = header(&headers, "x-amz-target");
     if let Some(operation) = target.strip_prefix(cloudtrail::TARGET_PREFIX) {
         let signer = match auth::authenticate(&kms, "cloudtrail", &method, &uri, &headers, &body) {

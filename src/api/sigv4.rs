@@ -11,6 +11,8 @@ use crate::kms::error::{ErrorKind, KmsError, KmsResult};
 pub struct CredentialScope {
     pub access_key: String,
     pub region: String,
+    /// The service the request is signed for (`kms`, `cloudformation`, ...).
+    pub service: String,
 }
 
 /// Parses the credential scope out of an `Authorization` header.
@@ -42,6 +44,7 @@ pub fn credential_scope(authorization: &str) -> KmsResult<CredentialScope> {
     Ok(CredentialScope {
         access_key: parts[0].to_string(),
         region: parts[2].to_string(),
+        service: parts[3].to_string(),
     })
 }
 
@@ -69,6 +72,7 @@ mod tests {
         let scope = credential_scope(h).expect("parses");
         assert_eq!(scope.region, "eu-west-1");
         assert_eq!(scope.access_key, "AKIDEXAMPLE");
+        assert_eq!(scope.service, "kms");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The data model every layer shares, at the bottom of the crate: it depends on nothing
 //! of ours. Regions, key ids, alias names and ARNs, the wire enums and the records the
-//! metadata store keeps (keys, aliases, jobs), timestamps, and who is calling.
+//! metadata store keeps (keys, aliases, grants, jobs), timestamps, and who is calling.
 //!
 //! Values are parsed once at the edge into these types (a [`region::Region`] can only be
 //! a catalogue Region, a [`ids::KeyId`] only a well-formed key id); the layers above
@@ -8,6 +8,7 @@
 //! other way round.
 
 pub(crate) mod alias;
+pub(crate) mod grant;
 pub(crate) mod ids;
 pub(crate) mod job;
 pub(crate) mod key;

@@ -5,12 +5,19 @@ use std::collections::BTreeMap;
 
 use super::region::Region;
 
+/// The service principal of CloudFormation, as CloudTrail names it in `invokedBy` (and in
+/// `eventSource` for CloudFormation's own API calls).
+pub const CLOUDFORMATION: &str = "cloudformation.amazonaws.com";
+
 /// Who is calling, in which Region, and through what.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     /// The Region the request is for (HTTP: the SigV4 credential scope).
     pub region: Region,
-    /// The caller's access key id.
+    /// The caller's access key id: who the caller is. In open mode every caller is the
+    /// account's root user; in strict mode the verified principal (an IAM user, a role
+    /// session, an account root) is found by it (`kms::access`), so every path into the
+    /// service — the HTTP API, the web console, CloudFormation — names its caller alike.
     pub access_key: String,
     pub request_id: String,
     pub source_ip: String,

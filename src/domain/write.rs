@@ -2,6 +2,7 @@
 //! and what the store gives back at startup: a [`Snapshot`] of every record.
 
 use super::alias::AliasRecord;
+use super::grant::{GrantId, GrantRecord};
 use super::ids::{AliasName, KeyId};
 use super::job::JobRecord;
 use super::key::KeyRecord;
@@ -11,11 +12,27 @@ use super::region::Region;
 #[derive(Debug, Clone)]
 pub enum Write {
     PutKey(KeyRecord),
-    DeleteKey { region: Region, key_id: KeyId },
+    /// Deletes the key and, with it, every grant of the key (a grant never outlives its
+    /// key).
+    DeleteKey {
+        region: Region,
+        key_id: KeyId,
+    },
     PutAlias(AliasRecord),
-    DeleteAlias { region: Region, name: AliasName },
+    DeleteAlias {
+        region: Region,
+        name: AliasName,
+    },
+    PutGrant(GrantRecord),
+    DeleteGrant {
+        region: Region,
+        key_id: KeyId,
+        grant_id: GrantId,
+    },
     PutJob(JobRecord),
-    DeleteJob { id: String },
+    DeleteJob {
+        id: String,
+    },
 }
 
 /// Everything the store holds, read at startup.
@@ -23,5 +40,6 @@ pub enum Write {
 pub struct Snapshot {
     pub keys: Vec<KeyRecord>,
     pub aliases: Vec<AliasRecord>,
+    pub grants: Vec<GrantRecord>,
     pub jobs: Vec<JobRecord>,
 }

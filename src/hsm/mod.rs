@@ -19,7 +19,8 @@
 //!   [`ec_points`] (public-key recovery of imported EC keys), [`readers`] (key values out
 //!   of objects);
 //! - operations: [`aes_gcm`], [`generate`], [`sign_verify`], [`mac`], [`rsa_decrypt`],
-//!   [`ecdh`], [`data_key_pair`], [`import`], [`transport`].
+//!   [`ecdh`], [`data_key_pair`], [`import`], [`transport`], [`sealing`] (the grant-token
+//!   key).
 
 pub mod aes_gcm;
 pub mod algorithms;
@@ -39,6 +40,7 @@ pub mod pins;
 pub(crate) mod raw;
 pub mod readers;
 pub mod rsa_decrypt;
+pub mod sealing;
 pub mod setup;
 pub mod sign_verify;
 pub mod slots;
@@ -112,9 +114,11 @@ impl Hsm {
         };
         hsm.ensure_transport(&pins.so)?;
         drop(pins);
-        // Imported key material: the import-token sealing keys.
+        // Imported key material: the import-token sealing keys; grants: the grant-token
+        // sealing keys.
         for token in hsm.tokens.values() {
             token.prepare_import()?;
+            token.prepare_grant_tokens()?;
         }
         Ok(hsm)
     }

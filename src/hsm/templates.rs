@@ -11,6 +11,8 @@
 //! | ephemeral AES key of RSA_AES_KEY_WRAP | session object | one unwrap | unwrap only |
 //! | throwaway wrapping key | session object | one wrap | wrap only, never trusted |
 //! | measuring key (SO) | public session object of the login session | process | wraps only session copies, to measure them; unwraps nothing |
+//! | transit key (SO) | public session object of the login session | process | wraps only PKCS#8 carriers; unwraps only into sensitive, never-extractable private keys |
+//! | PKCS#8 carrier | session object | one wrap under the transit key | nothing, never readable |
 //! | ECDH secret | session object | read once, destroyed | nothing |
 //! | transport key pair | token objects `transport/<R>`, `transport/<R>/public` | forever | private: unwrap (OAEP) into the exact shape of a KEK only; public: carrier of values |
 //! | trusted peer public key (SO) | token object `transport/<P>/public` | forever | wrap (OAEP) only trusted session keys, i.e. KEKs |
@@ -504,6 +506,75 @@ pub(crate) fn measuring_key(label: &str) -> Template {
         unwrap_template: Vec::new(),
         wrap_template: vec![Attribute::Token(false), Attribute::WrapWithTrusted(true)],
     }
+}
+
+/// The transit key (made by the Security Officer at every start, a public session object
+/// of the login session, like the measuring key): the token's route for a PKCS#8 private
+/// key that arrived wrapped with RSA-OAEP, which the token cannot parse. The PKCS#8 is
+/// first a [`pkcs8_carrier`] (a sensitive generic secret); the transit key wraps it with
+/// CKM_AES_KEY_WRAP_PAD and unwraps the result as a private key, so the token parses the
+/// PKCS#8 itself. Its wrap template admits only such carriers (session generic secrets
+/// that may leave their token only under a trusted key); its unwrap template makes only
+/// sensitive, never-extractable private keys. It never leaves the token and no other
+/// process sees it.
+pub(crate) fn transit_key(label: &str) -> Template {
+    Template {
+        attrs: vec![
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::AES),
+            Attribute::ValueLen(32.into()),
+            Attribute::Token(false),
+            Attribute::Private(false),
+            Attribute::Trusted(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Wrap(true),
+            Attribute::Unwrap(true),
+            Attribute::Encrypt(false),
+            Attribute::Decrypt(false),
+            Attribute::Sign(false),
+            Attribute::Verify(false),
+            Attribute::Derive(false),
+            Attribute::Copyable(false),
+            Attribute::AllowedMechanisms(KeyRole::KeyWrap.allowed()),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Modifiable(false),
+        ],
+        unwrap_template: vec![
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Extractable(false),
+            Attribute::Sensitive(true),
+            Attribute::WrapWithTrusted(true),
+        ],
+        wrap_template: vec![
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::GENERIC_SECRET),
+            Attribute::Token(false),
+            Attribute::WrapWithTrusted(true),
+        ],
+    }
+}
+
+/// A PKCS#8 private key on its way through the token ([`transit_key`]): a session
+/// generic secret that can do nothing, is never readable ([`imported_material_pin`],
+/// which an OAEP import wrapping key pins) and can be wrapped only under a trusted key.
+pub(crate) fn pkcs8_carrier() -> Vec<Attribute> {
+    let mut t = vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::GENERIC_SECRET),
+        Attribute::Token(false),
+        Attribute::Private(true),
+        Attribute::Extractable(true),
+        Attribute::Encrypt(false),
+        Attribute::Decrypt(false),
+        Attribute::Wrap(false),
+        Attribute::Unwrap(false),
+        Attribute::Sign(false),
+        Attribute::Verify(false),
+        Attribute::Derive(false),
+    ];
+    t.extend(imported_material_pin());
+    t
 }
 
 // ---- Key transport between Region tokens ----------------------------------------------

@@ -42,7 +42,8 @@
 //! template are replaced.
 //!
 //! The same Security Officer session of each token also makes the import measuring key
-//! ([`RegionToken::make_measuring_key`]), so a start costs one SO login per token.
+//! ([`RegionToken::make_measuring_key`]) and the import transit key
+//! ([`RegionToken::make_transit_key`]), so a start costs one SO login per token.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -349,9 +350,10 @@ fn so_setup(
             keys.push((label.clone(), generate_session_key(t, s, &label)?));
         }
         keys.push(t.make_measuring_key(s)?);
+        keys.push(t.make_transit_key(s)?);
         Ok(keys)
     })?;
-    let generated = keys.len() - 1;
+    let generated = keys.len() - 2;
     t.add_session_keys(keys);
     Ok((import.len(), generated))
 }

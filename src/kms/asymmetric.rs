@@ -157,10 +157,7 @@ pub fn incompatible(algorithm: &str, key: &KeyRecord) -> KmsError {
 /// DryRun: every check passed, nothing is done.
 pub fn dry_run(flag: Option<bool>) -> KmsResult<()> {
     if flag == Some(true) {
-        return Err(KmsError::new(
-            ErrorKind::DryRunOperation,
-            "The request would have succeeded, but the DryRun option is set.",
-        ));
+        return Err(KmsError::dry_run());
     }
     Ok(())
 }

@@ -102,6 +102,7 @@ pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Out
             code: e.kind.aws_name(),
             message: &e.message,
         }),
+        outcome.as_ref().ok().map(|o| &o.audit),
         kms.clock.now(),
     );
     outcome
@@ -112,7 +113,6 @@ pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Out
 /// for callers inside the server (the web console, CloudFormation); the HTTP API calls
 /// the two halves itself so that validation runs on the async executor and only the
 /// operation on a worker thread.
-#[allow(dead_code)] // Until the web console and CloudFormation (their branches) call it.
 pub fn invoke(kms: &Kms, ctx: &RequestContext, operation: &str, input: Value) -> KmsResult<Output> {
     run(kms, ctx, validate(operation, input)?)
 }

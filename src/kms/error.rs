@@ -29,7 +29,9 @@ pub enum ErrorKind {
     InvalidArn,
     /// Not a ciphertext of ours, or it does not decrypt (context, tampering).
     InvalidCiphertext,
-    /// A malformed grant token.
+    /// A grant id that is not one (not 64 hex digits).
+    InvalidGrantId,
+    /// A grant token that is not one of ours (malformed, altered, or of another Region).
     InvalidGrantToken,
     /// An import token that is not ours for this key and Region.
     InvalidImportToken,
@@ -84,6 +86,8 @@ pub enum ErrorKind {
 #[derive(Debug)]
 pub struct KmsError {
     pub kind: ErrorKind,
+    /// What the caller reads. Empty for the errors AWS sends without any message
+    /// ([`KmsError::without_message`]): the response then has no `message` member.
     pub message: String,
     source: Option<Box<dyn Error + Send + Sync + 'static>>,
 }
@@ -113,9 +117,29 @@ impl KmsError {
         Self::new(ErrorKind::UnsupportedOperation, message)
     }
 
-    /// AWS gives InvalidCiphertextException an empty message.
+    /// An error AWS sends with no message at all (a signature or MAC that does not
+    /// verify, a ciphertext that does not decrypt, …): its response has no `message`
+    /// member, as AWS's has none.
+    pub fn without_message(kind: ErrorKind) -> Self {
+        Self::new(kind, "")
+    }
+
+    /// DryRunOperationException: every check passed, and the request's DryRun stopped it.
+    pub fn dry_run() -> Self {
+        Self::new(
+            ErrorKind::DryRunOperation,
+            "The request would have succeeded, but the DryRun option is set.",
+        )
+    }
+
+    /// InvalidCiphertextException, which AWS sends without a message.
     pub fn invalid_ciphertext() -> Self {
-        Self::new(ErrorKind::InvalidCiphertext, "")
+        Self::without_message(ErrorKind::InvalidCiphertext)
+    }
+
+    /// The message the caller reads, if the error has one.
+    pub fn message(&self) -> Option<&str> {
+        Some(self.message.as_str()).filter(|m| !m.is_empty())
     }
 
     /// An internal fault caused by `cause` (an error, or a description of what is

@@ -162,10 +162,10 @@ pub fn material_kind(key: &KeyRecord) -> KmsResult<MaterialKind> {
 }
 
 /// Whether `algorithm` may wrap material of `kind` for `key`. AWS: an RSA private key
-/// only with RSA_AES_KEY_WRAP_* (ValidationException otherwise). hsm-kms also takes ECC
-/// private keys only with RSA_AES_KEY_WRAP_* (AWS would accept RSAES_OAEP_* too): the
-/// token parses PKCS#8 only when it unwraps it with CKM_AES_KEY_WRAP_PAD, and an RSAES
-/// unwrap would have to parse the private key on the host.
+/// only with RSA_AES_KEY_WRAP_* (ValidationException otherwise); an ECC private key with
+/// any wrapping algorithm (with RSAES_OAEP_* its PKCS#8 must fit the wrapping key's
+/// modulus; the token then parses it by way of its transit key, see
+/// `crate::hsm::templates::transit_key`).
 pub fn check_wrapping_algorithm(
     key: &KeyRecord,
     kind: MaterialKind,
@@ -184,11 +184,6 @@ pub fn check_wrapping_algorithm(
             algorithm.as_str(),
             key.key_spec.as_str(),
             key.arn()
-        ))),
-        MaterialKind::PrivateKey { .. } if !aes_kw => Err(KmsError::unsupported(format!(
-            "hsm-kms imports {} private key material only with RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1, not {}: its PKCS#11 token parses a PKCS#8 private key only when it unwraps it with AES key wrap (CKM_AES_KEY_WRAP_PAD), which keeps the private key out of host memory.",
-            key.key_spec.as_str(),
-            algorithm.as_str()
         ))),
         _ => Ok(()),
     }

@@ -13,6 +13,8 @@ pub mod authorization;
 pub mod ciphertext;
 pub mod dispatch;
 pub mod error;
+pub mod grant_index;
+pub mod grants;
 pub mod import;
 pub mod job_retries;
 pub mod jobs;

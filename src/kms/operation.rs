@@ -11,11 +11,14 @@
 //! 4. makes the checks of the key that come before its state ([`Operation::check_key`],
 //!    e.g. "key usage is SIGN_VERIFY which is not valid for Encrypt");
 //! 5. checks the key's state against the key-state table ([`Spec::key_state`]);
-//! 6. asks the authorization hook ([`super::authorization::authorize`]): for the alias
+//! 6. checks the request's grant tokens (`GrantTokens`, [`super::grants`]): each must be
+//!    one CreateGrant returned in this Region, else InvalidGrantTokenException;
+//! 7. asks the authorization hook ([`super::authorization::authorize`]): for the alias
 //!    actions first on the alias ([`Operation::alias_ref`]), then on the key, with the
 //!    operation's condition values ([`Operation::conditions`], plus `kms:RequestAlias`
 //!    when the key was named by an alias);
-//! 7. runs the operation ([`Operation::run`]).
+//! 8. stops a dry run ([`Operation::dry_run`]: DryRunOperationException);
+//! 9. runs the operation ([`Operation::run`]).
 
 use std::sync::Arc;
 
@@ -115,6 +118,14 @@ pub trait Operation {
     /// Condition values that need the resolved key as well as the request
     /// (`kms:ReEncryptOnSameKey`).
     fn key_conditions(_req: &Self::Request, _key: &KeyRecord, _values: &mut ConditionValues) {}
+
+    /// The request's `DryRun` is set and the operation stops after authorization with
+    /// DryRunOperationException. Operations whose dry run also checks the request's
+    /// data (a digest's length, a signature's form) check it in [`Operation::run`]
+    /// instead, after those checks.
+    fn dry_run(_req: &Self::Request) -> bool {
+        false
+    }
 
     /// Runs the operation, after every check above passed.
     fn run(kms: &Kms, call: &Call<'_>, req: Self::Request) -> KmsResult<Output>;
@@ -234,6 +245,7 @@ impl Call<'_> {
             self.audit_input,
             response,
             None,
+            None,
             kms.clock.now(),
         );
     }
@@ -247,6 +259,7 @@ pub fn execute<O: Operation>(
     input: Value,
     audit_input: &Value,
 ) -> KmsResult<Output> {
+    let grant_tokens = super::grants::request_tokens(&input);
     let req: O::Request = wire::parse(input)?;
     O::check_request(kms, ctx, &req)?;
     let key = O::resolve(kms, ctx, &req)?;
@@ -256,6 +269,7 @@ pub fn execute<O: Operation>(
             key_state::check(op, key)?;
         }
     }
+    super::grants::check_request_tokens(kms, ctx, &grant_tokens)?;
     if let Some(alias) = O::alias_ref(&req) {
         let name = AliasName::parse(alias)?;
         let arn = kms.alias_arn(ctx.region, &name);
@@ -270,6 +284,9 @@ pub fn execute<O: Operation>(
     authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
         request_conditions::<O>(&req, key.as_deref())
     })?;
+    if O::dry_run(&req) {
+        return Err(super::error::KmsError::dry_run());
+    }
     let call = Call {
         ctx,
         key,

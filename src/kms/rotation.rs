@@ -9,7 +9,7 @@
 //! multi-Region key imported into every related key): nothing is generated or copied,
 //! the pending material becomes current in every related key in one commit.
 
-use super::error::{KmsError, KmsResult};
+use super::error::{ErrorKind, KmsError, KmsResult};
 use super::multi_region;
 use super::service::Kms;
 use crate::domain::ids::KeyId;
@@ -32,7 +32,7 @@ pub fn job_id(key_id: &KeyId) -> String {
 /// asymmetric keys with an empty UnsupportedOperationException).
 pub fn require_rotatable(key: &KeyRecord) -> KmsResult<()> {
     if key.key_spec != KeySpec::SymmetricDefault {
-        return Err(KmsError::unsupported(""));
+        return Err(KmsError::without_message(ErrorKind::UnsupportedOperation));
     }
     Ok(())
 }

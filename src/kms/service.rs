@@ -1,5 +1,5 @@
 //! The service state every operation works on: configuration, clock, audit log, the
-//! Region tokens, the metadata store, and the in-memory view of keys, aliases and jobs
+//! Region tokens, the metadata store, and the in-memory view of keys, aliases, grants and jobs
 //! that every read is served from. Writes go through [`Kms::commit`], which makes them
 //! durable in the store before they become visible.
 
@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::access::Access;
 use super::error::{KmsError, KmsResult, Report};
+use super::grant_index::GrantIndex;
 use super::job_retries::Retries;
 use crate::audit::Audit;
 use crate::clock::Clock;
@@ -31,6 +32,8 @@ pub struct State {
     pub keys: HashMap<Region, BTreeMap<KeyId, Arc<KeyRecord>>>,
     /// Aliases per Region, ordered by name.
     pub aliases: HashMap<Region, BTreeMap<AliasName, AliasRecord>>,
+    /// Grants per Region and key.
+    pub grants: GrantIndex,
     pub jobs: BTreeMap<String, JobRecord>,
 }
 
@@ -47,6 +50,7 @@ impl State {
                 if let Some(m) = self.keys.get_mut(region) {
                     m.remove(key_id);
                 }
+                self.grants.remove_key(*region, key_id);
             }
             Write::PutAlias(a) => {
                 self.aliases
@@ -59,6 +63,12 @@ impl State {
                     m.remove(name);
                 }
             }
+            Write::PutGrant(g) => self.grants.put(g),
+            Write::DeleteGrant {
+                region,
+                key_id,
+                grant_id,
+            } => self.grants.remove(*region, key_id, grant_id),
             Write::PutJob(j) => {
                 self.jobs.insert(j.id.clone(), j.clone());
             }
@@ -104,6 +114,9 @@ impl Kms {
         }
         for alias in snapshot.aliases {
             state.apply(&Write::PutAlias(alias));
+        }
+        for grant in snapshot.grants {
+            state.apply(&Write::PutGrant(grant));
         }
         for job in snapshot.jobs {
             state.apply(&Write::PutJob(job));

@@ -39,6 +39,73 @@ use serde_json::{Map, Value};
 /// The KMS service model, as compiled into the binary.
 const MODEL_JSON: &str = include_str!("../../model/kms-service-model.json");
 
+/// The enum value sets AWS's validation messages list in an order of their own (recorded
+/// responses of AWS): the values AWS named, in its order, then the values the API gained
+/// since the recording, in the model's order. A value of the model that is not here
+/// (SM2, a key spec of the China Regions only, which AWS's message for us-east-1 does not
+/// name) is still accepted; it is only not listed.
+const AWS_ENUM_LISTS: &[(&str, &[&str])] = &[
+    (
+        "KeySpec",
+        &[
+            "RSA_2048",
+            "ECC_NIST_P384",
+            "ECC_NIST_P256",
+            "ECC_NIST_P521",
+            "HMAC_384",
+            "RSA_3072",
+            "ECC_SECG_P256K1",
+            "RSA_4096",
+            "SYMMETRIC_DEFAULT",
+            "HMAC_256",
+            "HMAC_224",
+            "HMAC_512",
+            // Added to the API since the recording.
+            "ML_DSA_44",
+            "ML_DSA_65",
+            "ML_DSA_87",
+            "ECC_NIST_EDWARDS25519",
+        ],
+    ),
+    (
+        "KeyUsageType",
+        &[
+            "ENCRYPT_DECRYPT",
+            "SIGN_VERIFY",
+            "GENERATE_VERIFY_MAC",
+            // Added to the API since the recording.
+            "KEY_AGREEMENT",
+        ],
+    ),
+    (
+        "MacAlgorithmSpec",
+        &[
+            "HMAC_SHA_384",
+            "HMAC_SHA_256",
+            "HMAC_SHA_224",
+            "HMAC_SHA_512",
+        ],
+    ),
+];
+
+/// The bracketed list a message shows for the enum shape `name` with the model's
+/// `values`: AWS's list where [`AWS_ENUM_LISTS`] has one (each of its values must be one
+/// of the model's), the model's order otherwise.
+fn enum_listed(name: &str, values: &[String]) -> Result<String, String> {
+    let listed: Vec<&str> = match AWS_ENUM_LISTS.iter().find(|(shape, _)| *shape == name) {
+        Some((_, aws)) => {
+            if let Some(unknown) = aws.iter().find(|v| !values.iter().any(|m| m == *v)) {
+                return Err(format!(
+                    "shape {name}: AWS's enum list names {unknown}, which the model does not have"
+                ));
+            }
+            aws.to_vec()
+        }
+        None => values.iter().map(String::as_str).collect(),
+    };
+    Ok(format!("[{}]", listed.join(", ")))
+}
+
 /// Deepest shape nesting followed before a request is rejected. The KMS
 /// model is far shallower; this only guards against a recursive model.
 const MAX_DEPTH: usize = 64;
@@ -104,6 +171,9 @@ enum Kind {
         max: Option<u64>,
         pattern: Option<Pattern>,
         enum_values: Option<Vec<String>>,
+        /// The values a message lists when a value is outside the set: AWS's order
+        /// where AWS's messages show it ([`AWS_ENUM_LISTS`]), the model's otherwise.
+        enum_listed: Option<String>,
     },
     Integer {
         /// `"an integer"` / `"a long"`, for messages.
@@ -279,6 +349,21 @@ fn compile_shape(name: &str, def: &Value, index: &HashMap<&str, usize>) -> Resul
         })
     };
 
+    let enum_values: Option<Vec<String>> = match def.get("enum") {
+        None => None,
+        Some(values) => Some(
+            values
+                .as_array()
+                .ok_or_else(|| format!("shape {name}: `enum` is not a list"))?
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| format!("shape {name}: `enum` holds a non-string"))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    };
     let kind = match ty {
         "structure" => {
             let required: HashSet<&str> = match def.get("required") {
@@ -337,21 +422,11 @@ fn compile_shape(name: &str, def: &Value, index: &HashMap<&str, usize>) -> Resul
                     )
                 }
             },
-            enum_values: match def.get("enum") {
-                None => None,
-                Some(values) => Some(
-                    values
-                        .as_array()
-                        .ok_or_else(|| format!("shape {name}: `enum` is not a list"))?
-                        .iter()
-                        .map(|v| {
-                            v.as_str()
-                                .map(str::to_owned)
-                                .ok_or_else(|| format!("shape {name}: `enum` holds a non-string"))
-                        })
-                        .collect::<Result<_, _>>()?,
-                ),
-            },
+            enum_values: enum_values.clone(),
+            enum_listed: enum_values
+                .as_deref()
+                .map(|values| enum_listed(name, values))
+                .transpose()?,
         },
         "byte" => integer("a byte", i64::from(i8::MIN), i64::from(i8::MAX))?,
         "short" => integer("a short", i64::from(i16::MIN), i64::from(i16::MAX))?,
@@ -1085,6 +1160,7 @@ impl Checker<'_> {
             max,
             pattern,
             enum_values,
+            enum_listed,
         } = &model.shapes[shape_ix].kind
         else {
             return;
@@ -1103,13 +1179,9 @@ impl Checker<'_> {
                 );
             }
         }
-        if let Some(values) = enum_values {
+        if let (Some(values), Some(listed)) = (enum_values, enum_listed) {
             if !values.iter().any(|v| v == s) {
-                self.violation(
-                    path,
-                    shown,
-                    format!("satisfy enum value set: [{}]", values.join(", ")),
-                );
+                self.violation(path, shown, format!("satisfy enum value set: {listed}"));
             }
         }
     }
@@ -1397,15 +1469,41 @@ mod tests {
     }
 
     #[test]
-    fn enum_value_outside_the_set() {
+    fn enum_value_outside_the_set_lists_aws_order() {
+        // As AWS's recorded message, with the key specs added since at the end.
         assert_eq!(
             validation("CreateKey", json!({"KeySpec": "FOO"})),
             "1 validation error detected: Value 'FOO' at 'keySpec' failed to satisfy \
-             constraint: Member must satisfy enum value set: [RSA_2048, RSA_3072, RSA_4096, \
-             ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, ECC_SECG_P256K1, SYMMETRIC_DEFAULT, \
-             HMAC_224, HMAC_256, HMAC_384, HMAC_512, SM2, ML_DSA_44, ML_DSA_65, ML_DSA_87, \
-             ECC_NIST_EDWARDS25519]"
+             constraint: Member must satisfy enum value set: [RSA_2048, ECC_NIST_P384, \
+             ECC_NIST_P256, ECC_NIST_P521, HMAC_384, RSA_3072, ECC_SECG_P256K1, RSA_4096, \
+             SYMMETRIC_DEFAULT, HMAC_256, HMAC_224, HMAC_512, ML_DSA_44, ML_DSA_65, \
+             ML_DSA_87, ECC_NIST_EDWARDS25519]"
         );
+        assert_eq!(
+            validation(
+                "GenerateMac",
+                json!({"KeyId": "k", "Message": "bQ==", "MacAlgorithm": "X"})
+            ),
+            "1 validation error detected: Value 'X' at 'macAlgorithm' failed to satisfy \
+             constraint: Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, \
+             HMAC_SHA_224, HMAC_SHA_512]"
+        );
+        // A value AWS does not list is still a valid value.
+        assert!(ServiceModel::get()
+            .validate_input("CreateKey", &json!({"KeySpec": "SM2"}))
+            .is_ok());
+        // An enum AWS's messages never showed keeps the model's order.
+        assert!(validation("CreateKey", json!({"Origin": "X"}))
+            .ends_with("Member must satisfy enum value set: [AWS_KMS, EXTERNAL, AWS_CLOUDHSM, EXTERNAL_KEY_STORE]"));
+    }
+
+    #[test]
+    fn aws_enum_lists_name_only_values_of_the_model() {
+        let values = vec!["A".to_string(), "B".to_string()];
+        assert_eq!(enum_listed("Other", &values).as_deref(), Ok("[A, B]"));
+        assert!(enum_listed("KeyUsageType", &values)
+            .unwrap_err()
+            .contains("names ENCRYPT_DECRYPT"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::error::{ErrorKind, KmsError, KmsResult};
+pub use crate::audit::RecordDetail;
 use crate::domain::request::ConditionValues;
 
 /// How each kind of error travels: its AWS error type (the `__type` of a JSON error
@@ -29,6 +30,7 @@ impl ErrorKind {
             InvalidAliasName => "InvalidAliasNameException",
             InvalidArn => "InvalidArnException",
             InvalidCiphertext => "InvalidCiphertextException",
+            InvalidGrantId => "InvalidGrantIdException",
             InvalidGrantToken => "InvalidGrantTokenException",
             InvalidImportToken => "InvalidImportTokenException",
             InvalidKeyUsage => "InvalidKeyUsageException",
@@ -55,13 +57,23 @@ impl ErrorKind {
         }
     }
 
-    /// HTTP status: 500 for internal faults, 400 for everything the caller did.
+    /// HTTP status: 500 for internal faults, 400 for everything the caller did —
+    /// DryRunOperationException included: the service model says 412, but AWS answers
+    /// 400 (recorded), and clients follow what AWS sends.
     pub fn http_status(self) -> u16 {
         match self {
             ErrorKind::KmsInternal => 500,
-            ErrorKind::DryRunOperation => 412,
             _ => 400,
         }
+    }
+}
+
+/// The JSON body of an error response: `{"__type": ..., "message": ...}`, and no
+/// `message` member for an error AWS sends without one.
+pub fn error_body(e: &KmsError) -> Value {
+    match e.message() {
+        Some(message) => serde_json::json!({"__type": e.kind.aws_name(), "message": message}),
+        None => serde_json::json!({"__type": e.kind.aws_name()}),
     }
 }
 
@@ -107,6 +119,9 @@ pub fn b64_secret(bytes: &[u8]) -> Zeroizing<String> {
 pub struct Output {
     pub body: serde_json::Value,
     pub secret: Option<(&'static str, Zeroizing<String>)>,
+    /// What the call's audit record shows that neither the request nor this response
+    /// does (the key a grant token named, a grant id, CloudTrail's response elements).
+    pub audit: RecordDetail,
 }
 
 impl Output {
@@ -115,7 +130,14 @@ impl Output {
         Output {
             body,
             secret: Some((name, b64_secret(bytes))),
+            audit: RecordDetail::default(),
         }
+    }
+
+    /// This response with what its audit record shows besides the request and response.
+    pub fn with_audit(mut self, detail: RecordDetail) -> Output {
+        self.audit = detail;
+        self
     }
 
     /// The response bytes, in a buffer that is zeroised when dropped.
@@ -143,7 +165,11 @@ impl Output {
 
 impl From<serde_json::Value> for Output {
     fn from(body: serde_json::Value) -> Output {
-        Output { body, secret: None }
+        Output {
+            body,
+            secret: None,
+            audit: RecordDetail::default(),
+        }
     }
 }
 
@@ -199,6 +225,31 @@ pub fn page<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dry_run_is_http_400_as_aws_answers_it() {
+        assert_eq!(ErrorKind::DryRunOperation.http_status(), 400);
+        assert_eq!(ErrorKind::KmsInternal.http_status(), 500);
+    }
+
+    #[test]
+    fn an_error_without_a_message_has_no_message_member() {
+        let body = error_body(&KmsError::without_message(ErrorKind::KmsInvalidSignature));
+        assert_eq!(
+            body,
+            serde_json::json!({"__type": "KMSInvalidSignatureException"})
+        );
+        let body = error_body(&KmsError::invalid_ciphertext());
+        assert_eq!(
+            body,
+            serde_json::json!({"__type": "InvalidCiphertextException"})
+        );
+        let body = error_body(&KmsError::not_found("Invalid keyId 'x'"));
+        assert_eq!(
+            body,
+            serde_json::json!({"__type": "NotFoundException", "message": "Invalid keyId 'x'"})
+        );
+    }
 
     #[test]
     fn secret_members_are_spliced_into_valid_json() {

@@ -1,7 +1,7 @@
 //! The embedded SQLite store: one file in the data directory, WAL journal with
 //! `synchronous = FULL` so a committed batch survives kill -9 and power loss. Records are
-//! kept as JSON documents keyed by their identity; the schema is versioned and migrated
-//! forward at open.
+//! kept as JSON documents keyed by their identity (keys, aliases, grants, jobs); the schema
+//! is versioned and migrated forward at open.
 
 use std::path::Path;
 
@@ -20,6 +20,10 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE aliases (region TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
                            PRIMARY KEY (region, name));
      CREATE TABLE jobs (id TEXT PRIMARY KEY, due REAL NOT NULL, doc TEXT NOT NULL);",
+    // 2: grants, one row per grant, listed per key in creation order.
+    "CREATE TABLE grants (region TEXT NOT NULL, key_id TEXT NOT NULL, grant_id TEXT NOT NULL,
+                          created REAL NOT NULL, doc TEXT NOT NULL,
+                          PRIMARY KEY (region, key_id, grant_id));",
 ];
 
 pub struct SqliteStore {
@@ -89,6 +93,12 @@ impl MetadataStore for SqliteStore {
                         params![region.as_str(), key_id.as_str()],
                     )
                     .map_err(sql("delete a key"))?;
+                    // A grant never outlives its key.
+                    tx.execute(
+                        "DELETE FROM grants WHERE region = ?1 AND key_id = ?2",
+                        params![region.as_str(), key_id.as_str()],
+                    )
+                    .map_err(sql("delete the grants of a key"))?;
                 }
                 Write::PutAlias(a) => {
                     tx.execute(
@@ -103,6 +113,31 @@ impl MetadataStore for SqliteStore {
                         params![region.as_str(), name.as_str()],
                     )
                     .map_err(sql("delete an alias"))?;
+                }
+                Write::PutGrant(g) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO grants (region, key_id, grant_id, created, doc)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![
+                            g.region.as_str(),
+                            g.key_id.as_str(),
+                            g.grant_id.as_str(),
+                            g.created.secs(),
+                            encode("grant", g)?
+                        ],
+                    )
+                    .map_err(sql("write a grant"))?;
+                }
+                Write::DeleteGrant {
+                    region,
+                    key_id,
+                    grant_id,
+                } => {
+                    tx.execute(
+                        "DELETE FROM grants WHERE region = ?1 AND key_id = ?2 AND grant_id = ?3",
+                        params![region.as_str(), key_id.as_str(), grant_id.as_str()],
+                    )
+                    .map_err(sql("delete a grant"))?;
                 }
                 Write::PutJob(j) => {
                     tx.execute(
@@ -138,6 +173,9 @@ impl MetadataStore for SqliteStore {
         }
         for doc in docs("SELECT doc FROM aliases ORDER BY name")? {
             snapshot.aliases.push(decode("alias", &doc)?);
+        }
+        for doc in docs("SELECT doc FROM grants ORDER BY created, grant_id")? {
+            snapshot.grants.push(decode("grant", &doc)?);
         }
         for doc in docs("SELECT doc FROM jobs ORDER BY due")? {
             let job: JobRecord = decode("job", &doc)?;
@@ -195,5 +233,93 @@ mod tests {
             e.source().is_some_and(|c| c.is::<serde_json::Error>()),
             "{e:?}"
         );
+    }
+
+    fn grant(
+        region: &str,
+        key_id: &crate::domain::ids::KeyId,
+    ) -> crate::domain::grant::GrantRecord {
+        use crate::domain::grant::{GrantId, GrantOperation, GrantPrincipal, GrantRecord};
+        GrantRecord {
+            region: crate::domain::region::Region::parse(region).expect("region"),
+            key_id: key_id.clone(),
+            grant_id: GrantId::new(),
+            name: None,
+            grantee: GrantPrincipal::Principal("arn:aws:iam::111122223333:role/app".into()),
+            retiring: None,
+            operations: vec![GrantOperation::Encrypt],
+            constraints: None,
+            issuing_account: "arn:aws:iam::111122223333:root".into(),
+            created: crate::domain::time::Timestamp::from_secs(1_790_000_000.0),
+        }
+    }
+
+    #[test]
+    fn grants_are_kept_per_key_and_go_with_their_key() {
+        use crate::domain::ids::KeyId;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("kms.sqlite3")).expect("open");
+        let (k1, k2) = (KeyId::new_single_region(), KeyId::new_single_region());
+        let (a, b, c) = (
+            grant("us-east-1", &k1),
+            grant("us-east-1", &k1),
+            grant("us-east-1", &k2),
+        );
+        store
+            .apply(&[
+                Write::PutGrant(a.clone()),
+                Write::PutGrant(b.clone()),
+                Write::PutGrant(c.clone()),
+            ])
+            .expect("put grants");
+        assert_eq!(store.load().expect("load").grants.len(), 3);
+        store
+            .apply(&[Write::DeleteGrant {
+                region: b.region,
+                key_id: b.key_id.clone(),
+                grant_id: b.grant_id.clone(),
+            }])
+            .expect("delete a grant");
+        let left = store.load().expect("load").grants;
+        assert_eq!(left.len(), 2);
+        assert!(!left.contains(&b));
+        store
+            .apply(&[Write::DeleteKey {
+                region: a.region,
+                key_id: k1.clone(),
+            }])
+            .expect("delete the key");
+        assert_eq!(store.load().expect("load").grants, vec![c]);
+    }
+
+    #[test]
+    fn a_store_of_schema_1_gains_the_grants_table_and_keeps_its_records() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("kms.sqlite3");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
+            conn.execute_batch("PRAGMA user_version = 1")
+                .expect("version");
+            conn.execute(
+                "INSERT INTO jobs (id, due, doc) VALUES ('j', 1.0, ?1)",
+                params![serde_json::json!({"id": "j", "due": 1.0, "kind": {"DropImportWrappingKey": {"region": "us-east-1", "label": "x"}}}).to_string()],
+            )
+            .expect("a job of schema 1");
+        }
+        let store = SqliteStore::open(&path).expect("migrates");
+        let version: i64 = store
+            .conn
+            .lock()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let key = crate::domain::ids::KeyId::new_single_region();
+        store
+            .apply(&[Write::PutGrant(grant("us-east-1", &key))])
+            .expect("a grant");
+        let snapshot = store.load().expect("load");
+        assert_eq!(snapshot.jobs.len(), 1);
+        assert_eq!(snapshot.grants.len(), 1);
     }
 }

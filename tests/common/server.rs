@@ -284,7 +284,7 @@ impl Server {
 
     /// An AWS SDK KMS client for `region`, pointed at this server, retries off.
     pub async fn client(&self, region: &str) -> aws_sdk_kms::Client {
-        self.client_as(region, "AKIDEXAMPLE", "secret", None).await
+        aws_sdk_kms::Client::new(&self.sdk_config(region).await)
     }
 
     /// An AWS SDK KMS client for `region` signing with the given credentials (a principal
@@ -298,14 +298,21 @@ impl Server {
     ) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(
             &self
-                .sdk_config(region, access_key_id, secret, session_token)
+                .sdk_config_as(region, access_key_id, secret, session_token)
                 .await,
         )
     }
 
-    /// The SDK configuration the clients of this server use: endpoint, Region,
-    /// credentials, retries off, generous timeouts.
-    pub async fn sdk_config(
+    /// The AWS SDK configuration of a client of this server in `region`: test
+    /// credentials, retries off, a generous operation timeout. Clients of other services
+    /// served on the port (CloudFormation, STS, CloudTrail) are built from it.
+    pub async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        self.sdk_config_as(region, "AKIDEXAMPLE", "secret", None)
+            .await
+    }
+
+    /// [`Server::sdk_config`] signing with the given credentials.
+    pub async fn sdk_config_as(
         &self,
         region: &str,
         access_key_id: &str,

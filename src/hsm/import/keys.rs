@@ -16,6 +16,10 @@ pub const IMPORT_TOKEN_KEY_LABEL: &str = "import-token-key";
 /// [`templates::measuring_key`]).
 pub const MEASURING_KEY_LABEL: &str = "import-measuring-key";
 
+/// Label of the transit key (a session key of every start, see
+/// [`templates::transit_key`]).
+pub const TRANSIT_KEY_LABEL: &str = "import-transit-key";
+
 /// Prefix of the labels of import wrapping keys.
 pub const WRAPPING_LABEL_PREFIX: &str = "import-wrapping/";
 
@@ -36,6 +40,20 @@ impl RegionToken {
             )
             .map_err(self.p11("C_GenerateKey(SO)"))?;
         Ok((MEASURING_KEY_LABEL.to_string(), handle))
+    }
+
+    /// Generates this start's transit key in `s`, a session logged in as the Security
+    /// Officer, next to the measuring key. Returns its label and handle.
+    pub(crate) fn make_transit_key(&self, s: &Session) -> Result<(String, ObjectHandle), HsmError> {
+        let handle = self
+            .raw()
+            .generate_key(
+                s,
+                &Mechanism::AesKeyGen,
+                &templates::transit_key(TRANSIT_KEY_LABEL),
+            )
+            .map_err(self.p11("C_GenerateKey(SO)"))?;
+        Ok((TRANSIT_KEY_LABEL.to_string(), handle))
     }
 
     /// Startup: creates the Region's import-token sealing key if it is missing.

@@ -40,6 +40,15 @@
 //!   (RSA: modulus and public exponent; EC: x(d·G) by ECDH with the base point, y by one
 //!   signature that only one of the two candidate points verifies) and must verify a
 //!   signature the token makes with the imported key.
+//! - A PKCS#8 private key (ECC) wrapped with RSAES_OAEP_*, which the token cannot parse
+//!   on an OAEP unwrap, goes through the token's transit key (a trusted session key the
+//!   Security Officer makes at every start next to the measuring key): the OAEP step
+//!   makes it a sensitive generic-secret session object (in the token with OAEP-SHA-1;
+//!   with OAEP-SHA-256 raw RSA in the token and the decoding on the host in zeroising
+//!   memory, as for secret-key material), the transit key wraps that with
+//!   CKM_AES_KEY_WRAP_PAD and unwraps the result as the private key, so the token parses
+//!   the PKCS#8. Its templates admit only that: it wraps only such carriers and unwraps
+//!   only into sensitive, never-extractable private keys.
 //!
 //! What kind of object the material becomes is a [`MaterialKind`], chosen by the service
 //! from the key spec.
@@ -52,5 +61,7 @@ pub mod wrapping_key;
 pub use super::algorithms::{MaterialKind, WrappingAlgorithm};
 pub use super::errors::ImportError;
 pub use check::public_key_check_value;
-pub use keys::{IMPORT_TOKEN_KEY_LABEL, MEASURING_KEY_LABEL, WRAPPING_LABEL_PREFIX};
+pub use keys::{
+    IMPORT_TOKEN_KEY_LABEL, MEASURING_KEY_LABEL, TRANSIT_KEY_LABEL, WRAPPING_LABEL_PREFIX,
+};
 pub use unwrap::Unwrapped;

@@ -13,6 +13,8 @@ use crate::hsm::oaep;
 use crate::hsm::templates;
 use crate::hsm::token::RegionToken;
 
+use super::keys::TRANSIT_KEY_LABEL;
+
 /// What [`RegionToken::unwrap_imported`] produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unwrapped {
@@ -51,11 +53,12 @@ impl RegionToken {
         expected_public: Option<&[u8]>,
     ) -> Result<Unwrapped, ImportError> {
         let wrapping = self.handle(wrapping_label)?;
-        if kind.is_private_key() && !algorithm.aes_key_wrap() {
-            // The service refuses this combination before; PKCS#8 travels only under
-            // CKM_AES_KEY_WRAP_PAD, which the token parses into a private key itself.
-            return Err(ImportError::CannotUnwrap);
-        }
+        // A PKCS#8 private key wrapped with RSA-OAEP takes the transit key's route.
+        let transit = if kind.is_private_key() && !algorithm.aes_key_wrap() {
+            Some(self.handle(TRANSIT_KEY_LABEL)?)
+        } else {
+            None
+        };
         // The RSA ciphertext is as long as the modulus; with AES key wrap the wrapped
         // material follows it. Read the modulus length from the private key.
         let modulus_len = self.modulus_len(wrapping)?;
@@ -88,6 +91,7 @@ impl RegionToken {
             rsa_part,
             kwp_part,
             kind,
+            transit,
         };
         let handle = self.session(|s| Ok(self.unwrap_steps(s, &steps, template)))??;
         if let Some(l) = label {
@@ -162,6 +166,9 @@ impl RegionToken {
         };
         let oaep_mechanism = mechanisms::oaep(steps.algorithm.oaep_hash());
         let in_token_oaep = self.oaep_in_token(steps.algorithm);
+        if let Some(transit) = steps.transit {
+            return self.unwrap_pkcs8_in_transit(s, steps, transit, &template);
+        }
         if !steps.algorithm.aes_key_wrap() {
             if in_token_oaep {
                 return s
@@ -214,6 +221,55 @@ impl RegionToken {
         material
     }
 
+    /// A PKCS#8 private key wrapped with RSA-OAEP: the RSA step makes it a
+    /// [`templates::pkcs8_carrier`] (C_UnwrapKey with OAEP-SHA-1 in the token; for
+    /// OAEP-SHA-256 without it in the token, raw RSA in the token, OAEP decoding here and
+    /// C_CreateObject from zeroising memory); the transit key wraps the carrier with
+    /// CKM_AES_KEY_WRAP_PAD and unwraps that as the private key `template`, so the token
+    /// parses the PKCS#8. With OAEP-SHA-1 the private key is never in host memory.
+    fn unwrap_pkcs8_in_transit(
+        &self,
+        s: &Session,
+        steps: &UnwrapSteps<'_>,
+        transit: ObjectHandle,
+        template: &[Attribute],
+    ) -> Result<ObjectHandle, ImportError> {
+        let bad = |e: cryptoki::error::Error, call: &'static str| {
+            if rejects_wrapped_key(&e) {
+                tracing::debug!(region = %self.region(), "{call} refused the wrapped key material: {e}");
+                ImportError::CannotUnwrap
+            } else {
+                ImportError::Hsm(self.p11(call)(e))
+            }
+        };
+        let carrier = if self.oaep_in_token(steps.algorithm) {
+            s.unwrap_key(
+                &mechanisms::oaep(steps.algorithm.oaep_hash()),
+                steps.wrapping,
+                steps.rsa_part,
+                &templates::pkcs8_carrier(),
+            )
+            .map_err(|e| bad(e, "C_UnwrapKey"))?
+        } else {
+            let secret = self.host_oaep_decode(s, steps)?;
+            if secret.is_empty() {
+                return Err(ImportError::CannotUnwrap);
+            }
+            let mut t = templates::pkcs8_carrier();
+            t.push(Attribute::Value(secret.to_vec()));
+            let created = s.create_object(&t);
+            scrub(&mut t);
+            created.map_err(|e| bad(e, "C_CreateObject"))?
+        };
+        let wrapped = s
+            .wrap_key(&mechanisms::AES_KEY_WRAP_PAD, transit, carrier)
+            .map(Zeroizing::new)
+            .map_err(|e| ImportError::Hsm(self.p11("C_WrapKey")(e)));
+        let _ = s.destroy_object(carrier);
+        s.unwrap_key(&mechanisms::AES_KEY_WRAP_PAD, transit, &wrapped?, template)
+            .map_err(|e| bad(e, "C_UnwrapKey"))
+    }
+
     /// CKM_RSA_X_509 decryption of the RSA part in the token, then OAEP decoding in
     /// zeroising memory.
     fn host_oaep_decode(
@@ -250,4 +306,6 @@ struct UnwrapSteps<'a> {
     /// The material wrapped under the ephemeral AES key (RSA_AES_KEY_WRAP_* only).
     kwp_part: &'a [u8],
     kind: MaterialKind,
+    /// The transit key, for a PKCS#8 private key wrapped with RSA-OAEP.
+    transit: Option<ObjectHandle>,
 }

@@ -129,7 +129,7 @@ impl Operation for CreateKey {
             })?;
         }
         let mut tags = Vec::new();
-        merge_tags(&mut tags, check_tags(&wire_tags)?)?;
+        merge_tags(&mut tags, check_tags(call.ctx.invoked_by, &wire_tags)?)?;
 
         let now = kms.clock.now();
         let multi_region = req.multi_region.unwrap_or(false);

@@ -28,6 +28,7 @@ pub struct Request {
     key_id: Option<String>,
     encryption_algorithm: Option<String>,
     recipient: Option<Value>,
+    dry_run: Option<bool>,
 }
 
 /// Whether the request takes the RSA path: it names an RSA encryption key.
@@ -91,6 +92,10 @@ impl Operation for Decrypt {
             req.encryption_algorithm.as_deref(),
             req.encryption_context.as_ref(),
         )
+    }
+
+    fn dry_run(req: &Request) -> bool {
+        req.dry_run == Some(true)
     }
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {

@@ -9,7 +9,7 @@ use crate::domain::key::{KeyRecord, KeyUsage};
 use crate::domain::request::{ConditionValues, RequestContext};
 use crate::hsm::PairKind;
 use crate::kms::asymmetric::{self, material_label, pair_kind, peer_point, require_usage};
-use crate::kms::error::{KmsError, KmsResult};
+use crate::kms::error::{ErrorKind, KmsError, KmsResult};
 use crate::kms::key_state::Op;
 use crate::kms::operation::{Call, Operation, Pool, Spec};
 use crate::kms::service::Kms;
@@ -71,7 +71,8 @@ impl Operation for DeriveSharedSecret {
         // AWS answers a public key that is not a valid point of the key's curve with an
         // empty ValidationException.
         let point =
-            peer_point(curve, &req.public_key.0).ok_or_else(|| KmsError::validation(""))?;
+            peer_point(curve, &req.public_key.0)
+                .ok_or_else(|| KmsError::without_message(ErrorKind::Validation))?;
         asymmetric::dry_run(req.dry_run)?;
         let label = material_label(key)?;
         let secret = kms

@@ -23,6 +23,7 @@ pub struct Request {
     plaintext: Blob,
     encryption_context: Option<EncryptionContext>,
     encryption_algorithm: Option<String>,
+    dry_run: Option<bool>,
 }
 
 impl Operation for Encrypt {
@@ -52,6 +53,10 @@ impl Operation for Encrypt {
             req.encryption_algorithm.as_deref(),
             req.encryption_context.as_ref(),
         )
+    }
+
+    fn dry_run(req: &Request) -> bool {
+        req.dry_run == Some(true)
     }
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {

@@ -25,6 +25,7 @@ pub struct Request {
     pub number_of_bytes: Option<i64>,
     pub key_spec: Option<String>,
     pub recipient: Option<Value>,
+    pub dry_run: Option<bool>,
 }
 
 /// A generated data key: its plaintext and the ciphertext blob.
@@ -100,6 +101,10 @@ impl Operation for GenerateDataKey {
 
     fn conditions(req: &Request) -> ConditionValues {
         data_key_conditions(req)
+    }
+
+    fn dry_run(req: &Request) -> bool {
+        req.dry_run == Some(true)
     }
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {

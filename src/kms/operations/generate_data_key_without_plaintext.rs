@@ -40,6 +40,10 @@ impl Operation for GenerateDataKeyWithoutPlaintext {
         data_key_conditions(req)
     }
 
+    fn dry_run(req: &Request) -> bool {
+        req.dry_run == Some(true)
+    }
+
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
         let dk = generate(kms, call.key()?, req)?;
         Ok(json!({

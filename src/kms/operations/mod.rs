@@ -24,6 +24,7 @@ macro_rules! operations {
 operations! {
     cancel_key_deletion::CancelKeyDeletion,
     create_alias::CreateAlias,
+    create_grant::CreateGrant,
     create_key::CreateKey,
     decrypt::Decrypt,
     delete_alias::DeleteAlias,
@@ -47,13 +48,17 @@ operations! {
     get_public_key::GetPublicKey,
     import_key_material::ImportKeyMaterial,
     list_aliases::ListAliases,
+    list_grants::ListGrants,
     list_key_policies::ListKeyPolicies,
     list_key_rotations::ListKeyRotations,
     list_keys::ListKeys,
     list_resource_tags::ListResourceTags,
+    list_retirable_grants::ListRetirableGrants,
     put_key_policy::PutKeyPolicy,
     re_encrypt::ReEncrypt,
     replicate_key::ReplicateKey,
+    retire_grant::RetireGrant,
+    revoke_grant::RevokeGrant,
     rotate_key_on_demand::RotateKeyOnDemand,
     schedule_key_deletion::ScheduleKeyDeletion,
     sign::Sign,
@@ -78,7 +83,7 @@ mod tests {
                 assert_ne!(a.spec.name, b.spec.name, "declared twice");
             }
         }
-        assert_eq!(REGISTRY.len(), 42);
+        assert_eq!(REGISTRY.len(), 47);
     }
 
     #[test]
@@ -176,6 +181,31 @@ mod tests {
         samples.insert("ListKeyPolicies".into(), json!({"KeyId": alias}));
         samples.insert("ListKeyRotations".into(), json!({"KeyId": alias}));
         samples.insert("ListKeys".into(), json!({}));
+        samples.insert(
+            "CreateGrant".into(),
+            json!({"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab",
+                   "GranteePrincipal": "arn:aws:iam::111122223333:role/app",
+                   "RetiringPrincipal": "arn:aws:iam::111122223333:user/ops",
+                   "Operations": ["Encrypt", "Decrypt"],
+                   "Constraints": {"EncryptionContextSubset": ec}}),
+        );
+        samples.insert(
+            "ListGrants".into(),
+            json!({"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab",
+                   "GranteePrincipal": "arn:aws:iam::111122223333:role/app"}),
+        );
+        samples.insert(
+            "ListRetirableGrants".into(),
+            json!({"RetiringPrincipal": "arn:aws:iam::111122223333:user/ops"}),
+        );
+        samples.insert(
+            "RetireGrant".into(),
+            json!({"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab", "GrantId": "0".repeat(64)}),
+        );
+        samples.insert(
+            "RevokeGrant".into(),
+            json!({"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab", "GrantId": "0".repeat(64)}),
+        );
         samples.insert("ListResourceTags".into(), json!({"KeyId": alias}));
         samples.insert(
             "PutKeyPolicy".into(),

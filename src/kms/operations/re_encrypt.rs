@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::domain::key::KeyRecord;
-use crate::domain::request::ConditionValues;
+use crate::domain::request::{ConditionValues, RequestContext};
 use crate::kms::authorization::Target;
 use crate::kms::{asymmetric, ciphertext};
 use crate::kms::error::KmsResult;
@@ -28,6 +28,7 @@ pub struct Request {
     destination_encryption_context: Option<EncryptionContext>,
     source_encryption_algorithm: Option<String>,
     destination_encryption_algorithm: Option<String>,
+    dry_run: Option<bool>,
 }
 
 impl Operation for ReEncrypt {
@@ -41,6 +42,21 @@ impl Operation for ReEncrypt {
         read_only: true,
     };
     type Request = Request;
+
+    /// The source comes first, as in AWS: a SourceKeyId that is not the key of the
+    /// ciphertext (an HMAC or signing key never is) is IncorrectKeyException before the
+    /// destination key is looked at (recorded).
+    fn check_request(kms: &Kms, ctx: &RequestContext, req: &Request) -> KmsResult<()> {
+        let Some(raw) = req.source_key_id.as_deref() else {
+            return Ok(());
+        };
+        let source = kms.resolve(ctx, raw)?;
+        if asymmetric::is_rsa_encryption_key(&source) {
+            return Ok(());
+        }
+        symmetric::ciphertext_key(kms, ctx.region, &req.ciphertext_blob.0, Some(&source))
+            .map(|_| ())
+    }
 
     fn key_ref(req: &Request) -> Option<&str> {
         Some(&req.destination_key_id)
@@ -70,6 +86,10 @@ impl Operation for ReEncrypt {
                 .is_some_and(|s| s == destination.key_id.as_str() || s == destination.arn()),
         };
         values.add("kms:ReEncryptOnSameKey", source.to_string());
+    }
+
+    fn dry_run(req: &Request) -> bool {
+        req.dry_run == Some(true)
     }
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {

@@ -144,7 +144,7 @@ impl Operation for ReplicateKey {
                 ));
             }
             let mut tags = Vec::new();
-            merge_tags(&mut tags, check_tags(&wire_tags)?)?;
+            merge_tags(&mut tags, check_tags(call.ctx.invoked_by, &wire_tags)?)?;
             let now = kms.clock.now();
             let mut new = KeyRecord {
                 key_id: primary.key_id.clone(),
@@ -204,14 +204,14 @@ impl Operation for ReplicateKey {
         // CloudTrail: ReplicateKey in the primary's Region (recorded by the API layer), and a
         // CreateKey in the replica's Region.
         let metadata = key_metadata::of(kms, &replica);
+        // `ReplicaTags` is always there, `[]` for a replica without tags, as the
+        // documented example of ReplicateKey shows it.
         let out_tags: Vec<Value> = replica.tags.iter().map(tag_json).collect();
-        let mut out = json!({
+        let out = json!({
             "ReplicaKeyMetadata": metadata,
             "ReplicaPolicy": replica.policy,
+            "ReplicaTags": out_tags,
         });
-        if !out_tags.is_empty() {
-            out["ReplicaTags"] = json!(out_tags);
-        }
         call.audit_also(
             kms,
             replica.region,

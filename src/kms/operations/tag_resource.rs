@@ -30,8 +30,8 @@ impl Operation for TagResource {
     };
     type Request = Request;
 
-    fn check_request(_kms: &Kms, _ctx: &RequestContext, req: &Request) -> KmsResult<()> {
-        check_tags(&req.tags).map(|_| ())
+    fn check_request(_kms: &Kms, ctx: &RequestContext, req: &Request) -> KmsResult<()> {
+        check_tags(ctx.invoked_by, &req.tags).map(|_| ())
     }
 
     fn key_ref(req: &Request) -> Option<&str> {
@@ -43,7 +43,7 @@ impl Operation for TagResource {
     }
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
-        let tags = check_tags(&req.tags)?;
+        let tags = check_tags(call.ctx.invoked_by, &req.tags)?;
         call.modify_key(kms, |key, _| merge_tags(&mut key.tags, tags))?;
         Ok(json!({}).into())
     }

@@ -74,7 +74,7 @@ impl Operation for Verify {
                 )
             })?;
         if !valid {
-            return Err(KmsError::new(ErrorKind::KmsInvalidSignature, ""));
+            return Err(KmsError::without_message(ErrorKind::KmsInvalidSignature));
         }
         Ok(json!({
             "KeyId": key.arn(),

@@ -61,7 +61,7 @@ impl Operation for VerifyMac {
                 asymmetric::token_error(e, key.region, &format!("verify {}", req.mac_algorithm))
             })?;
         if !valid {
-            return Err(KmsError::new(ErrorKind::KmsInvalidMac, ""));
+            return Err(KmsError::without_message(ErrorKind::KmsInvalidMac));
         }
         Ok(json!({
             "KeyId": key.arn(),
