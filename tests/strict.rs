@@ -1,8 +1,9 @@
 //! Strict mode end to end, with aws-sdk-kms signing as the principals of a principals file:
 //! signatures verified (and every refusal leaving the store as it was), the seed's
 //! replication permissions in each Region, ABAC through tags and aliases, encryption
-//! context conditions, explicit denies, cross-account use, the policy checks on write,
-//! and the audit log's verified identities and denials.
+//! context conditions, explicit denies, cross-account use, grants (tokens, constraints,
+//! grants made through grants, who may retire), the policy checks on write, and the
+//! audit log's verified identities and denials.
 
 mod common;
 
@@ -100,7 +101,7 @@ name = "everything-but-decrypt"
 document = '''
 {"Version":"2012-10-17","Statement":[
   {"Effect":"Allow","Action":"kms:*","Resource":"*"},
-  {"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}
+  {"Effect":"Deny","Action":["kms:Decrypt","kms:RetireGrant"],"Resource":"*"}]}
 '''
 
 [users.carol]
@@ -770,6 +771,212 @@ async fn encryption_context_conditions_and_explicit_denies() {
         .send()
         .await
         .expect("mallory describes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grants_allow_their_grantee_within_their_constraints_in_their_region_only() {
+    use aws_sdk_kms::types::{GrantConstraints, GrantOperation};
+    let server = Server::start_strict(&cast(), &[]);
+    let r = "us-east-1";
+    let admin = as_(&server, "admin", r).await;
+    // The default key policy: IAM decides, and payer has no IAM policy at all.
+    let id = create_key_with_policy(&admin, &policy_with(&[]), true).await;
+    let arn = Server::key_arn(r, &id);
+    admin
+        .replicate_key()
+        .key_id(&arn)
+        .replica_region("us-west-2")
+        .send()
+        .await
+        .expect("admin replicates");
+    let payer = as_(&server, "payer", r).await;
+    let encrypt = |client: &Client, purpose: Option<&str>, tokens: &[String]| {
+        let mut call = client
+            .encrypt()
+            .key_id(&arn)
+            .plaintext(aws_sdk_kms::primitives::Blob::new(b"pay".to_vec()))
+            .set_grant_tokens((!tokens.is_empty()).then(|| tokens.to_vec()));
+        if let Some(p) = purpose {
+            call = call.encryption_context("purpose", p);
+        }
+        call.send()
+    };
+    let e = must_fail(encrypt(&payer, Some("payments"), &[]).await, "no grant yet");
+    assert_err(&e, "AccessDeniedException", &["kms:Encrypt", &arn]);
+
+    let payments = || {
+        GrantConstraints::builder()
+            .encryption_context_subset("purpose", "payments")
+            .build()
+    };
+    let grant = admin
+        .create_grant()
+        .key_id(&id)
+        .grantee_principal(user_arn("payer"))
+        .retiring_principal(user_arn("replicator"))
+        .operations(GrantOperation::Encrypt)
+        .operations(GrantOperation::Decrypt)
+        .operations(GrantOperation::CreateGrant)
+        .constraints(payments())
+        .send()
+        .await
+        .expect("CreateGrant");
+    let token = grant.grant_token().expect("token").to_string();
+    let grant_id = grant.grant_id().expect("grant id").to_string();
+    // The token is usable at once, and so is the grant without it (immediately
+    // consistent here).
+    let blob = encrypt(&payer, Some("payments"), std::slice::from_ref(&token))
+        .await
+        .expect("the grant allows Encrypt with purpose=payments")
+        .ciphertext_blob()
+        .expect("blob")
+        .clone();
+    encrypt(&payer, Some("payments"), &[])
+        .await
+        .expect("without the token too");
+    for (purpose, what) in [(Some("reports"), "another purpose"), (None, "no context")] {
+        let e = must_fail(
+            encrypt(&payer, purpose, std::slice::from_ref(&token)).await,
+            what,
+        );
+        assert_err(&e, "AccessDeniedException", &["kms:Encrypt", &arn]);
+    }
+    payer
+        .decrypt()
+        .ciphertext_blob(blob)
+        .encryption_context("purpose", "payments")
+        .send()
+        .await
+        .expect("the grant allows Decrypt");
+    let e = must_fail(
+        payer.describe_key().key_id(&arn).send().await,
+        "DescribeKey is not in the grant",
+    );
+    assert_err(&e, "AccessDeniedException", &["kms:DescribeKey"]);
+    // Grants are Regional: the replica in us-west-2 has none.
+    let replica_arn = Server::key_arn("us-west-2", &id);
+    let admin_west = as_(&server, "admin", "us-west-2").await;
+    wait_for_state(&admin_west, &id, KeyState::Enabled).await;
+    let payer_west = as_(&server, "payer", "us-west-2").await;
+    let e = must_fail(
+        payer_west
+            .encrypt()
+            .key_id(&replica_arn)
+            .plaintext(aws_sdk_kms::primitives::Blob::new(b"pay".to_vec()))
+            .encryption_context("purpose", "payments")
+            .send()
+            .await,
+        "the primary's grant on the replica",
+    );
+    assert_err(&e, "AccessDeniedException", &["kms:Encrypt", &replica_arn]);
+
+    // payer may create grants through the grant, but only within it.
+    let child = |ops: &[GrantOperation], constraints: Option<GrantConstraints>| {
+        payer
+            .create_grant()
+            .key_id(&arn)
+            .grantee_principal(user_arn("tagger"))
+            .set_operations(Some(ops.to_vec()))
+            .set_constraints(constraints)
+            .send()
+    };
+    let e = must_fail(
+        child(
+            &[GrantOperation::Encrypt, GrantOperation::GenerateDataKey],
+            Some(payments()),
+        )
+        .await,
+        "an operation the parent does not allow",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &[
+            &user_arn("payer"),
+            "kms:CreateGrant",
+            &arn,
+            "the grant that allows it",
+        ],
+    );
+    let e = must_fail(
+        child(&[GrantOperation::Encrypt], None).await,
+        "looser constraints than the parent's",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &["kms:CreateGrant", "the grant that allows it"],
+    );
+    let grandchild = child(&[GrantOperation::Encrypt], Some(payments()))
+        .await
+        .expect("a grant within the parent");
+    let tagger = as_(&server, "tagger", r).await;
+    let child_token = grandchild.grant_token().expect("token").to_string();
+    encrypt(
+        &tagger,
+        Some("payments"),
+        std::slice::from_ref(&child_token),
+    )
+    .await
+    .expect("the child grant allows tagger Encrypt");
+
+    // Who may retire: not the grantee of a grant without RetireGrant, not another account,
+    // not a user whose IAM policy denies kms:RetireGrant; the retiring principal may.
+    let e = must_fail(
+        tagger.retire_grant().grant_token(&child_token).send().await,
+        "the grantee of a grant without RetireGrant",
+    );
+    assert_err(&e, "AccessDeniedException", &["kms:RetireGrant", &arn]);
+    let mallory = as_(&server, "mallory", r).await;
+    let e = must_fail(
+        mallory
+            .retire_grant()
+            .key_id(&arn)
+            .grant_id(&grant_id)
+            .send()
+            .await,
+        "an explicit deny of kms:RetireGrant",
+    );
+    assert_err(
+        &e,
+        "AccessDeniedException",
+        &[
+            "kms:RetireGrant",
+            "with an explicit deny in an identity-based policy",
+        ],
+    );
+    let carol = as_(&server, "carol", r).await;
+    let e = must_fail(
+        carol.retire_grant().grant_token(&token).send().await,
+        "another account",
+    );
+    assert_err(&e, "AccessDeniedException", &["kms:RetireGrant"]);
+    let listed = admin
+        .list_grants()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("ListGrants");
+    assert_eq!(listed.grants().len(), 2, "nothing was retired");
+    let replicator = as_(&server, "replicator", r).await;
+    replicator
+        .retire_grant()
+        .grant_token(&token)
+        .send()
+        .await
+        .expect("the retiring principal retires");
+    let e = must_fail(
+        encrypt(&payer, Some("payments"), &[]).await,
+        "the grant is gone",
+    );
+    assert_err(&e, "AccessDeniedException", &["kms:Encrypt"]);
+    // The account the grant was made in retires the other one (admin: IAM allows it).
+    admin
+        .retire_grant()
+        .grant_token(&child_token)
+        .send()
+        .await
+        .expect("the issuing account's administrator retires");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,17 +11,39 @@
 //! ([`super::operation::Operation::conditions`]), and what the key says of itself
 //! (`kms:KeySpec`, `kms:KeyUsage`, `kms:KeyOrigin`, `kms:MultiRegion`,
 //! `kms:MultiRegionKeyType`, `aws:ResourceTag/*`, `kms:ResourceAliases`) — and lets
-//! `authz` decide in AWS's order (explicit deny, key policy, IAM policies, grants). A
-//! refusal is AccessDeniedException with AWS's message.
+//! `authz` decide in AWS's order (explicit deny, key policy, IAM policies, the key's
+//! grants — [`Kms::grants_for`]). A refusal is AccessDeniedException with AWS's message.
+//!
+//! RetireGrant is not decided by policies: here only an explicit deny of
+//! `kms:RetireGrant` in the caller's IAM policies refuses it, and the grant decides the
+//! rest ([`authorize_retire`]). A CreateGrant that only a grant allowed may create only a
+//! grant within that grant: the hook says which grant allowed an action
+//! ([`Permit::Grant`]).
 
 use crate::authz::rules::{self, Source};
+use crate::authz::Allowed;
 use crate::authz::{Caller, Denial, DenyReason, GrantView, Request, RequestFacts, Resource};
 use crate::domain::key::{KeyRecord, MultiRegionRole};
 use crate::domain::region::Region;
 use crate::domain::request::{ConditionValues, RequestContext};
 
 use super::error::{ErrorKind, KmsError, KmsResult};
+use super::grant_index::Grant;
 use super::service::Kms;
+
+/// Why the hook let an action through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Permit {
+    /// Open mode: everything is allowed.
+    Open,
+    /// The key policy and/or IAM policies allow it.
+    Policies,
+    /// This grant (its id) allows it.
+    Grant(String),
+    /// The action is the grant's to decide (RetireGrant, [`authorize_retire`]); no IAM
+    /// policy denies it.
+    LeftToTheGrant,
+}
 
 /// What an action is asked on.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +71,7 @@ pub fn authorize(
     action: &'static str,
     key: Option<&KeyRecord>,
     conditions: &dyn Fn() -> ConditionValues,
-) -> KmsResult<()> {
+) -> KmsResult<Permit> {
     let target = match key {
         Some(k) => Target::Key(k),
         None => Target::Region(ctx.region),
@@ -64,9 +86,9 @@ pub fn authorize_on(
     action: &str,
     target: Target<'_>,
     conditions: &dyn Fn() -> ConditionValues,
-) -> KmsResult<()> {
+) -> KmsResult<Permit> {
     let Some(authz) = kms.access.authorizer() else {
-        return Ok(());
+        return Ok(Permit::Open);
     };
     let now = kms.clock.now();
     let caller = caller(kms, ctx)?;
@@ -86,12 +108,22 @@ pub fn authorize_on(
     for (k, v) in own.iter() {
         values.set_all(k, v.iter().cloned());
     }
-    let iam_only = rules::rule(action).is_some_and(|r| r.source == Source::IamOnly);
+    let source = rules::rule(action).map(|r| r.source);
+    let iam_only = source == Some(Source::IamOnly);
     let nothing = Resource::Nothing {
         partition: region.partition().as_str(),
         region: region.as_str(),
     };
     let decision = match target {
+        Target::Key(key) if source == Some(Source::Grant) => {
+            // Only an explicit deny in the caller's IAM policies refuses it here.
+            key_values(kms, key, &mut values);
+            let arn = key.arn();
+            return match authz.authorize_iam(&caller, action, &arn, &values) {
+                Err(d) if d.reason == DenyReason::ExplicitDenyIdentity => Err(denied(&d)),
+                _ => Ok(Permit::LeftToTheGrant),
+            };
+        }
         Target::Key(key) if !iam_only => {
             key_values(kms, key, &mut values);
             let arn = key.arn();
@@ -110,9 +142,9 @@ pub fn authorize_on(
                     }));
                 }
             };
+            let held = kms.grants_for(key);
+            let grants: Vec<GrantView<'_>> = held.iter().filter_map(|g| g.view()).collect();
             let encryption_context = own.encryption_context();
-            // GRANTS: kms.grants_for(key) once the grant operations land (branch `grants`).
-            let grants: Vec<GrantView<'_>> = Vec::new();
             authz.authorize(
                 &caller,
                 &Request {
@@ -159,7 +191,63 @@ pub fn authorize_on(
                 d
             }),
     };
-    decision.map(|_| ()).map_err(|d| denied(&d))
+    match decision {
+        Ok(Allowed::Policy) => Ok(Permit::Policies),
+        Ok(Allowed::Grant(id)) => Ok(Permit::Grant(id)),
+        Err(d) => Err(denied(&d)),
+    }
+}
+
+/// The refusal of a CreateGrant that only a grant allowed and whose new grant would allow
+/// more than that grant (another operation, or looser constraints).
+pub fn grant_exceeds_parent(
+    kms: &Kms,
+    ctx: &RequestContext,
+    key: &KeyRecord,
+) -> KmsResult<KmsError> {
+    let caller = caller(kms, ctx)?;
+    Ok(KmsError::new(
+        ErrorKind::AccessDenied,
+        format!(
+            "User: {} is not authorized to perform: kms:CreateGrant on resource: {} because the grant that allows it does not allow the grant requested (its operations, or its constraints, go beyond that grant's)",
+            caller.arn(),
+            key.arn()
+        ),
+    ))
+}
+
+/// RetireGrant, decided by the grant (grant-manage.md, "Retiring and revoking grants"):
+/// its retiring principal, its grantee when it allows RetireGrant, or the account it was
+/// created in may retire it; an account named in the grant, and the issuing account,
+/// stand for their IAM principals where those principals' IAM policies allow
+/// `kms:RetireGrant` on the key. (An explicit deny was refused by the hook already.) Open
+/// mode: every caller is the account's root user, which may retire every grant of its
+/// account.
+pub fn authorize_retire(kms: &Kms, ctx: &RequestContext, grant: &Grant) -> KmsResult<()> {
+    let Some(authz) = kms.access.authorizer() else {
+        return Ok(());
+    };
+    let caller = caller(kms, ctx)?;
+    let arn = kms.key_arn(grant.record.region, &grant.record.key_id);
+    let facts = RequestFacts {
+        region: grant.record.region.as_str(),
+        source_ip: Some(&ctx.source_ip),
+        secure_transport: ctx.secure_transport,
+        now: kms.clock.now().secs(),
+    };
+    let values = authz.context(&caller, &facts, "kms:RetireGrant");
+    let iam_allows = authz
+        .authorize_iam(&caller, "kms:RetireGrant", &arn, &values)
+        .is_ok();
+    if grant.may_retire(&caller, iam_allows) {
+        return Ok(());
+    }
+    Err(denied(&Denial {
+        reason: DenyReason::NoResourcePolicyAllows,
+        principal: caller.arn().to_string(),
+        action: "kms:RetireGrant".into(),
+        resource: Some(arn),
+    }))
 }
 
 /// The verified caller of a request (strict mode). An access key no verification vouched

@@ -101,7 +101,6 @@ pub fn account_root(partition: &str, account: &str) -> String {
 /// least as strict — a parent's `EncryptionContextEquals` is kept exactly, a parent's
 /// `EncryptionContextSubset` is kept or extended (or becomes an
 /// `EncryptionContextEquals` that contains it), a parent's `SourceArn` is kept.
-#[allow(dead_code)] // For the authorization step of strict mode (issue 11), with the grant that allowed CreateGrant.
 pub fn admits_child(parent: &GrantRecord, child: &GrantRecord) -> bool {
     if !child.operations.iter().all(|o| parent.allows(*o)) {
         return false;

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::authorization::{self, Target};
+use super::authorization::{self, Permit, Target};
 use super::error::KmsResult;
 use super::key_state::{self, Op};
 use super::service::Kms;
@@ -137,6 +137,8 @@ pub struct Call<'a> {
     pub ctx: &'a RequestContext,
     key: Option<Arc<KeyRecord>>,
     spec: &'static Spec,
+    /// Why the authorization hook let the request through.
+    permit: Permit,
     /// The request members an audit record shows (secrets left out).
     audit_input: &'a Value,
 }
@@ -152,6 +154,14 @@ impl Call<'_> {
     /// The resolved key, if the request named one.
     pub fn key_if_any(&self) -> Option<&Arc<KeyRecord>> {
         self.key.as_ref()
+    }
+
+    /// The grant that allowed the request, when a grant (not a policy) did.
+    pub fn allowed_by_grant(&self) -> Option<&str> {
+        match &self.permit {
+            Permit::Grant(id) => Some(id),
+            _ => None,
+        }
     }
 
     /// Checks the state of another key the operation acts on against the operation's
@@ -170,7 +180,7 @@ impl Call<'_> {
         action: &'static str,
         key: Option<&KeyRecord>,
     ) -> KmsResult<()> {
-        authorization::authorize(kms, self.ctx, action, key, &ConditionValues::default)
+        authorization::authorize(kms, self.ctx, action, key, &ConditionValues::default).map(|_| ())
     }
 
     /// Asks the authorization hook about another resource the operation acts on, with
@@ -183,7 +193,7 @@ impl Call<'_> {
         target: Target<'_>,
         conditions: &dyn Fn() -> ConditionValues,
     ) -> KmsResult<()> {
-        authorization::authorize_on(kms, self.ctx, action, target, conditions)
+        authorization::authorize_on(kms, self.ctx, action, target, conditions).map(|_| ())
     }
 
     /// Checks the policy a key will have (CreateKey, PutKeyPolicy, ReplicateKey): see
@@ -281,7 +291,7 @@ pub fn execute<O: Operation>(
             &ConditionValues::default,
         )?;
     }
-    authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
+    let permit = authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
         request_conditions::<O>(&req, key.as_deref())
     })?;
     if O::dry_run(&req) {
@@ -291,6 +301,7 @@ pub fn execute<O: Operation>(
         ctx,
         key,
         spec: &O::SPEC,
+        permit,
         audit_input,
     };
     O::run(kms, &call, req)

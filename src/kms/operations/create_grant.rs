@@ -33,7 +33,8 @@ use crate::domain::request::{ConditionValues, RequestContext};
 use crate::domain::write::Write;
 use crate::kms::asymmetric;
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
-use crate::kms::grant_index::account_root;
+use crate::kms::authorization;
+use crate::kms::grant_index::{account_root, admits_child};
 use crate::kms::grants;
 use crate::kms::key_state::Op;
 use crate::kms::operation::{Call, Operation, Pool, Spec};
@@ -325,9 +326,17 @@ impl Operation for CreateGrant {
                 .iter()
                 .find(|g| g.record.same_grant(&candidate))
                 .map(|g| g.record.grant_id.clone());
-            // Strict mode (issue 11): when a grant, not a policy, allowed this CreateGrant,
-            // the new grant must be within it — grant_index::admits_child(parent,
-            // &candidate) — else AccessDeniedException.
+            // Strict mode: when a grant, not a policy, allowed this CreateGrant, the new
+            // grant must be within it (create-grant-overview.md, "Granting CreateGrant
+            // permission"), else AccessDeniedException.
+            if let Some(parent) = call.allowed_by_grant() {
+                let within = GrantId::parse(parent)
+                    .and_then(|id| kms.grant(&key, &id))
+                    .is_some_and(|p| admits_child(&p.record, &candidate));
+                if !within {
+                    return Err(authorization::grant_exceeds_parent(kms, call.ctx, &key)?);
+                }
+            }
             let max = kms.config.max_grants_per_key as usize;
             if retry.is_none() && existing.len() >= max {
                 return Err(KmsError::new(
