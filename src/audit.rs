@@ -73,6 +73,7 @@ pub struct CallError<'a> {
 pub enum EventSource {
     Kms,
     CloudFormation,
+    Sts,
 }
 
 impl EventSource {
@@ -80,6 +81,7 @@ impl EventSource {
         match self {
             EventSource::Kms => "kms.amazonaws.com",
             EventSource::CloudFormation => "cloudformation.amazonaws.com",
+            EventSource::Sts => "sts.amazonaws.com",
         }
     }
 }

@@ -55,7 +55,6 @@ impl Refused {
 
     /// The HTTP status, error code and message for an awsQuery service (STS,
     /// CloudFormation).
-    #[allow(dead_code)] // STS and CloudFormation (awsQuery), once the query codec is on main.
     pub fn into_query(self) -> (u16, String, String) {
         match self {
             Refused::Scope(e) => {

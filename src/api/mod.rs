@@ -9,6 +9,7 @@ pub mod cloudformation;
 pub mod cloudtrail;
 pub mod query;
 pub mod sigv4;
+pub mod sts;
 pub mod workers;
 
 use std::net::SocketAddr;
@@ -114,25 +115,28 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    // CloudFormation (awsQuery) on the same port: routed by the signing service name.
+    // CloudFormation and STS (awsQuery) on the same port: routed by the signing service
+    // name, verified like every request.
     if let Ok(scope) = sigv4::credential_scope(header(&headers, "authorization")) {
-        if scope.service == cloudformation::SERVICE {
-            let signer = match auth::authenticate(
-                &kms,
-                cloudformation::SERVICE,
-                &method,
-                &uri,
-                &headers,
-                &body,
-            ) {
+        let service = scope.service.as_str();
+        if service == cloudformation::SERVICE || service == sts::SERVICE {
+            let signer = match auth::authenticate(&kms, service, &method, &uri, &headers, &body) {
                 Ok(s) => s,
                 Err(e) => {
                     let (status, code, message) = e.into_query();
-                    return cloudformation::error(&code, status, &message, &request_id);
+                    return if service == sts::SERVICE {
+                        sts::error(&code, status, &message, &request_id)
+                    } else {
+                        cloudformation::error(&code, status, &message, &request_id)
+                    };
                 }
             };
             let ctx = request_context(signer, request_id, peer, &headers);
-            return cloudformation::handle(cfn, ctx, body).await;
+            return if service == sts::SERVICE {
+                sts::handle(kms, ctx, body).await
+            } else {
+                cloudformation::handle(cfn, ctx, body).await
+            };
         }
     }
     let target = header(&headers, "x-amz-target");

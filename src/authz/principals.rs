@@ -576,7 +576,7 @@ fn valid_access_key_id(s: &str) -> bool {
 
 /// A stable unique id (`AIDA` / `AROA` + 17 characters) derived from the ARN, so it is
 /// the same on every start.
-fn unique_id(prefix: &str, arn: &str) -> String {
+pub fn unique_id(prefix: &str, arn: &str) -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let digest = Sha256::digest(arn.as_bytes());
     let mut out = String::from(prefix);
