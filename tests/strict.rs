@@ -2,8 +2,9 @@
 //! signatures verified (and every refusal leaving the store as it was), the seed's
 //! replication permissions in each Region, ABAC through tags and aliases, encryption
 //! context conditions, explicit denies, cross-account use, grants (tokens, constraints,
-//! grants made through grants, who may retire), the policy checks on write, and the
-//! audit log's verified identities and denials.
+//! grants made through grants, who may retire), CloudFormation (its own permissions, and
+//! the KMS permissions of what a template creates, as the caller), the policy checks on
+//! write, and the audit log's verified identities and denials.
 
 mod common;
 
@@ -38,7 +39,21 @@ id = "AKIAADMIN00000000001"
 secret = "admin-secret"
 [[users.admin.policies]]
 name = "kms-admin"
-document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["kms:*","cloudtrail:LookupEvents"],"Resource":"*"}}'
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["kms:*","cloudtrail:LookupEvents","cloudformation:*"],"Resource":"*"}}'
+
+[users.stacker]
+account = "111122223333"
+[[users.stacker.access_keys]]
+id = "AKIASTACKER000000001"
+secret = "stacker-secret"
+[[users.stacker.policies]]
+name = "app-stacks-without-aliases"
+document = '''
+{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":"cloudformation:*","Resource":"arn:aws:cloudformation:*:111122223333:stack/app-*/*"},
+  {"Effect":"Allow","Action":["kms:CreateKey","kms:TagResource","kms:PutKeyPolicy","kms:DescribeKey",
+     "kms:ListKeys","kms:ListAliases","kms:ScheduleKeyDeletion"],"Resource":"*"}]}
+'''
 
 [users.payer]
 account = "111122223333"
@@ -131,6 +146,7 @@ fn creds(who: &str) -> (&'static str, &'static str) {
         "tagger" => ("AKIATAGGER0000000001", "tagger-secret"),
         "mallory" => ("AKIAMALLORY000000001", "mallory-secret"),
         "carol" => ("AKIACAROL00000000001", "carol-secret"),
+        "stacker" => ("AKIASTACKER000000001", "stacker-secret"),
         other => panic!("no such principal in the cast: {other}"),
     }
 }
@@ -194,7 +210,7 @@ async fn a_strict_start_names_its_principals_file_and_a_malformed_one_stops_star
         log.contains(&server.principals_path().display().to_string()),
         "the start names the principals file: {log}"
     );
-    assert!(log.contains("users=7"), "{log}");
+    assert!(log.contains("users=8"), "{log}");
     for secret in ["admin-secret", "root-secret", "carol-secret"] {
         assert!(!log.contains(secret), "a secret reached the log: {secret}");
     }
@@ -977,6 +993,163 @@ async fn grants_allow_their_grantee_within_their_constraints_in_their_region_onl
         .send()
         .await
         .expect("the issuing account's administrator retires");
+}
+
+/// A key and an alias: CloudFormation creates them with the caller's permissions.
+const KEY_AND_ALIAS: &str = r#"
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      Description: made by a stack
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Enable IAM User Permissions
+            Effect: Allow
+            Principal: {AWS: "arn:aws:iam::111122223333:root"}
+            Action: "kms:*"
+            Resource: "*"
+  Alias:
+    Type: AWS::KMS::Alias
+    Properties:
+      AliasName: !Sub "alias/${AWS::StackName}"
+      TargetKeyId: !Ref Key
+"#;
+
+/// Polls until the stack's operation is over; returns its status.
+async fn stack_settled(cfn: &aws_sdk_cloudformation::Client, name: &str) -> String {
+    for _ in 0..1200 {
+        let out = cfn
+            .describe_stacks()
+            .stack_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe {name}: {}", err_message(&e)));
+        let status = out.stacks()[0]
+            .stack_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        if !status.ends_with("_IN_PROGRESS") {
+            return status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("{name} did not settle");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloudformation_needs_its_own_permissions_and_creates_resources_as_the_caller() {
+    let server = Server::start_strict(&cast(), &[]);
+    let r = "us-east-1";
+    let cfn_as = |who: &'static str| {
+        let server = &server;
+        async move {
+            let (id, secret) = creds(who);
+            aws_sdk_cloudformation::Client::new(&server.sdk_config_as(r, id, secret, None).await)
+        }
+    };
+    let create = |client: aws_sdk_cloudformation::Client, name: &'static str| async move {
+        client
+            .create_stack()
+            .stack_name(name)
+            .template_body(KEY_AND_ALIAS)
+            .send()
+            .await
+    };
+    let admin = cfn_as("admin").await;
+
+    // No cloudformation:CreateStack at all, or not on this stack name.
+    let e = must_fail(create(cfn_as("payer").await, "app-payer").await, "payer");
+    assert_err(
+        &e,
+        "AccessDenied",
+        &["User: arn:aws:iam::111122223333:user/payer is not authorized to perform: cloudformation:CreateStack on resource: arn:aws:cloudformation:us-east-1:111122223333:stack/app-payer/* because no identity-based policy allows the cloudformation:CreateStack action"],
+    );
+    let stacker = cfn_as("stacker").await;
+    let e = must_fail(create(stacker.clone(), "other-stack").await, "another name");
+    assert_err(
+        &e,
+        "AccessDenied",
+        &["cloudformation:CreateStack", "stack/other-stack/*"],
+    );
+    for name in ["app-payer", "other-stack"] {
+        let e = must_fail(
+            admin.describe_stacks().stack_name(name).send().await,
+            "no stack was made",
+        );
+        assert_err(&e, "ValidationError", &["does not exist"]);
+    }
+
+    // stacker may create the stack and the key, but not the alias: the alias fails with
+    // KMS's denial of the caller, and the rollback deletes the key.
+    create(stacker.clone(), "app-one")
+        .await
+        .expect("stacker may create app-* stacks");
+    assert_eq!(
+        stack_settled(&stacker, "app-one").await,
+        "ROLLBACK_COMPLETE"
+    );
+    let events = stacker
+        .describe_stack_events()
+        .stack_name("app-one")
+        .send()
+        .await
+        .expect("events");
+    let failed = events
+        .stack_events()
+        .iter()
+        .find(|e| {
+            e.logical_resource_id() == Some("Alias")
+                && e.resource_status().map(|s| s.as_str()) == Some("CREATE_FAILED")
+        })
+        .expect("the alias failed");
+    let reason = failed.resource_status_reason().unwrap_or_default();
+    for words in [
+        "User: arn:aws:iam::111122223333:user/stacker is not authorized to perform: kms:CreateAlias",
+        "(HandlerErrorCode: AccessDenied)",
+    ] {
+        assert!(reason.contains(words), "{reason}");
+    }
+    // The KMS calls were made as stacker, by CloudFormation.
+    let log = audit_records(&server, r).await;
+    let create_key = log
+        .iter()
+        .find(|e| e["eventName"] == "CreateKey" && e["errorCode"].is_null())
+        .expect("CreateKey by the stack");
+    assert_eq!(create_key["userIdentity"]["arn"], user_arn("stacker"));
+    assert_eq!(
+        create_key["userIdentity"]["invokedBy"],
+        "cloudformation.amazonaws.com"
+    );
+    let key_id = create_key["resources"][0]["ARN"]
+        .as_str()
+        .expect("the key's ARN");
+    let kms = as_(&server, "admin", r).await;
+    assert_eq!(
+        describe(&kms, key_id).await.key_state(),
+        Some(&KeyState::PendingDeletion),
+        "the rollback scheduled the key's deletion"
+    );
+    let denied = log
+        .iter()
+        .find(|e| e["eventName"] == "CreateAlias")
+        .expect("CreateAlias record");
+    assert_eq!(denied["errorCode"], "AccessDeniedException");
+    let stack_call = log
+        .iter()
+        .find(|e| e["eventName"] == "CreateStack" && e["errorCode"] == "AccessDenied")
+        .expect("the refused CreateStack is recorded");
+    assert_eq!(stack_call["eventSource"], "cloudformation.amazonaws.com");
+
+    // admin has every permission the template needs.
+    create(admin.clone(), "app-two").await.expect("admin");
+    assert_eq!(stack_settled(&admin, "app-two").await, "CREATE_COMPLETE");
+    kms.describe_key()
+        .key_id("alias/app-two")
+        .send()
+        .await
+        .expect("the stack's alias");
 }
 
 #[tokio::test(flavor = "multi_thread")]

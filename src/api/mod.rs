@@ -115,9 +115,15 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    // CloudFormation and STS (awsQuery) on the same port: routed by the signing service
-    // name, verified like every request.
-    if let Ok(scope) = sigv4::credential_scope(header(&headers, "authorization")) {
+    // CloudFormation and STS (awsQuery: no X-Amz-Target) on the same port: routed by the
+    // signing service name, verified like every request. A request with a target is the
+    // JSON service the target names, whatever its credential scope says (the verification
+    // step then refuses a scope of another service).
+    let scope = match headers.get("x-amz-target") {
+        None => sigv4::credential_scope(header(&headers, "authorization")).ok(),
+        Some(_) => None,
+    };
+    if let Some(scope) = scope {
         let service = scope.service.as_str();
         if service == cloudformation::SERVICE || service == sts::SERVICE {
             let signer = match auth::authenticate(&kms, service, &method, &uri, &headers, &body) {

@@ -250,6 +250,31 @@ pub fn authorize_retire(kms: &Kms, ctx: &RequestContext, grant: &Grant) -> KmsRe
     }))
 }
 
+/// Decides an action that IAM policies alone govern, of a service other than KMS served on
+/// the port (`cloudformation:*`, `cloudtrail:*`), on `resource` (an ARN, or `*`), with the
+/// global condition keys of the request. Open mode allows everything.
+pub fn authorize_iam(
+    kms: &Kms,
+    ctx: &RequestContext,
+    action: &str,
+    resource: &str,
+) -> KmsResult<()> {
+    let Some(authz) = kms.access.authorizer() else {
+        return Ok(());
+    };
+    let caller = caller(kms, ctx)?;
+    let facts = RequestFacts {
+        region: ctx.region.as_str(),
+        source_ip: Some(&ctx.source_ip),
+        secure_transport: ctx.secure_transport,
+        now: kms.clock.now().secs(),
+    };
+    let values = authz.context(&caller, &facts, action);
+    authz
+        .authorize_iam(&caller, action, resource, &values)
+        .map_err(|d| denied(&d))
+}
+
 /// The verified caller of a request (strict mode). An access key no verification vouched
 /// for — an internal caller's mistake, or a session that expired meanwhile — is refused
 /// as AWS refuses unknown credentials.

@@ -30,6 +30,7 @@ impl KmsFailure {
             ErrorKind::LimitExceeded => "ServiceLimitExceeded",
             ErrorKind::KmsInternal => "InternalFailure",
             ErrorKind::KmsInvalidState => "ResourceConflict",
+            ErrorKind::AccessDenied => "AccessDenied",
             _ => "InvalidRequest",
         }
     }
