@@ -473,6 +473,22 @@ impl Principals {
             .get(&format!("arn:{partition}:iam::{account}:root"))
     }
 
+    /// The IAM users and roles of `account` whose ARNs are in `partition`, sorted by ARN
+    /// (the web console's administrator and user pickers).
+    pub fn users_and_roles(&self, account: &str, partition: &str) -> Vec<&Arc<Identity>> {
+        let mut out: Vec<&Arc<Identity>> = self
+            .by_arn
+            .values()
+            .filter(|i| {
+                matches!(i.kind, IdentityKind::User | IdentityKind::Role)
+                    && i.account == account
+                    && i.partition == partition
+            })
+            .collect();
+        out.sort_by(|a, b| a.arn.cmp(&b.arn));
+        out
+    }
+
     /// Declared account ids.
     pub fn accounts(&self) -> impl Iterator<Item = &str> {
         self.accounts.keys().map(String::as_str)
