@@ -839,6 +839,22 @@ async fn grants_allow_their_grantee_within_their_constraints_in_their_region_onl
         .expect("CreateGrant");
     let token = grant.grant_token().expect("token").to_string();
     let grant_id = grant.grant_id().expect("grant id").to_string();
+    // A principal the principals file does not declare is no grantee.
+    let e = must_fail(
+        admin
+            .create_grant()
+            .key_id(&id)
+            .grantee_principal(user_arn("ghost"))
+            .operations(GrantOperation::Encrypt)
+            .send()
+            .await,
+        "an unknown grantee",
+    );
+    assert_err(
+        &e,
+        "InvalidArnException",
+        &["ARN does not refer to a valid principal: arn:aws:iam::111122223333:user/ghost"],
+    );
     // The token is usable at once, and so is the grant without it (immediately
     // consistent here).
     let blob = encrypt(&payer, Some("payments"), std::slice::from_ref(&token))

@@ -135,6 +135,21 @@ pub fn check_principal(member: &str, value: &str) -> KmsResult<()> {
     ))
 }
 
+/// Strict mode: a grantee or retiring principal must exist (the principals file declares
+/// it), as AWS refuses a principal it does not know.
+fn check_known(kms: &Kms, arn: &str) -> KmsResult<()> {
+    let Some(authz) = kms.access.authorizer() else {
+        return Ok(());
+    };
+    match PrincipalArn::parse(arn) {
+        Some(p) if authz.principals.exists(&p) => Ok(()),
+        _ => Err(KmsError::new(
+            ErrorKind::InvalidArn,
+            format!("ARN does not refer to a valid principal: {arn}"),
+        )),
+    }
+}
+
 fn check_constraint_context(member: &str, context: &BTreeMap<String, String>) -> KmsResult<()> {
     if context.len() > MAX_CONSTRAINT_PAIRS {
         return Err(KmsError::validation(format!(
@@ -174,14 +189,16 @@ impl Operation for CreateGrant {
     };
     type Request = Request;
 
-    fn check_request(_kms: &Kms, _ctx: &RequestContext, req: &Request) -> KmsResult<()> {
+    fn check_request(kms: &Kms, _ctx: &RequestContext, req: &Request) -> KmsResult<()> {
         let grantee = req.grantee()?;
         if let GrantPrincipal::Principal(p) = &grantee {
             check_principal("GranteePrincipal", p)?;
+            check_known(kms, p)?;
         }
         let retiring = req.retiring()?;
         if let Some(GrantPrincipal::Principal(p)) = &retiring {
             check_principal("RetiringPrincipal", p)?;
+            check_known(kms, p)?;
         }
         let ops = req.operations();
         if ops.is_empty() {
