@@ -4,6 +4,16 @@
 //! (plaintexts, ciphertexts, key material, import tokens, template bodies, parameter
 //! values, grant tokens) never appear in a record.
 //!
+//! Durability: records of changes are written to the file (the operating system) before
+//! the response; records of read-only calls are buffered and written by [`Audit::flush`]
+//! every 200 ms, which also fsyncs every file. In strict mode ([`Audit::open`] with
+//! `every_record_written`) every record is written before the response, and a record
+//! that cannot be written fails its request (AWS records every call): the caller checks
+//! [`Audit::writable`] before running an operation and the result of
+//! [`Audit::record_call`] / [`Audit::record_api_call`] after — the KMS API and the
+//! CloudFormation API alike. A failed write or flush is counted ([`Audit::failures`])
+//! and logged (the first of a run of failures, then every 1,000th, and the recovery).
+//!
 //! [`Audit::lookup`] answers CloudTrail's LookupEvents over a Region's file: it reads the
 //! file backwards from its end (records are appended in time order, and LookupEvents lists
 //! the most recent first), so a page costs what it reads, and a page token is the file
@@ -15,6 +25,7 @@ use std::io::{BufWriter, Write as _};
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
@@ -86,8 +97,7 @@ impl EventSource {
     }
 }
 
-/// One API call as its audit record shows it (besides where it came from: the request
-/// context).
+/// One API call as its audit record shows it (besides who called: the request context).
 #[derive(Debug)]
 pub struct ApiCall<'a> {
     /// Who made it (`userIdentity`), as the verification step found the caller.
@@ -115,7 +125,25 @@ pub struct ApiCall<'a> {
 /// The per-Region audit logs.
 pub struct Audit {
     dir: PathBuf,
-    files: HashMap<Region, Mutex<BufWriter<File>>>,
+    files: HashMap<Region, Log>,
+    /// Strict mode: every record is written to the file before the call returns.
+    every_record_written: bool,
+    failures: AtomicU64,
+}
+
+/// One Region's log and whether its last write failed.
+struct Log {
+    file: Mutex<BufWriter<File>>,
+    failing: AtomicBool,
+}
+
+/// A record that could not be written to a Region's audit log.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit log of {region} cannot be written: {source}")]
+pub struct AuditError {
+    pub region: Region,
+    #[source]
+    pub source: std::io::Error,
 }
 
 fn lower_camel(s: &str) -> String {
@@ -209,8 +237,13 @@ pub fn user_identity(who: &UserIdentity) -> Value {
 }
 
 impl Audit {
-    /// Opens (appending) one log per served Region.
-    pub fn open(dir: &Path, regions: &[Region]) -> std::io::Result<Audit> {
+    /// Opens (appending) one log per served Region. `every_record_written`: strict mode
+    /// (see the module documentation).
+    pub fn open(
+        dir: &Path,
+        regions: &[Region],
+        every_record_written: bool,
+    ) -> std::io::Result<Audit> {
         std::fs::create_dir_all(dir)?;
         let mut files = HashMap::new();
         for region in regions {
@@ -220,37 +253,113 @@ impl Audit {
                 .append(true)
                 .mode(0o600)
                 .open(dir.join(format!("{region}.jsonl")))?;
-            files.insert(*region, Mutex::new(BufWriter::with_capacity(1 << 16, f)));
+            files.insert(
+                *region,
+                Log {
+                    file: Mutex::new(BufWriter::with_capacity(1 << 16, f)),
+                    failing: AtomicBool::new(false),
+                },
+            );
         }
         Ok(Audit {
             dir: dir.to_path_buf(),
             files,
+            every_record_written,
+            failures: AtomicU64::new(0),
         })
     }
 
-    /// Appends a record. Records of changes are flushed at once; read-only records
-    /// (the crypto hot path) are flushed by [`Audit::flush`] every 200 ms.
-    fn write(&self, region: Region, record: &Value) {
-        if let Some(f) = self.files.get(&region) {
-            let mut f = f.lock();
-            let _ = serde_json::to_writer(&mut *f, record);
-            let _ = f.write_all(b"\n");
-            if record.get("readOnly") != Some(&Value::Bool(true)) {
-                let _ = f.flush();
+    /// How many audit writes and flushes have failed since the start.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    /// Counts and logs a failure of `region`'s log.
+    fn failed(&self, region: Region, log: &Log, what: &str, e: &std::io::Error) {
+        let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        let first = !log.failing.swap(true, Ordering::Relaxed);
+        if first || n.is_multiple_of(1000) {
+            tracing::error!(
+                %region,
+                failures = n,
+                "audit log: {what} failed: {e} (records of this Region are being lost)"
+            );
+        }
+    }
+
+    fn succeeded(&self, region: Region, log: &Log) {
+        if log.failing.swap(false, Ordering::Relaxed) {
+            tracing::warn!(%region, failures = self.failures(), "audit log writable again");
+        }
+    }
+
+    /// Appends a record. Records of changes (and in strict mode every record) are written
+    /// to the file at once; read-only records (the crypto hot path) are written by
+    /// [`Audit::flush`] every 200 ms.
+    fn write(&self, region: Region, record: &Value) -> Result<(), AuditError> {
+        let Some(log) = self.files.get(&region) else {
+            return Ok(());
+        };
+        let mut line = serde_json::to_vec(record).unwrap_or_default();
+        line.push(b'\n');
+        let now = self.every_record_written || record.get("readOnly") != Some(&Value::Bool(true));
+        let written = {
+            let mut f = log.file.lock();
+            f.write_all(&line)
+                .and_then(|()| if now { f.flush() } else { Ok(()) })
+        };
+        match written {
+            Ok(()) => {
+                if now {
+                    self.succeeded(region, log);
+                }
+                Ok(())
+            }
+            Err(source) => {
+                self.failed(region, log, "writing a record", &source);
+                Err(AuditError { region, source })
             }
         }
     }
 
-    /// Writes buffered records to their files. Called every few hundred milliseconds and
-    /// at shutdown (records are buffered so the hot path makes no write syscall).
-    pub fn flush(&self) {
-        for f in self.files.values() {
-            let _ = f.lock().flush();
+    /// True unless `region`'s last write failed and its buffered records still cannot be
+    /// written (tried again here).
+    pub fn writable(&self, region: Region) -> bool {
+        let Some(log) = self.files.get(&region) else {
+            return true;
+        };
+        if !log.failing.load(Ordering::Relaxed) {
+            return true;
+        }
+        let flushed = log.file.lock().flush();
+        match flushed {
+            Ok(()) => {
+                self.succeeded(region, log);
+                true
+            }
+            Err(e) => {
+                self.failed(region, log, "writing buffered records", &e);
+                false
+            }
         }
     }
 
-    /// Records a KMS API call made by a caller (`who`, CloudTrail's `userIdentity`) on a
-    /// resource of `account` (`recipientAccountId`). `read_only`: the call changes nothing
+    /// Writes buffered records to their files and fsyncs them. Called every 200 ms and at
+    /// shutdown (read-only records are buffered so the hot path makes no write syscall).
+    pub fn flush(&self) {
+        for (region, log) in &self.files {
+            let done = {
+                let mut f = log.file.lock();
+                f.flush().and_then(|()| f.get_ref().sync_data())
+            };
+            match done {
+                Ok(()) => self.succeeded(*region, log),
+                Err(e) => self.failed(*region, log, "flushing to disk", &e),
+            }
+        }
+    }
+
+    /// Records a KMS API call made by a caller. `read_only`: the call changes nothing
     /// (CloudTrail's `readOnly`; such records are buffered, see [`Audit::flush`]).
     /// `input` is the request as [`request_record`] left it; `detail` what the operation
     /// adds (see [`RecordDetail`]).
@@ -267,7 +376,7 @@ impl Audit {
         error: Option<CallError<'_>>,
         detail: Option<&RecordDetail>,
         time: Timestamp,
-    ) {
+    ) -> Result<(), AuditError> {
         let key_arn = detail
             .and_then(|d| d.key_arn.clone())
             .or_else(|| resource_arn(response));
@@ -304,11 +413,17 @@ impl Audit {
                 error,
                 time,
             },
-        );
+        )
     }
 
-    /// Records an API call of any service hsm-kms serves.
-    pub fn record_api_call(&self, ctx: &RequestContext, call: &ApiCall<'_>) {
+    /// Records an API call of any service hsm-kms serves. Read-only calls are buffered
+    /// unless in strict mode; an error is a record that could not be written (counted and
+    /// logged here; in strict mode the caller fails the call).
+    pub fn record_api_call(
+        &self,
+        ctx: &RequestContext,
+        call: &ApiCall<'_>,
+    ) -> Result<(), AuditError> {
         let mut record = json!({
             "eventVersion": "1.08",
             "userIdentity": user_identity(call.who),
@@ -344,7 +459,7 @@ impl Audit {
             record["errorCode"] = json!(e.code);
             record["errorMessage"] = json!(e.message);
         }
-        self.write(ctx.region, &record);
+        self.write(ctx.region, &record)
     }
 
     /// Records an event the service itself performed (e.g. DeleteKey at the end of the
@@ -376,7 +491,8 @@ impl Audit {
             "recipientAccountId": account,
             "eventCategory": "Management",
         });
-        self.write(region, &record);
+        // Counted and logged by `write`; the service's own event has no caller to fail.
+        let _ = self.write(region, &record);
     }
 }
 
@@ -440,8 +556,8 @@ impl Audit {
         // Records still buffered are written first, and the length taken under the lock
         // ends on a whole record.
         let end = match self.files.get(&region) {
-            Some(f) => {
-                let mut f = f.lock();
+            Some(log) => {
+                let mut f = log.file.lock();
                 f.flush()?;
                 f.get_ref().metadata()?.len()
             }
@@ -625,27 +741,49 @@ mod tests {
             .collect()
     }
 
+    /// The account root as the audit log records it, signing with `AKIDEXAMPLE`.
+    fn root() -> UserIdentity {
+        UserIdentity::root("aws", "111122223333", "AKIDEXAMPLE")
+    }
+
+    fn call(audit: &Audit, region: Region, read_only: bool) -> Result<(), AuditError> {
+        audit.record_call(
+            &ctx(region.as_str(), None),
+            &root(),
+            "111122223333",
+            "Encrypt",
+            read_only,
+            &json!({"KeyId": "k"}),
+            None,
+            None,
+            None,
+            Timestamp::from_secs(1.0),
+        )
+    }
+
     #[test]
     fn the_account_root_is_recorded_as_root_in_its_regions_partition() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (us, cn) = (ctx("us-east-1", None), ctx("cn-north-1", None));
-        let audit = Audit::open(dir.path(), &[us.region, cn.region]).expect("open");
+        let audit = Audit::open(dir.path(), &[us.region, cn.region], false).expect("open");
         let time = Timestamp::from_secs(1_700_000_000.0);
         for c in [&us, &cn] {
             let who =
                 UserIdentity::root(c.region.partition().as_str(), "111122223333", &c.access_key);
-            audit.record_call(
-                c,
-                &who,
-                "111122223333",
-                "ListKeys",
-                true,
-                &json!({}),
-                None,
-                None,
-                None,
-                time,
-            );
+            audit
+                .record_call(
+                    c,
+                    &who,
+                    "111122223333",
+                    "ListKeys",
+                    true,
+                    &json!({}),
+                    None,
+                    None,
+                    None,
+                    time,
+                )
+                .expect("written");
         }
         audit.flush();
         for (region, partition) in [("us-east-1", "aws"), ("cn-north-1", "aws-cn")] {
@@ -669,26 +807,27 @@ mod tests {
     fn a_call_a_service_made_names_the_service_and_cloudformation_calls_their_source() {
         let dir = tempfile::tempdir().expect("temp dir");
         let by_cfn = ctx("us-east-1", Some(crate::domain::request::CLOUDFORMATION));
-        let audit = Audit::open(dir.path(), &[by_cfn.region]).expect("open");
+        let audit = Audit::open(dir.path(), &[by_cfn.region], false).expect("open");
         let time = Timestamp::from_secs(1_700_000_000.0);
-        let who = UserIdentity::root("aws", "111122223333", "AKIDEXAMPLE");
-        audit.record_call(
-            &by_cfn,
-            &who,
-            "111122223333",
-            "CreateAlias",
-            false,
-            &json!({"AliasName": "alias/x"}),
-            None,
-            None,
-            None,
-            time,
-        );
+        audit
+            .record_call(
+                &by_cfn,
+                &root(),
+                "111122223333",
+                "CreateAlias",
+                false,
+                &json!({"AliasName": "alias/x"}),
+                None,
+                None,
+                None,
+                time,
+            )
+            .expect("written");
         let direct = ctx("us-east-1", None);
         audit.record_api_call(
             &direct,
             &ApiCall {
-                who: &who,
+                who: &root(),
                 source: EventSource::CloudFormation,
                 account: "111122223333",
                 event: "CreateStack",
@@ -703,7 +842,8 @@ mod tests {
                 }),
                 time,
             },
-        );
+        )
+            .expect("written");
         // Not read-only: on the file without a flush.
         let r = records(dir.path(), "us-east-1");
         assert_eq!(r[0]["eventSource"], "kms.amazonaws.com");
@@ -724,9 +864,73 @@ mod tests {
         assert_eq!(r[1]["readOnly"], false);
     }
 
+    #[test]
+    fn a_full_disk_is_counted_and_in_strict_mode_reported_to_the_caller() {
+        let region = Region::parse("us-east-1").expect("region");
+        let dir = tempfile::tempdir().expect("temp dir");
+        // /dev/full: every write fails with ENOSPC.
+        std::os::unix::fs::symlink("/dev/full", dir.path().join("us-east-1.jsonl"))
+            .expect("symlink");
+        let open = Audit::open(dir.path(), &[region], false).expect("open");
+        assert!(call(&open, region, true).is_ok(), "buffered: not known yet");
+        open.flush();
+        assert!(open.failures() >= 1);
+        assert!(!open.writable(region));
+
+        let strict = Audit::open(dir.path(), &[region], true).expect("open");
+        let e = call(&strict, region, true).expect_err("strict: written at once");
+        assert!(e.to_string().contains("us-east-1"), "{e}");
+        assert_eq!(strict.failures(), 1);
+        assert!(!strict.writable(region));
+    }
+
+    #[test]
+    fn records_of_changes_reach_the_file_before_the_call_returns() {
+        let region = Region::parse("us-east-1").expect("region");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let audit = Audit::open(dir.path(), &[region], false).expect("open");
+        call(&audit, region, false).expect("written");
+        let text = std::fs::read_to_string(dir.path().join("us-east-1.jsonl")).expect("read");
+        assert_eq!(text.lines().count(), 1);
+        call(&audit, region, true).expect("buffered");
+        audit.flush();
+        let text = std::fs::read_to_string(dir.path().join("us-east-1.jsonl")).expect("read");
+        assert_eq!(text.lines().count(), 2);
+        assert_eq!(audit.failures(), 0);
+        assert!(audit.writable(region));
+    }
+
+    #[test]
+    fn in_strict_mode_a_cloudformation_record_that_cannot_be_written_is_reported() {
+        let region = Region::parse("us-east-1").expect("region");
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::os::unix::fs::symlink("/dev/full", dir.path().join("us-east-1.jsonl"))
+            .expect("symlink");
+        let strict = Audit::open(dir.path(), &[region], true).expect("open");
+        let described = strict.record_api_call(
+            &ctx("us-east-1", None),
+            &ApiCall {
+                who: &root(),
+                source: EventSource::CloudFormation,
+                account: "111122223333",
+                event: "DescribeStacks",
+                read_only: true,
+                request_parameters: Value::Null,
+                response_elements: Value::Null,
+                resources: Value::Null,
+                additional_event_data: Value::Null,
+                error: None,
+                time: Timestamp::from_secs(1.0),
+            },
+        );
+        let e = described.expect_err("strict: a read-only record is written at once");
+        assert!(e.to_string().contains("us-east-1"), "{e}");
+        assert_eq!(strict.failures(), 1);
+    }
+
     fn write_records(dir: &Path, n: usize) -> Audit {
         let region = Region::parse("us-east-1").expect("Region");
-        let audit = Audit::open(dir, &[region]).expect("open");
+        let audit = Audit::open(dir, &[region], false).expect("open");
         for i in 0..n {
             let ctx = RequestContext {
                 region,
@@ -741,7 +945,7 @@ mod tests {
             let event = if i % 3 == 0 { "Encrypt" } else { "DescribeKey" };
             // Long requests so records straddle the chunks read backwards.
             let input = json!({"KeyId": format!("k{i}"), "Padding": "x".repeat(900)});
-            audit.record_call(
+            let _ = audit.record_call(
                 &ctx,
                 &who,
                 "111122223333",

@@ -17,6 +17,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
 use clap::parser::ValueSource;
@@ -182,19 +183,161 @@ pub struct Settings {
     )]
     pub admin_api: bool,
 
-    /// Access control: `open` (any credentials, every caller is the account root) or `strict` (SigV4 verified, key policies, IAM policies and grants enforced for the principals of principals_file)
+    /// Access control: `open` (any credentials work and every caller is the account root; loopback only unless allowed) or `strict` (SigV4 verified against principals_file; key policies, IAM policies and grants enforced; a failed audit write fails the request)
     #[arg(
         long,
         env = "HSM_KMS_MODE",
         value_name = "MODE",
-        value_enum,
+        value_parser = parse_mode,
         default_value = "open"
     )]
-    pub mode: AccessMode,
+    pub mode: Mode,
 
     /// Principals file for strict mode (TOML: accounts, IAM users and roles, access keys, tags, policies)
     #[arg(long, env = "HSM_KMS_PRINCIPALS_FILE", value_name = "FILE")]
     pub principals_file: Option<PathBuf>,
+
+    /// Lets open mode listen on a non-loopback address, where anyone who reaches it can use every key without credentials; `--allow-unauthenticated-network-access` alone means true
+    #[arg(
+        long,
+        env = "HSM_KMS_ALLOW_UNAUTHENTICATED_NETWORK_ACCESS",
+        value_name = "BOOL",
+        action = ArgAction::Set,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = BoolishValueParser::new(),
+        default_value = "false"
+    )]
+    pub allow_unauthenticated_network_access: bool,
+
+    /// Host names a request's Host header may name besides the listen address (and `localhost` on loopback), comma-separated: any other Host is refused (DNS rebinding)
+    #[arg(
+        long,
+        env = "HSM_KMS_ALLOWED_HOSTS",
+        value_name = "NAMES",
+        value_delimiter = ',',
+        value_parser = parse_host_name
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// TLS certificate chain (PEM); with `tls_key` the server speaks only HTTPS
+    #[arg(long, env = "HSM_KMS_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM: PKCS#8, SEC1 or PKCS#1) of `tls_cert`
+    #[arg(long, env = "HSM_KMS_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Connections open at once; more clients wait in the listen backlog until one closes
+    #[arg(
+        long,
+        env = "HSM_KMS_MAX_CONNECTIONS",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..),
+        default_value = "512"
+    )]
+    pub max_connections: u32,
+
+    /// Time a request's headers may take to arrive, from their first byte, in milliseconds
+    #[arg(
+        long,
+        env = "HSM_KMS_HEADER_TIMEOUT_MS",
+        value_name = "MS",
+        value_parser = clap::value_parser!(u64).range(1..),
+        default_value = "10000"
+    )]
+    pub header_timeout_ms: u64,
+
+    /// Time a request's body may take to arrive, and a response to be sent, in milliseconds
+    #[arg(
+        long,
+        env = "HSM_KMS_BODY_TIMEOUT_MS",
+        value_name = "MS",
+        value_parser = clap::value_parser!(u64).range(1..),
+        default_value = "30000"
+    )]
+    pub body_timeout_ms: u64,
+
+    /// Time a keep-alive connection may stay idle between requests, in milliseconds
+    #[arg(
+        long,
+        env = "HSM_KMS_IDLE_TIMEOUT_MS",
+        value_name = "MS",
+        value_parser = clap::value_parser!(u64).range(1..),
+        default_value = "60000"
+    )]
+    pub idle_timeout_ms: u64,
+
+    /// Largest request body accepted, in bytes (a larger one gets HTTP 413)
+    #[arg(
+        long,
+        env = "HSM_KMS_MAX_REQUEST_BYTES",
+        value_name = "BYTES",
+        value_parser = clap::value_parser!(u64).range(1..),
+        default_value = "1048576"
+    )]
+    pub max_request_bytes: u64,
+
+    /// Requests that may wait for a thread of each worker pool; more get ThrottlingException
+    #[arg(
+        long,
+        env = "HSM_KMS_MAX_QUEUED_REQUESTS",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..),
+        default_value = "256"
+    )]
+    pub max_queued_requests: u32,
+
+    /// RSA key pair generations (CreateKey RSA_*, GetParametersForImport, GenerateDataKeyPair RSA_*) running at once per Region token
+    #[arg(
+        long,
+        env = "HSM_KMS_KEY_GENERATIONS_PER_REGION",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..),
+        default_value = "1"
+    )]
+    pub key_generations_per_region: u32,
+
+    /// RSA key pair generations that may wait per Region token; more get ThrottlingException
+    #[arg(
+        long,
+        env = "HSM_KMS_KEY_GENERATION_QUEUE",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32),
+        default_value = "4"
+    )]
+    pub key_generation_queue: u32,
+
+    /// Quota: KMS keys per Region, whatever their state (AWS: 100,000)
+    #[arg(
+        long,
+        env = "HSM_KMS_QUOTA_KEYS_PER_REGION",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32),
+        default_value = "100000"
+    )]
+    pub quota_keys_per_region: u32,
+
+    /// Quota: aliases per KMS key (AWS: 50)
+    #[arg(
+        long,
+        env = "HSM_KMS_QUOTA_ALIASES_PER_KEY",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32),
+        default_value = "50"
+    )]
+    pub quota_aliases_per_key: u32,
+
+    /// Encryptions allowed under one AES-GCM key material (random 96-bit IVs: NIST's bound is 2^32); a key rotates itself at half of it and refuses to encrypt at it. Lower only to test
+    #[arg(
+        long,
+        env = "HSM_KMS_ENCRYPTIONS_PER_KEY_MATERIAL",
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(2..=4_294_967_296),
+        default_value = "4000000000"
+    )]
+    pub encryptions_per_key_material: u64,
 
     /// Log filter for stderr (tracing's env-filter syntax, e.g. `info,hsm_kms=debug`)
     #[arg(
@@ -241,21 +384,78 @@ pub struct Config {
     pub max_grants_per_key: u32,
     /// Enables the `/admin/*` endpoints (clock control).
     pub admin_api: bool,
-    /// Open or strict access control.
-    pub mode: AccessMode,
+    /// Open or strict access control (docs/access-control.md).
+    pub mode: Mode,
     /// The principals file strict mode loads (always `Some` in strict mode).
     pub principals_file: Option<PathBuf>,
+    /// The HTTP edge: who may connect, which Host they may name, how long they may take.
+    pub edge: EdgeConfig,
+    /// Queues, key generations, quotas and the AES-GCM encryption budget.
+    pub limits: Limits,
 }
 
 /// How requests are authenticated and authorized (docs/access-control.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum AccessMode {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
     /// Any credentials are accepted, signatures are not verified, and every caller is the
     /// account's root user: nothing is refused for want of permission.
     Open,
     /// Signatures are verified against the principals file; key policies, IAM policies
     /// and grants decide every request.
     Strict,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Open => "open",
+            Mode::Strict => "strict",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The settings of the HTTP edge (`api::edge`).
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// Open mode may listen beyond loopback.
+    pub allow_unauthenticated_network_access: bool,
+    /// Host names requests may name besides the listen address (lower case).
+    pub allowed_hosts: Vec<String>,
+    /// Certificate chain and private key files: HTTPS only.
+    pub tls: Option<TlsFiles>,
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_request_bytes: usize,
+}
+
+/// The PEM files of the server's TLS identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Limits on work and resources.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Requests that may wait for each worker pool.
+    pub max_queued_requests: usize,
+    /// RSA key pair generations at once per token, and waiting per token.
+    pub key_generations_per_region: usize,
+    pub key_generation_queue: usize,
+    /// AWS's resource quotas (grants per key: `Config::max_grants_per_key`).
+    pub keys_per_region: usize,
+    pub aliases_per_key: usize,
+    /// Encryptions allowed under one AES-GCM key material.
+    pub encryptions_per_key_material: u64,
 }
 
 /// A token PIN: wiped from memory when dropped, never shown by `Debug` or `Display`. Derefs
@@ -363,6 +563,33 @@ fn parse_account_id(id: &str) -> Result<String, String> {
 
 fn parse_pin(pin: &str) -> Result<Pin, String> {
     Ok(Pin::new(pin))
+}
+
+fn parse_mode(mode: &str) -> Result<Mode, String> {
+    match mode.trim() {
+        "open" => Ok(Mode::Open),
+        "strict" => Ok(Mode::Strict),
+        _ => Err("expected open or strict".to_string()),
+    }
+}
+
+/// A host name of `allowed_hosts`: letters, digits, dots and dashes (or an IP address),
+/// kept in lower case.
+fn parse_host_name(name: &str) -> Result<String, String> {
+    let name = name.trim().to_ascii_lowercase();
+    let plain = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if plain || name.parse::<std::net::IpAddr>().is_ok() {
+        Ok(name)
+    } else {
+        Err(
+            "a host name (letters, digits, dots and dashes) or an IP address, without a port"
+                .into(),
+        )
+    }
 }
 
 fn parse_log_filter(filter: &str) -> Result<String, String> {
@@ -715,11 +942,25 @@ impl Settings {
                 true,
             ),
         };
-        if self.mode == AccessMode::Strict && self.principals_file.is_none() {
+        if self.mode == Mode::Strict && self.principals_file.is_none() {
             return Err(ConfigError::Rule(
                 "mode strict needs a principals file: set principals_file (--principals-file, HSM_KMS_PRINCIPALS_FILE)".to_string(),
             ));
         }
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Rule(
+                    "tls_cert is set but tls_key is not: HTTPS needs both".to_string(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Rule(
+                    "tls_key is set but tls_cert is not: HTTPS needs both".to_string(),
+                ))
+            }
+        };
         Ok(Config {
             listen: self.listen,
             data_dir: self.data_dir,
@@ -738,6 +979,24 @@ impl Settings {
             admin_api: self.admin_api,
             mode: self.mode,
             principals_file: self.principals_file,
+            edge: EdgeConfig {
+                allow_unauthenticated_network_access: self.allow_unauthenticated_network_access,
+                allowed_hosts: self.allowed_hosts,
+                tls,
+                max_connections: self.max_connections as usize,
+                header_timeout: Duration::from_millis(self.header_timeout_ms),
+                body_timeout: Duration::from_millis(self.body_timeout_ms),
+                idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+                max_request_bytes: usize::try_from(self.max_request_bytes).unwrap_or(usize::MAX),
+            },
+            limits: Limits {
+                max_queued_requests: self.max_queued_requests as usize,
+                key_generations_per_region: self.key_generations_per_region as usize,
+                key_generation_queue: self.key_generation_queue as usize,
+                keys_per_region: self.quota_keys_per_region as usize,
+                aliases_per_key: self.quota_aliases_per_key as usize,
+                encryptions_per_key_material: self.encryptions_per_key_material,
+            },
         })
     }
 }
@@ -818,7 +1077,7 @@ mod tests {
         assert_eq!(c.max_grants_per_key, 50_000, "AWS's quota");
         assert!(!c.admin_api);
         assert!(c.manage_softhsm_conf);
-        assert_eq!(c.mode, AccessMode::Open);
+        assert_eq!(c.mode, Mode::Open);
         assert!(c.principals_file.is_none());
         // Settings::default() is the same as parsing nothing.
         let d = Settings::default();
@@ -832,12 +1091,12 @@ mod tests {
         let e = parse(&["--mode", "strict"]).expect_err("no principals file");
         assert!(e.to_string().contains("principals_file"), "{e}");
         let c = parse(&["--mode=strict", "--principals-file", "p.toml"]).expect("strict");
-        assert_eq!(c.mode, AccessMode::Strict);
+        assert_eq!(c.mode, Mode::Strict);
         assert_eq!(c.principals_file, Some(PathBuf::from("p.toml")));
         let f = file("mode = \"strict\"\nprincipals_file = \"/etc/hsm-kms/principals.toml\"\n");
         let path = f.path().to_str().expect("utf-8 path");
         let c = parse(&["--config", path]).expect("strict from the file");
-        assert_eq!(c.mode, AccessMode::Strict);
+        assert_eq!(c.mode, Mode::Strict);
         let e = parse(&["--mode", "closed"]).expect_err("unknown mode");
         assert!(e.to_string().contains("closed"), "{e}");
     }

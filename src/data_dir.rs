@@ -11,6 +11,7 @@
 //!   cloudformation.sqlite3 0600  the stack store, likewise
 //!   pins                 0600  the token PINs hsm-kms generated (src/hsm/pins.rs)
 //!   softhsm2.conf        0600
+//!   admin-token          0600  the admin API's token (`--admin-api`)
 //! ```
 //!
 //! Modes are set explicitly when a file or directory is created (never left to the
@@ -36,6 +37,8 @@ pub const STACKS_FILE: &str = "cloudformation.sqlite3";
 pub const PINS_FILE: &str = "pins";
 /// The SoftHSM2 configuration hsm-kms writes.
 pub const SOFTHSM_CONF: &str = "softhsm2.conf";
+/// The admin API's token (made at the first start with the admin API).
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
 /// Mode of every directory in the data directory.
 pub const DIR_MODE: u32 = 0o700;
@@ -130,7 +133,11 @@ pub fn prepare(config: &Config) -> Result<(), String> {
         create_private_dir(&path).map_err(at(&path))?;
         restrict_tree(&path).map_err(at(&path))?;
     }
-    let mut existing = vec![PINS_FILE.to_string(), SOFTHSM_CONF.to_string()];
+    let mut existing = vec![
+        PINS_FILE.to_string(),
+        SOFTHSM_CONF.to_string(),
+        ADMIN_TOKEN_FILE.to_string(),
+    ];
     for database in [METADATA_FILE, STACKS_FILE] {
         let path = dir.join(database);
         create_private_file(&path).map_err(at(&path))?;
@@ -146,6 +153,30 @@ pub fn prepare(config: &Config) -> Result<(), String> {
         warn_if_readable_by_others(file);
     }
     Ok(())
+}
+
+/// The admin API's token: read from `DATA_DIR/admin-token`, or made (128 random bits,
+/// hex) and written there with mode 0600 on the first start with the admin API.
+pub fn admin_token(dir: &Path) -> Result<zeroize::Zeroizing<String>, String> {
+    let path = dir.join(ADMIN_TOKEN_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => {
+            restrict(&path, FILE_MODE)
+                .map_err(|e| format!("cannot protect {}: {e}", path.display()))?;
+            return Ok(zeroize::Zeroizing::new(text.trim().to_string()));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    }
+    let mut bytes = zeroize::Zeroizing::new([0u8; 16]);
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, bytes.as_mut());
+    let token = zeroize::Zeroizing::new(hex::encode(bytes.as_ref()));
+    let mut text = zeroize::Zeroizing::new(token.to_string());
+    text.push('\n');
+    write_private(&path, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(token)
 }
 
 /// Whether a config file's text sets a PIN.

@@ -46,6 +46,9 @@ fn init_logging(filter: &str) {
 }
 
 fn serve(config: Config) -> Result<(), String> {
+    if let Some(refusal) = hsm_kms::server::exposure_refusal(&config) {
+        return Err(refusal);
+    }
     let checked = hsm_kms::server::check(&config).map_err(|e| e.to_string())?;
     setup::prepare_environment(&config)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -107,7 +110,60 @@ fn run() -> Result<(), String> {
     }
 }
 
+/// A test hook of debug builds, for `tests/secrets_in_memory.rs`: with
+/// `HSM_KMS_DEBUG_KEEP_FREED_MEMORY=1` in its environment, the server never reuses or
+/// returns memory it frees, and every reallocation moves. Any copy of a secret that was
+/// freed without being wiped then stays where a scan of the process's memory finds it,
+/// instead of being overwritten by chance. Release builds have no such hook.
+#[cfg(debug_assertions)]
+mod keep_freed {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    pub static ON: AtomicBool = AtomicBool::new(false);
+
+    pub struct KeepFreed;
+
+    // SAFETY: every call is forwarded to the system allocator; when the hook is on,
+    // blocks are simply never given back (a leak, not a use after free), and a
+    // reallocation is an allocation plus a copy of the smaller of the two sizes.
+    unsafe impl GlobalAlloc for KeepFreed {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            System.alloc(layout)
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            System.alloc_zeroed(layout)
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            if !ON.load(Ordering::Relaxed) {
+                System.dealloc(ptr, layout)
+            }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            if !ON.load(Ordering::Relaxed) {
+                return System.realloc(ptr, layout, new_size);
+            }
+            let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
+                return std::ptr::null_mut();
+            };
+            let new = System.alloc(new_layout);
+            if !new.is_null() {
+                std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+            }
+            new
+        }
+    }
+}
+
+#[cfg(debug_assertions)]
+#[global_allocator]
+static ALLOCATOR: keep_freed::KeepFreed = keep_freed::KeepFreed;
+
 fn main() -> ExitCode {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("HSM_KMS_DEBUG_KEEP_FREED_MEMORY").is_some_and(|v| v == "1") {
+        keep_freed::ON.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

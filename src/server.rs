@@ -9,7 +9,7 @@ use crate::authz::{Authorizer, Principals, PrincipalsError};
 use crate::clock::Clock;
 use crate::cloudformation::service::CloudFormation;
 use crate::cloudformation::store::StackStoreError;
-use crate::config::{AccessMode, Config};
+use crate::config::{Config, Mode};
 use crate::hsm::{Hsm, HsmError};
 use crate::kms::access::Access;
 use crate::kms::jobs;
@@ -48,6 +48,13 @@ pub enum StartupError {
     Principals(#[source] PrincipalsError),
     #[error("strict mode: cannot make the STS session key: {}", crate::kms::error::Report(.0))]
     SessionKey(#[source] crate::kms::error::KmsError),
+    /// Open mode on a non-loopback address without the flag that allows it.
+    #[error("{0}")]
+    Exposed(String),
+    #[error("{0}")]
+    Tls(String),
+    #[error("admin API: {0}")]
+    AdminToken(String),
 }
 
 /// What is read and checked before anything is created or opened: in strict mode, the
@@ -59,7 +66,7 @@ pub struct Checked {
 /// Reads what the configuration names before the data directory is touched.
 pub fn check(config: &Config) -> Result<Checked, StartupError> {
     let principals = match (config.mode, &config.principals_file) {
-        (AccessMode::Strict, Some(path)) => {
+        (Mode::Strict, Some(path)) => {
             Some(Principals::load(path).map_err(StartupError::Principals)?)
         }
         _ => None,
@@ -67,10 +74,30 @@ pub fn check(config: &Config) -> Result<Checked, StartupError> {
     Ok(Checked { principals })
 }
 
+/// Why the configuration must not be served (open mode on a non-loopback address without
+/// the flag that allows it), checked before anything is created or opened.
+pub fn exposure_refusal(config: &Config) -> Option<String> {
+    crate::api::edge::check_exposure(config).err()
+}
+
 /// Opens tokens and store, reconciles them, and serves until a shutdown signal.
 /// `hsm::setup::prepare_environment` must have run before (it sets SOFTHSM2_CONF).
 pub async fn run(config: Config, checked: Checked) -> Result<(), StartupError> {
     let principals = checked.principals;
+    crate::api::edge::check_exposure(&config).map_err(StartupError::Exposed)?;
+    if !config.listen.ip().is_loopback() && config.mode == crate::config::Mode::Open {
+        tracing::warn!(
+            listen = %config.listen,
+            "open mode on a non-loopback address: anyone who can reach it can use every key without credentials"
+        );
+    }
+    let tls = config
+        .edge
+        .tls
+        .as_ref()
+        .map(crate::api::edge::tls_acceptor)
+        .transpose()
+        .map_err(StartupError::Tls)?;
     let clock = Arc::new(Clock::new());
     let hsm_config = config.clone();
     let hsm = tokio::task::spawn_blocking(move || Hsm::open(&hsm_config))
@@ -80,10 +107,12 @@ pub async fn run(config: Config, checked: Checked) -> Result<(), StartupError> {
     let store =
         SqliteStore::open(&config.data_dir.join("kms.sqlite3")).map_err(StartupError::Store)?;
     let audit_dir = config.data_dir.join("audit");
-    let audit = Audit::open(&audit_dir, &config.regions).map_err(|source| StartupError::Audit {
-        dir: audit_dir,
-        source,
-    })?;
+    let strict = config.mode == crate::config::Mode::Strict;
+    let audit =
+        Audit::open(&audit_dir, &config.regions, strict).map_err(|source| StartupError::Audit {
+            dir: audit_dir,
+            source,
+        })?;
     let listen = config.listen;
     let mut kms = Kms::new(config.without_pins(), clock, hsm, Box::new(store), audit)
         .map_err(StartupError::Store)?;
@@ -126,22 +155,39 @@ pub async fn run(config: Config, checked: Checked) -> Result<(), StartupError> {
             addr: listen,
             source,
         })?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut app = crate::api::router(kms.clone(), cfn.clone());
     {
         use std::io::Write;
         let mut out = std::io::stdout();
-        let _ = writeln!(out, "hsm-kms listening on http://{addr}");
+        if kms.config.admin_api {
+            let token = crate::data_dir::admin_token(&kms.config.data_dir)
+                .map_err(StartupError::AdminToken)?;
+            let _ = writeln!(
+                out,
+                "hsm-kms admin API token: {} (kept in {})",
+                token.as_str(),
+                kms.config
+                    .data_dir
+                    .join(crate::data_dir::ADMIN_TOKEN_FILE)
+                    .display()
+            );
+            app = app.merge(crate::api::admin::routes(
+                kms.clone(),
+                crate::api::admin::AdminToken::new(token),
+            ));
+        }
+        let _ = writeln!(out, "hsm-kms listening on {scheme}://{addr}");
         let _ = out.flush();
     }
-    tracing::info!(%addr, regions = %kms.config.served_list(), "serving");
+    tracing::info!(%addr, regions = %kms.config.served_list(), mode = %kms.config.mode, "serving");
     let warm = kms.clone();
     tokio::task::spawn_blocking(move || warm.warm_tokens());
     // Stacks a stop interrupted are finished or rolled back (after the listener is up:
     // recovery calls KMS, which needs nothing from HTTP, but waits on replica jobs).
     crate::cloudformation::engine::recover(&cfn);
-    let app = crate::api::router(kms.clone(), cfn)
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    let edge = crate::api::edge::Edge::new(kms.config.edge.clone(), addr, tls);
+    edge.serve(listener, app, shutdown_signal())
         .await
         .map_err(StartupError::Serve)?;
     kms.audit.flush();

@@ -1,6 +1,7 @@
 //! CloudFormation over HTTP: a form-encoded `POST /` signed for the `cloudformation`
 //! service is decoded by the awsQuery codec ([`super::query`]) against the CloudFormation
-//! model, run by the CloudFormation service off the async executor, and answered in XML;
+//! model, run by the CloudFormation service off the async executor (on the bounded pool
+//! of long KMS operations: a full pool is `Throttling`), and answered in XML;
 //! errors carry the model's code and HTTP status (`ValidationError` is 400 `Sender`).
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::query::{parse_form, QueryError, QueryModel};
+use super::workers::{Blocking, NotRun};
 use crate::cloudformation::dispatch;
 use crate::cloudformation::error::{CfnError, CfnErrorKind};
 use crate::cloudformation::service::CloudFormation;
@@ -39,6 +41,12 @@ pub fn error(code: &str, status: u16, message: &str, request_id: &str) -> Respon
     )
 }
 
+/// The answer to a caller over the request rate: CloudFormation's `Throttling` error
+/// ("Rate exceeded", HTTP 400, a `Sender` fault), which the SDKs and the aws CLI retry.
+pub fn throttled(request_id: &str) -> Response {
+    error("Throttling", 400, "Rate exceeded", request_id)
+}
+
 fn cfn_error(e: &CfnError, request_id: &str) -> Response {
     let model = QueryModel::cloudformation();
     let (code, status) = match e.kind.shape().and_then(|s| model.error_traits(s)) {
@@ -58,7 +66,12 @@ fn cfn_error(e: &CfnError, request_id: &str) -> Response {
 
 /// Serves one CloudFormation request as the caller `ctx` says (its request id is the
 /// response's). An internal error is logged here, once, with the request id and its causes.
-pub async fn handle(cfn: Arc<CloudFormation>, ctx: RequestContext, body: Bytes) -> Response {
+pub async fn handle(
+    cfn: Arc<CloudFormation>,
+    pool: &Blocking,
+    ctx: RequestContext,
+    body: Bytes,
+) -> Response {
     let request_id = ctx.request_id.clone();
     let model = QueryModel::cloudformation();
     let (action, input) = match model.decode(&parse_form(&body)) {
@@ -73,9 +86,16 @@ pub async fn handle(cfn: Arc<CloudFormation>, ctx: RequestContext, body: Bytes) 
         }
     };
     let op = action.clone();
-    let result = tokio::task::spawn_blocking(move || dispatch::call(&cfn, &ctx, &op, input))
+    // The bounded pool the KMS API's long operations run on: when it is full the caller
+    // is throttled as AWS throttles it, in the query protocol's form.
+    let result = match pool
+        .run(move || dispatch::call(&cfn, &ctx, &op, input))
         .await
-        .unwrap_or_else(|e| Err(CfnError::internal(e)));
+    {
+        Ok(result) => result,
+        Err(NotRun::Busy) => return throttled(&request_id),
+        Err(NotRun::Failed) => Err(CfnError::internal("the worker running the request failed")),
+    };
     match result {
         Ok(output) => xml(
             StatusCode::OK,
@@ -96,6 +116,27 @@ pub async fn handle(cfn: Arc<CloudFormation>, ctx: RequestContext, body: Bytes) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_pool_throttles_in_the_query_protocols_form() {
+        let response = throttled("req-1");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers()["content-type"], "text/xml");
+        let body = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(axum::body::to_bytes(response.into_body(), 1 << 16))
+            .expect("body");
+        let body = String::from_utf8(body.to_vec()).expect("utf-8");
+        for part in [
+            "<Type>Sender</Type>",
+            "<Code>Throttling</Code>",
+            "<Message>Rate exceeded</Message>",
+            "<RequestId>req-1</RequestId>",
+        ] {
+            assert!(body.contains(part), "{part} in {body}");
+        }
+    }
 
     #[test]
     fn every_modelled_error_kind_maps_to_its_wire_code() {

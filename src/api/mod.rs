@@ -1,12 +1,15 @@
 //! HTTP and the AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: TrentService.<Op>`,
-//! the Region taken from the SigV4 credential scope, the body validated against the
+//! the caller and Region from the verification step ([`auth`]: the SigV4 credential scope
+//! in open mode, the verified signature in strict mode), the body validated against the
 //! service model ([`crate::kms::dispatch::validate`]), the operation run off the async
 //! executor ([`crate::kms::dispatch::run`]), and errors rendered as
 //! `{"__type": ..., "message": ...}`.
 
+pub mod admin;
 pub mod auth;
 pub mod cloudformation;
 pub mod cloudtrail;
+pub mod edge;
 pub mod query;
 pub mod sigv4;
 pub mod sts;
@@ -42,6 +45,7 @@ struct App {
     kms: Arc<Kms>,
     cfn: Arc<CloudFormation>,
     workers: Arc<workers::Workers>,
+    long: Arc<workers::Blocking>,
 }
 
 impl axum::extract::FromRef<App> for Arc<Kms> {
@@ -50,23 +54,30 @@ impl axum::extract::FromRef<App> for Arc<Kms> {
     }
 }
 
-/// The HTTP application.
+/// The HTTP application: the KMS and CloudTrail APIs (`POST /` with `X-Amz-Target`), the
+/// CloudFormation and STS APIs (`POST /` signed for `cloudformation` or `sts`, without a
+/// target) and the web console (`/console`, `GET /`). Every API request passes the
+/// verification step first ([`auth`]).
+/// The admin routes are added by the server when enabled (see [`admin::routes`]). Request
+/// bodies arrive read in full and size-checked by the edge ([`edge`]) on every route, so
+/// axum's own body limit is off.
 pub fn router(kms: Arc<Kms>, cfn: Arc<CloudFormation>) -> Router {
-    let admin = kms.config.admin_api;
-    let mut router = Router::new()
+    let queue = kms.config.limits.max_queued_requests;
+    Router::new()
         // GET / is the web console; POST / is the API.
         .route("/", post(handle).get(crate::console::root_redirect))
-        .route("/health", get(|| async { "ok" }));
-    if admin {
-        router = router.route("/admin/clock", get(clock_get).post(clock_advance));
-    }
-    router
+        .route("/health", get(|| async { "ok" }))
         .with_state(App {
             kms: kms.clone(),
             cfn,
-            workers: Arc::new(workers::Workers::start(workers::Workers::default_size())),
+            workers: Arc::new(workers::Workers::start(
+                workers::Workers::default_size(),
+                queue,
+            )),
+            long: Arc::new(workers::Blocking::new(queue)),
         })
         .merge(crate::console::router(kms))
+        .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 /// The HTTP response of a call. An internal error is logged here, once, with the request
@@ -107,6 +118,7 @@ async fn handle(
         kms,
         cfn,
         workers: pool,
+        long,
     }): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
@@ -137,11 +149,11 @@ async fn handle(
                     };
                 }
             };
-            let ctx = request_context(signer, request_id, peer, &headers);
+            let ctx = request_context(&kms, signer, request_id, peer, &headers);
             return if service == sts::SERVICE {
-                sts::handle(kms, ctx, body).await
+                sts::handle(kms, &long, ctx, body).await
             } else {
-                cloudformation::handle(cfn, ctx, body).await
+                cloudformation::handle(cfn, &long, ctx, body).await
             };
         }
     }
@@ -151,7 +163,7 @@ async fn handle(
             Ok(s) => s,
             Err(e) => return render(&request_id, Err(e.into_json())),
         };
-        let ctx = request_context(signer, request_id, peer, &headers);
+        let ctx = request_context(&kms, signer, request_id, peer, &headers);
         return cloudtrail::handle(kms, ctx, operation.to_string(), body).await;
     }
     let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
@@ -195,7 +207,7 @@ async fn handle(
             }
         }
     };
-    let ctx = request_context(signer, request_id.clone(), peer, &headers);
+    let ctx = request_context(&kms, signer, request_id.clone(), peer, &headers);
     let request = match dispatch::validate(operation, input) {
         Ok(request) => request,
         Err(e) => return render(&request_id, Err(e)),
@@ -205,9 +217,12 @@ async fn handle(
     let job = move || dispatch::run(&worker_kms, &ctx, request);
     let result = match pool_kind {
         Pool::Short => pool.run(job).await,
-        Pool::Long => tokio::task::spawn_blocking(job).await.ok(),
+        Pool::Long => long.run(job).await,
     }
-    .unwrap_or_else(|| Err(KmsError::internal("the worker running the request failed")));
+    .unwrap_or_else(|not_run| match not_run {
+        workers::NotRun::Busy => Err(KmsError::throttled()),
+        workers::NotRun::Failed => Err(KmsError::internal("the worker running the request failed")),
+    });
     // The request body held any plaintext in base64: wipe it once nothing refers to it.
     if let Ok(mut bytes) = body.try_into_mut() {
         zeroize::Zeroize::zeroize(bytes.as_mut());
@@ -217,6 +232,7 @@ async fn handle(
 
 /// The request context of a request the verification step let through.
 fn request_context(
+    kms: &Kms,
     signer: auth::Authenticated,
     request_id: String,
     peer: SocketAddr,
@@ -227,40 +243,11 @@ fn request_context(
         access_key: signer.access_key,
         request_id,
         source_ip: peer.ip().to_string(),
-        secure_transport: false,
+        // The edge serves either HTTPS only or plain HTTP only.
+        secure_transport: kms.config.edge.tls.is_some(),
         user_agent: header(headers, "user-agent").to_string(),
         invoked_by: None,
     }
-}
-
-#[derive(serde::Deserialize)]
-struct Advance {
-    advance_seconds: f64,
-}
-
-async fn clock_get(State(kms): State<Arc<Kms>>) -> Response {
-    let body = json!({"now": kms.clock.now(), "offset_seconds": kms.clock.offset_seconds()});
-    ([("content-type", "application/json")], body.to_string()).into_response()
-}
-
-/// `POST /admin/clock {"advance_seconds": N}` moves the server clock forward and runs the
-/// jobs that became due.
-async fn clock_advance(State(kms): State<Arc<Kms>>, body: Bytes) -> Response {
-    let Ok(req) = serde_json::from_slice::<Advance>(&body) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "expected {\"advance_seconds\": <number>}",
-        )
-            .into_response();
-    };
-    kms.clock.advance(req.advance_seconds);
-    let k = kms.clone();
-    let ran = tokio::task::spawn_blocking(move || crate::kms::jobs::run_due(&k)).await;
-    if let Ok(Err(e)) = ran {
-        tracing::error!("jobs due after the clock moved failed: {}", Report(&e));
-        return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
-    }
-    clock_get(State(kms)).await
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@
 //! Open mode: the caller is the account root; AssumeRole hands out credentials for the role
 //! named (any credentials work in open mode), so role profiles work there too.
 //!
-//! Every call is recorded in the Region's audit log (`eventSource` `sts.amazonaws.com`).
+//! Every call is recorded in the Region's audit log (`eventSource` `sts.amazonaws.com`);
+//! in strict mode a call that cannot be recorded fails, as KMS and CloudFormation calls do.
 //! The secret access key and the session token are never recorded, and the response that
 //! carries them is built in a zeroising buffer.
 
@@ -29,7 +30,8 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use super::query::{escape, iso8601_millis, parse_form, QueryError, QueryModel};
-use crate::audit::{ApiCall, CallError, EventSource};
+use super::workers::{Blocking, NotRun};
+use crate::audit::{ApiCall, AuditError, CallError, EventSource};
 use crate::authz::{Protocol, RequestFacts};
 use crate::domain::request::RequestContext;
 use crate::kms::service::Kms;
@@ -117,8 +119,9 @@ pub fn error(code: &str, status: u16, message: &str, request_id: &str) -> Respon
     )
 }
 
-/// Serves one STS request from a caller the verification step let through.
-pub async fn handle(kms: Arc<Kms>, ctx: RequestContext, body: Bytes) -> Response {
+/// Serves one STS request from a caller the verification step let through, on `pool`
+/// (the bounded pool of the long KMS operations: when it is full the caller is throttled).
+pub async fn handle(kms: Arc<Kms>, pool: &Blocking, ctx: RequestContext, body: Bytes) -> Response {
     let request_id = ctx.request_id.clone();
     let model = QueryModel::sts();
     let (action, input) = match model.decode(&parse_form(&body)) {
@@ -133,16 +136,37 @@ pub async fn handle(kms: Arc<Kms>, ctx: RequestContext, body: Bytes) -> Response
         }
     };
     // AssumeRole seals its session token in a PKCS#11 token: not on the async executor.
-    let outcome = tokio::task::spawn_blocking(move || {
-        let result = call(&kms, &ctx, &action, &input);
-        record(&kms, &ctx, &action, &input, &result);
-        result
-    })
-    .await
-    .unwrap_or_else(|e| {
-        tracing::error!(request_id, "the worker running an STS call failed: {e}");
-        Err(StsError::internal())
-    });
+    let outcome = match pool
+        .run(move || {
+            // Strict mode: AWS records every call, so a call that cannot be recorded is not
+            // run, and one whose record fails is answered as failed (as for KMS calls).
+            let strict = kms.config.mode == crate::config::Mode::Strict;
+            if strict && !kms.audit.writable(ctx.region) {
+                tracing::error!(
+                    request_id = %ctx.request_id,
+                    "{action} refused: the audit log of {} cannot be written",
+                    ctx.region
+                );
+                return Err(StsError::internal());
+            }
+            let result = call(&kms, &ctx, &action, &input);
+            match record(&kms, &ctx, &action, &input, &result) {
+                Err(e) if strict => {
+                    tracing::error!(request_id = %ctx.request_id, "{action} not recorded: {e}");
+                    Err(StsError::internal())
+                }
+                _ => result,
+            }
+        })
+        .await
+    {
+        Ok(result) => result,
+        Err(NotRun::Busy) => return error("Throttling", 400, "Rate exceeded", &request_id),
+        Err(NotRun::Failed) => {
+            tracing::error!(request_id, "the worker running an STS call failed");
+            Err(StsError::internal())
+        }
+    };
     match outcome {
         Ok(answer) => xml_response(StatusCode::OK, Bytes::from_owner(answer.xml), &request_id),
         Err(e) => error(&e.code, e.status, &e.message, &request_id),
@@ -156,7 +180,7 @@ fn record(
     action: &str,
     input: &Value,
     result: &Result<Answer, StsError>,
-) {
+) -> Result<(), AuditError> {
     let request_parameters = match action {
         "AssumeRole" => {
             let mut p = json!({
@@ -200,7 +224,7 @@ fn record(
             }),
             time: kms.clock.now(),
         },
-    );
+    )
 }
 
 /// Runs an STS operation (already decoded and validated against the model) for the

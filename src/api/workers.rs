@@ -6,10 +6,41 @@
 //! take long (key creation with its durable metadata write, key-pair generation,
 //! transport setup) go to tokio's blocking pool so they cannot hold up the short ones.
 //! Each operation declares which it is (`kms::operation::Pool`).
+//!
+//! Both are bounded (`max_queued_requests`): a request that finds its pool full is not
+//! queued but answered ThrottlingException ("Rate exceeded"), as AWS answers a caller
+//! over its request quota. A job whose caller is gone by the time a thread takes it (the
+//! client disconnected and the request's future was dropped) is skipped, not run.
 
-use crossbeam_channel::{Receiver, Sender};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// Why a job did not run to completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRun {
+    /// The pool's queue is full.
+    Busy,
+    /// The pool is gone or the job panicked.
+    Failed,
+}
+
+/// Wraps `f` so that it runs only if its result is still awaited, and sends it back.
+fn job<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> (Job, tokio::sync::oneshot::Receiver<R>) {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        if done.is_closed() {
+            return;
+        }
+        let _ = done.send(f());
+    });
+    (job, result)
+}
 
 /// A fixed pool of threads for short blocking work.
 pub struct Workers {
@@ -17,9 +48,10 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `threads` worker threads (at least one).
-    pub fn start(threads: usize) -> Workers {
-        let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::unbounded();
+    /// Starts `threads` worker threads (at least one) that take jobs from a queue of at
+    /// most `queue` waiting jobs.
+    pub fn start(threads: usize, queue: usize) -> Workers {
+        let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::bounded(queue.max(1));
         for i in 0..threads.max(1) {
             let rx = rx.clone();
             let spawned = std::thread::Builder::new()
@@ -45,16 +77,156 @@ impl Workers {
     }
 
     /// Runs `f` on a worker thread and waits for its result without blocking the executor.
-    /// `None` if the pool is gone or the job panicked.
     pub async fn run<R: Send + 'static>(
         &self,
         f: impl FnOnce() -> R + Send + 'static,
-    ) -> Option<R> {
-        let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = done.send(f());
+    ) -> Result<R, NotRun> {
+        let (job, result) = job(f);
+        match self.tx.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(NotRun::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(NotRun::Failed),
+        }
+        result.await.map_err(|_| NotRun::Failed)
+    }
+}
+
+/// Long operations on tokio's blocking pool, at most `limit` at once (running or waiting
+/// for a thread).
+pub struct Blocking {
+    in_flight: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+/// Releases a place of [`Blocking`] when dropped.
+struct Place(Arc<AtomicUsize>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Blocking {
+    pub fn new(limit: usize) -> Blocking {
+        Blocking {
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            limit: limit.max(1),
+        }
+    }
+
+    /// Runs `f` on the blocking pool unless `limit` operations are in flight already.
+    pub async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> Result<R, NotRun> {
+        let taken = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limit).then_some(n + 1)
+            });
+        if taken.is_err() {
+            return Err(NotRun::Busy);
+        }
+        let place = Place(self.in_flight.clone());
+        let (job, result) = job(f);
+        tokio::task::spawn_blocking(move || {
+            let _place = place;
+            job();
         });
-        self.tx.send(job).ok()?;
-        result.await.ok()
+        result.await.map_err(|_| NotRun::Failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_instead_of_growing() {
+        let workers = Arc::new(Workers::start(1, 1));
+        // One job holds the only thread...
+        let (hold_tx, hold_rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        let w = workers.clone();
+        let holder = tokio::spawn(async move {
+            w.run(move || {
+                started_tx.send(()).ok();
+                hold_rx.recv().ok();
+            })
+            .await
+        });
+        started_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the holder runs");
+        // ...one waits in the only queue place...
+        let w = workers.clone();
+        let queued = tokio::spawn(async move { w.run(|| 7).await });
+        while workers.tx.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // ...and a third is refused rather than queued.
+        assert_eq!(workers.run(|| 8).await, Err(NotRun::Busy));
+        hold_tx.send(()).ok();
+        assert_eq!(holder.await.expect("task"), Ok(()));
+        assert_eq!(queued.await.expect("task"), Ok(7));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_whose_caller_left_is_not_run() {
+        let workers = Arc::new(Workers::start(1, 8));
+        let (hold_tx, hold_rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        let w = workers.clone();
+        let holder = tokio::spawn(async move {
+            w.run(move || {
+                started_tx.send(()).ok();
+                hold_rx.recv().ok();
+            })
+            .await
+        });
+        started_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the holder runs");
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counter = ran.clone();
+        let w = workers.clone();
+        let abandoned =
+            tokio::spawn(
+                async move { w.run(move || counter.fetch_add(1, Ordering::SeqCst)).await },
+            );
+        while workers.tx.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        abandoned.abort();
+        let _ = abandoned.await;
+        hold_tx.send(()).ok();
+        holder.await.expect("task").expect("ran");
+        // A later job runs after the abandoned one would have.
+        assert_eq!(workers.run(|| 1).await, Ok(1));
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "the abandoned job ran");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_blocking_pool_takes_at_most_its_limit() {
+        let pool = Arc::new(Blocking::new(1));
+        let (hold_tx, hold_rx) = mpsc::channel::<()>();
+        let p = pool.clone();
+        let holder = tokio::spawn(async move {
+            p.run(move || {
+                hold_rx.recv().ok();
+            })
+            .await
+        });
+        while pool.in_flight.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(pool.run(|| 1).await, Err(NotRun::Busy));
+        hold_tx.send(()).ok();
+        assert_eq!(holder.await.expect("task"), Ok(()));
+        assert_eq!(pool.run(|| 2).await, Ok(2));
     }
 }

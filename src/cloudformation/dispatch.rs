@@ -1,7 +1,8 @@
 //! The entry point of every CloudFormation API call: [`call`] runs an operation by name
 //! (the awsQuery `Action`) with its input as JSON, as the caller `ctx` says, and records
 //! the call in the Region's audit log as CloudTrail does (`eventSource`
-//! `cloudformation.amazonaws.com`; read-only calls buffered, as for KMS). Template bodies
+//! `cloudformation.amazonaws.com`; read-only calls buffered, as for KMS; in strict mode a
+//! call whose record cannot be written fails, as a KMS call does). Template bodies
 //! and parameter values are left out of the record: a template may carry key policies and
 //! defaults, a parameter value may be a `NoEcho` secret.
 
@@ -33,6 +34,16 @@ pub fn call(
 ) -> CfnResult<Value> {
     let request = request_parameters(&input);
     let op = registry::find(operation);
+    let kms = &cfn.kms;
+    let strict = kms.config.mode == crate::config::Mode::Strict;
+    if strict && !kms.audit.writable(ctx.region) {
+        // AWS records every call: in strict mode a call that cannot be recorded is not
+        // run (as for KMS calls, `kms::dispatch::run`).
+        return Err(CfnError::internal(format!(
+            "{operation} refused: the audit log of {} cannot be written",
+            ctx.region
+        )));
+    }
     let outcome = match op {
         None => Err(CfnError::new(
             CfnErrorKind::Validation,
@@ -55,8 +66,7 @@ pub fn call(
         Ok(output) if !read_only => response_elements(output),
         _ => Value::Null,
     };
-    let kms = &cfn.kms;
-    kms.audit.record_api_call(
+    let recorded = kms.audit.record_api_call(
         ctx,
         &ApiCall {
             who: &kms.user_identity(ctx),
@@ -75,7 +85,10 @@ pub fn call(
             time: kms.clock.now(),
         },
     );
-    outcome
+    match recorded {
+        Err(e) if strict => Err(CfnError::internal(e)),
+        _ => outcome,
+    }
 }
 
 /// Strict mode: whether the caller's IAM policies allow `action` on the stack the request

@@ -40,7 +40,7 @@ pub async fn call(
         access_key: caller.principal.access_key_id.clone(),
         request_id: uuid::Uuid::new_v4().to_string(),
         source_ip: caller.source_ip.clone(),
-        secure_transport: false,
+        secure_transport: kms.config.edge.tls.is_some(),
         user_agent: USER_AGENT.to_string(),
         invoked_by: None,
     };

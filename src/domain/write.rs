@@ -33,6 +33,12 @@ pub enum Write {
     DeleteJob {
         id: String,
     },
+    /// Encryptions reserved so far under one AES-GCM key material (its id): the count a
+    /// restart resumes from (`kms::encryption_budget`).
+    ReserveEncryptions {
+        material_id: String,
+        reserved: u64,
+    },
 }
 
 /// Everything the store holds, read at startup.
@@ -42,4 +48,6 @@ pub struct Snapshot {
     pub aliases: Vec<AliasRecord>,
     pub grants: Vec<GrantRecord>,
     pub jobs: Vec<JobRecord>,
+    /// Encryptions reserved per key material id.
+    pub encryption_reservations: Vec<(String, u64)>,
 }

@@ -4,7 +4,7 @@
 //! [`super::mechanisms`], how their keys are encoded [`super::encoding`].
 
 use sha1::Sha1;
-use sha2::{Digest as _, Sha224, Sha256, Sha384, Sha512};
+use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 
 /// Elliptic curves of the KMS key specs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +107,25 @@ impl Hash {
 
     /// The digest of `data` (computed on the host: only for data that is not secret, and
     /// inside OAEP decoding, whose buffers are zeroised by the caller).
+    /// The digest of `data` written into `out` (cleared first; reserve
+    /// [`Hash::output_len`] bytes so it does not grow), the digest's stack copy wiped.
+    pub fn digest_into(self, data: &[u8], out: &mut Vec<u8>) {
+        use zeroize::Zeroize as _;
+        fn into<D: Digest>(data: &[u8], out: &mut Vec<u8>) {
+            let mut d = D::digest(data);
+            out.extend_from_slice(&d);
+            d.as_mut_slice().zeroize();
+        }
+        out.clear();
+        match self {
+            Hash::Sha1 => into::<Sha1>(data, out),
+            Hash::Sha224 => into::<Sha224>(data, out),
+            Hash::Sha256 => into::<Sha256>(data, out),
+            Hash::Sha384 => into::<Sha384>(data, out),
+            Hash::Sha512 => into::<Sha512>(data, out),
+        }
+    }
+
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
             Hash::Sha1 => Sha1::digest(data).to_vec(),

@@ -2,7 +2,7 @@
 //! private key read out as PKCS#8 in zeroising memory (returning it is the operation's
 //! purpose) and the public key as DER SubjectPublicKeyInfo, then both destroyed.
 
-use cryptoki::object::{Attribute, AttributeType, ObjectHandle};
+use cryptoki::object::{AttributeType, ObjectHandle};
 use cryptoki::session::Session;
 use zeroize::Zeroizing;
 
@@ -70,23 +70,18 @@ fn rsa_private(
         AttributeType::Prime1,
         AttributeType::Prime2,
     ];
+    // Each part read straight into zeroising memory (the private ones are secrets).
     let mut parts: [Zeroizing<Vec<u8>>; 5] = Default::default();
-    for attr in readers::read(token, s, private, &PARTS)? {
-        match attr {
-            Attribute::Modulus(v) => parts[0] = Zeroizing::new(v),
-            Attribute::PublicExponent(v) => parts[1] = Zeroizing::new(v),
-            Attribute::PrivateExponent(v) => parts[2] = Zeroizing::new(v),
-            Attribute::Prime1(v) => parts[3] = Zeroizing::new(v),
-            Attribute::Prime2(v) => parts[4] = Zeroizing::new(v),
-            _ => {}
+    for (part, which) in parts.iter_mut().zip(PARTS) {
+        *part =
+            readers::secret_attribute(token, s, private, which, "the generated RSA private key")?;
+        if part.is_empty() {
+            return Err(HsmError::MissingAttribute {
+                region: token.region(),
+                object: "the generated RSA private key".into(),
+                attribute: which,
+            });
         }
-    }
-    if let Some(i) = parts.iter().position(|p| p.is_empty()) {
-        return Err(HsmError::MissingAttribute {
-            region: token.region(),
-            object: "the generated RSA private key".into(),
-            attribute: PARTS[i],
-        });
     }
     let [modulus, public_exponent, private_exponent, prime1, prime2] = parts;
     Ok(RsaPrivateParts {

@@ -19,13 +19,19 @@ pub(crate) fn decode_raw(hash: Hash, raw: &[u8], k: usize) -> Option<Zeroizing<V
     decode(hash, &em)
 }
 
+/// MGF1: every intermediate (the seed with its counter, each digest) in zeroising buffers
+/// reserved at their final size, so none is reallocated and freed unwiped.
 fn mgf1(hash: Hash, seed: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(len + hash.output_len()));
+    let mut input = Zeroizing::new(Vec::with_capacity(seed.len() + 4));
+    let mut digest = Zeroizing::new(Vec::with_capacity(hash.output_len()));
     let mut counter: u32 = 0;
     while out.len() < len {
-        let mut input = Zeroizing::new(seed.to_vec());
+        input.clear();
+        input.extend_from_slice(seed);
         input.extend_from_slice(&counter.to_be_bytes());
-        out.extend_from_slice(&Zeroizing::new(hash.digest(&input)));
+        hash.digest_into(&input, &mut digest);
+        out.extend_from_slice(&digest);
         counter += 1;
     }
     out.truncate(len);
@@ -39,7 +45,8 @@ pub(crate) fn decode(hash: Hash, em: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     if k < 2 * h + 2 {
         return None;
     }
-    let l_hash = hash.digest(b"");
+    let mut l_hash = Zeroizing::new(Vec::with_capacity(h));
+    hash.digest_into(b"", &mut l_hash);
     let y = em[0];
     let masked_seed = &em[1..1 + h];
     let masked_db = &em[1 + h..];

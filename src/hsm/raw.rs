@@ -1,7 +1,8 @@
 //! The array attributes cryptoki 0.12 cannot express — CKA_UNWRAP_TEMPLATE (what an
 //! unwrapping key may create) and CKA_WRAP_TEMPLATE (what a wrapping key may wrap) — and
-//! the five PKCS#11 calls that take or read them, made through `cryptoki-sys`. This is the
-//! only `unsafe` code of the service.
+//! the five PKCS#11 calls that take or read them, made through `cryptoki-sys`; and the
+//! reader of secret attribute values into zeroising memory (cryptoki's own reader leaves
+//! unwiped copies behind). This is the only `unsafe` code of the service.
 //!
 //! Everything else stays with cryptoki: sessions, logins and handles come from it (a
 //! cryptoki [`Session`] gives its raw handle, a raw object handle becomes a cryptoki
@@ -255,6 +256,46 @@ impl ArrayCalls {
             )
         };
         result(rv, Function::UnwrapKey).map(|()| object(handle))
+    }
+
+    /// The secret attribute `which` (CKA_VALUE, CKA_PRIVATE_EXPONENT, …) of `object`,
+    /// read straight into zeroising memory: cryptoki's reader copies every value into a
+    /// fresh `Vec` and frees its own buffer unwiped. `None` when the object has no such
+    /// attribute (or will not reveal it).
+    pub(crate) fn secret_attribute(
+        &self,
+        s: &Session,
+        object: ObjectHandle,
+        which: AttributeType,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, CkError> {
+        let f = self
+            .functions
+            .C_GetAttributeValue
+            .ok_or_else(|| missing(Function::GetAttributeValue))?;
+        let mut attr = CK_ATTRIBUTE {
+            type_: which.into(),
+            pValue: std::ptr::null_mut(),
+            ulValueLen: 0,
+        };
+        // SAFETY: one attribute with a null value pointer: the module writes only its
+        // length.
+        let rv = unsafe { f(s.handle(), object.handle(), &mut attr, 1) };
+        match Rv::from(rv) {
+            Rv::Ok if attr.ulValueLen != CK_ULONG::MAX => {}
+            Rv::Ok
+            | Rv::Error(RvError::AttributeTypeInvalid)
+            | Rv::Error(RvError::AttributeSensitive) => return Ok(None),
+            Rv::Error(e) => return Err(CkError::Pkcs11(e, Function::GetAttributeValue)),
+        }
+        let mut value = zeroize::Zeroizing::new(vec![0u8; attr.ulValueLen as usize]);
+        attr.pValue = value.as_mut_ptr() as *mut c_void;
+        // SAFETY: the value pointer points at `ulValueLen` writable bytes owned by `value`.
+        let rv = unsafe { f(s.handle(), object.handle(), &mut attr, 1) };
+        result(rv, Function::GetAttributeValue)?;
+        // A module may report fewer bytes on the second call: shrink without reallocating.
+        let len = (attr.ulValueLen as usize).min(value.len());
+        value.truncate(len);
+        Ok(Some(value))
     }
 
     /// How many attributes the array attribute `which` of `object` holds (0: none, or

@@ -127,15 +127,25 @@ pub(crate) fn secret_value(
     object: ObjectHandle,
     what: &str,
 ) -> Result<Zeroizing<Vec<u8>>, HsmError> {
-    let mut value = None;
-    for attr in read(token, s, object, &[AttributeType::Value])? {
-        if let Attribute::Value(v) = attr {
-            value = Some(Zeroizing::new(v));
-        }
-    }
+    secret_attribute(token, s, object, AttributeType::Value, what)
+}
+
+/// The secret attribute `which` of `object`, read straight into zeroising memory
+/// (`raw::ArrayCalls::secret_attribute`).
+pub(crate) fn secret_attribute(
+    token: &RegionToken,
+    s: &Session,
+    object: ObjectHandle,
+    which: AttributeType,
+    what: &str,
+) -> Result<Zeroizing<Vec<u8>>, HsmError> {
+    let value = token
+        .raw()
+        .secret_attribute(s, object, which)
+        .map_err(token.p11("C_GetAttributeValue"))?;
     value.ok_or_else(|| HsmError::MissingAttribute {
         region: token.region(),
         object: what.to_string(),
-        attribute: AttributeType::Value,
+        attribute: which,
     })
 }

@@ -59,6 +59,7 @@ pub fn validate(operation: &str, input: Value) -> KmsResult<Validated> {
             InputError::Validation(m) => KmsError::validation(m),
             InputError::Serialization(m) => KmsError::new(ErrorKind::Serialization, m),
         })?;
+    super::encryption_context::check(&input)?;
     Ok(Validated {
         operation: operation.to_string(),
         audit_input: crate::audit::request_record(&input),
@@ -81,6 +82,14 @@ pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Out
         audit_input,
         entry,
     } = request;
+    let strict = kms.config.mode == crate::config::Mode::Strict;
+    if strict && !kms.audit.writable(ctx.region) {
+        // AWS records every call: in strict mode a call that cannot be recorded is not run.
+        return Err(KmsError::internal(format!(
+            "{operation} refused: the audit log of {} cannot be written",
+            ctx.region
+        )));
+    }
     let outcome = match entry {
         Some(entry) => catch_unwind(AssertUnwindSafe(|| {
             (entry.execute)(kms, ctx, input, &audit_input)
@@ -90,7 +99,7 @@ pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Out
             "hsm-kms does not implement {operation} yet."
         ))),
     };
-    kms.audit.record_call(
+    let recorded = kms.audit.record_call(
         ctx,
         &kms.user_identity(ctx),
         kms.account(),
@@ -105,7 +114,10 @@ pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Out
         outcome.as_ref().ok().map(|o| &o.audit),
         kms.clock.now(),
     );
-    outcome
+    match recorded {
+        Err(e) if strict => Err(KmsError::internal(e)),
+        _ => outcome,
+    }
 }
 
 /// Runs `operation` with the JSON request `input` as the caller `ctx` says, and returns

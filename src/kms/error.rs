@@ -78,6 +78,8 @@ pub enum ErrorKind {
     InvalidSignature,
     /// The session's temporary credentials have expired.
     ExpiredToken,
+    /// The server is too busy for the request: retry later (AWS: "Rate exceeded").
+    Throttling,
 }
 
 /// An error returned to the caller: what kind of failure, a message saying what was wrong,
@@ -115,6 +117,11 @@ impl KmsError {
 
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::UnsupportedOperation, message)
+    }
+
+    /// ThrottlingException with AWS's message.
+    pub fn throttled() -> Self {
+        Self::new(ErrorKind::Throttling, "Rate exceeded")
     }
 
     /// An error AWS sends with no message at all (a signature or MAC that does not

@@ -38,8 +38,11 @@ pub async fn run(kms: Arc<Kms>) {
     }
 }
 
-/// Runs every job whose due time has passed.
+/// Runs every job whose due time has passed, one caller at a time (the job runner and the
+/// admin API's clock move both call it; a job is idempotent, not safe to run twice at
+/// once).
 pub fn run_due(kms: &Kms) -> KmsResult<()> {
+    let _one = kms.jobs_running.lock();
     super::rotation::schedule_due(kms)?;
     let now = kms.clock.now();
     let due: Vec<JobRecord> = kms

@@ -211,3 +211,45 @@ fn run_imported(
     }
     Ok(())
 }
+
+/// Asks for an automatic rotation of `key` (its primary, for a multi-Region key) because
+/// `material_id` reached half its AES-GCM encryption budget
+/// ([`super::encryption_budget`]). Keys with imported material cannot rotate by
+/// themselves: a warning says what to do.
+pub fn for_encryption_budget(kms: &Kms, key: &KeyRecord, material_id: &str) {
+    let primary = match key.multi_region {
+        Some(_) => multi_region::primary(kms, &key.key_id)
+            .map(|k| (*k).clone())
+            .unwrap_or_else(|| key.clone()),
+        None => key.clone(),
+    };
+    if primary.origin != Origin::AwsKms {
+        tracing::warn!(
+            key = %key.key_id,
+            material = material_id,
+            "key material has used half its AES-GCM encryption budget: import new key material and rotate the key"
+        );
+        return;
+    }
+    let id = job_id(&primary.key_id);
+    let _guard = kms.write_guard();
+    if kms.state().jobs.contains_key(&id) {
+        return;
+    }
+    let job = rotation_job(&primary, AUTOMATIC, kms.clock.now());
+    match kms.commit(vec![Write::PutJob(job)]) {
+        Ok(()) => {
+            tracing::info!(
+                key = %primary.key_id,
+                material = material_id,
+                "key material has used half its AES-GCM encryption budget: rotating the key"
+            );
+            kms.jobs_changed.notify_one();
+        }
+        Err(e) => tracing::error!(
+            key = %primary.key_id,
+            "cannot schedule the rotation: {}",
+            super::error::Report(&e)
+        ),
+    }
+}

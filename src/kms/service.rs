@@ -75,6 +75,8 @@ impl State {
             Write::DeleteJob { id } => {
                 self.jobs.remove(id);
             }
+            // Kept by the encryption budget itself.
+            Write::ReserveEncryptions { .. } => {}
         }
     }
 }
@@ -95,6 +97,14 @@ pub struct Kms {
     pub job_retries: Retries,
     /// Open or strict access control ([`Kms::with_access`]).
     pub access: Access,
+    /// Held while due jobs run (`jobs::run_due`): the job runner and the admin API's
+    /// clock move both run them, and a job run twice at once (two rotations of one key
+    /// racing) would leave the Regions of a key with different materials.
+    pub jobs_running: Mutex<()>,
+    /// The RSA key pair generation gate of each Region token.
+    generations: HashMap<Region, super::generation::Gate>,
+    /// Encryptions counted per AES-GCM key material.
+    pub budget: super::encryption_budget::Budget,
 }
 
 impl Kms {
@@ -121,7 +131,27 @@ impl Kms {
         for job in snapshot.jobs {
             state.apply(&Write::PutJob(job));
         }
+        let budget = super::encryption_budget::Budget::new(
+            config.limits.encryptions_per_key_material,
+            snapshot.encryption_reservations,
+        );
+        let generations = config
+            .regions
+            .iter()
+            .map(|r| {
+                let limits = &config.limits;
+                (
+                    *r,
+                    super::generation::Gate::new(
+                        limits.key_generations_per_region,
+                        limits.key_generation_queue,
+                    ),
+                )
+            })
+            .collect();
         let kms = Kms {
+            budget,
+            generations,
             config,
             clock,
             audit,
@@ -132,6 +162,7 @@ impl Kms {
             jobs_changed: tokio::sync::Notify::new(),
             job_retries: Retries::default(),
             access: Access::Open,
+            jobs_running: Mutex::new(()),
         };
         kms.reconcile();
         Ok(kms)
@@ -246,6 +277,17 @@ impl Kms {
             ms = started.elapsed().as_millis() as u64,
             "session copies of key material ready"
         );
+    }
+
+    /// A place to generate an RSA key pair in `region`'s token (see
+    /// [`super::generation`]): waits for one, or ThrottlingException.
+    pub fn rsa_generation(&self, region: Region) -> KmsResult<super::generation::Permit<'_>> {
+        match self.generations.get(&region) {
+            Some(gate) => gate.enter(),
+            None => Err(KmsError::internal(format!(
+                "no generation gate for {region}"
+            ))),
+        }
     }
 
     /// The token layer (multi-Region jobs copy material between tokens).

@@ -67,6 +67,13 @@ pub fn encrypt(
     let material = key
         .current_material()
         .ok_or_else(|| KmsError::invalid_state(format!("{} has no key material.", key.arn())))?;
+    // One more random IV under this material: counted, and refused past the budget.
+    if kms
+        .budget
+        .take(key, &material.id, |w| kms.commit(vec![w]))?
+    {
+        super::rotation::for_encryption_budget(kms, key, &material.id);
+    }
     let mut iv = [0u8; IV_LEN];
     OsRng.fill_bytes(&mut iv);
     let mut blob = ciphertext::header(&key.key_id, &material.id, &iv)

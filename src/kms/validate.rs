@@ -30,8 +30,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
+#[cfg(test)]
 use base64::alphabet;
+#[cfg(test)]
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+#[cfg(test)]
 use base64::Engine as _;
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -113,7 +116,9 @@ const MAX_DEPTH: usize = 64;
 /// Deepest JSON nesting rendered into a message before eliding with `...`.
 const MAX_RENDER_DEPTH: usize = 16;
 
-/// Base64 as AWS SDKs send blobs: standard alphabet, padding required.
+/// Base64 as AWS SDKs send blobs: standard alphabet, padding required (the decoder
+/// [`base64_decoded_len`] is checked against).
+#[cfg(test)]
 const BASE64: GeneralPurpose = GeneralPurpose::new(
     &alphabet::STANDARD,
     GeneralPurposeConfig::new()
@@ -124,6 +129,25 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 static MODEL: LazyLock<ServiceModel> = LazyLock::new(|| {
     ServiceModel::load(MODEL_JSON).expect("the compiled-in KMS service model must be valid")
 });
+
+/// The length of the bytes `encoded` decodes to, if it is base64 as AWS SDKs send blobs
+/// (standard alphabet, canonical padding, trailing bits allowed) — found without decoding.
+fn base64_decoded_len(encoded: &str) -> Option<usize> {
+    let b = encoded.as_bytes();
+    if !b.len().is_multiple_of(4) {
+        return None;
+    }
+    let padding = b.iter().rev().take_while(|&&c| c == b'=').count();
+    if padding > 2 {
+        return None;
+    }
+    let body = &b[..b.len() - padding];
+    let alphabet = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
+    if !body.iter().all(alphabet) {
+        return None;
+    }
+    Some(b.len() / 4 * 3 - padding)
+}
 
 /// Why a request body was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1093,7 +1117,9 @@ impl Checker<'_> {
                         expected_found("a base64-encoded JSON string", value),
                     ));
                 };
-                let decoded = BASE64.decode(encoded).map_err(|_| {
+                // Measured without decoding: a blob may be a plaintext, and a decoded copy
+                // in a plain Vec would be freed unwiped.
+                let decoded_len = base64_decoded_len(encoded).ok_or_else(|| {
                     type_error(
                         path,
                         value,
@@ -1102,7 +1128,7 @@ impl Checker<'_> {
                         "invalid base64 (expected the standard alphabet with padding)",
                     )
                 })?;
-                self.length(path, value, true, decoded.len(), *min, *max);
+                self.length(path, value, true, decoded_len, *min, *max);
             }
             Kind::Timestamp => {
                 if !value.is_number() {
@@ -1726,6 +1752,25 @@ mod tests {
         );
         let huge: Value = serde_json::from_str(r#"{"NumberOfBytes": 1e300}"#).unwrap();
         assert!(serialization("GenerateRandom", huge).contains("'numberOfBytes'"));
+    }
+
+    #[test]
+    fn base64_is_measured_as_the_decoder_decodes_it() {
+        for len in 0..70usize {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let text = b64(&bytes);
+            assert_eq!(base64_decoded_len(&text), Some(len), "{text}");
+            assert_eq!(BASE64.decode(&text).map(|d| d.len()).ok(), Some(len));
+        }
+        for bad in [
+            "a", "ab=", "abc", "a===", "ab=c", "ab c", "ab\ncd==", "=AAA", "AA=A",
+        ] {
+            assert_eq!(
+                base64_decoded_len(bad).is_some(),
+                BASE64.decode(bad).is_ok(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -54,6 +54,7 @@ impl ErrorKind {
             UnrecognizedClient => "UnrecognizedClientException",
             InvalidSignature => "InvalidSignatureException",
             ExpiredToken => "ExpiredTokenException",
+            Throttling => "ThrottlingException",
         }
     }
 
@@ -140,10 +141,16 @@ impl Output {
         self
     }
 
-    /// The response bytes, in a buffer that is zeroised when dropped.
+    /// The response bytes, in a buffer that is zeroised when dropped. The buffer is
+    /// reserved at its exact final size before the secret is written: a buffer that grew
+    /// would leave a copy of the secret in the freed, unwiped old allocation.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let rest = self.body.to_string();
-        let mut out = Zeroizing::new(Vec::with_capacity(rest.len() + 64));
+        // `{"name":"value",` + the rest without its `{` (no comma before a bare `}`).
+        let secret_len = self.secret.as_ref().map_or(0, |(name, value)| {
+            name.len() + value.len() + if rest == "{}" { 5 } else { 6 }
+        });
+        let mut out = Zeroizing::new(Vec::with_capacity(rest.len() + secret_len));
         match &self.secret {
             None => out.extend_from_slice(rest.as_bytes()),
             Some((name, value)) => {
@@ -261,6 +268,22 @@ mod tests {
         let only = Output::with_secret(serde_json::json!({}), "Plaintext", b"x");
         let v: serde_json::Value = serde_json::from_slice(&only.to_bytes()).expect("json");
         assert_eq!(v["Plaintext"], "eA==");
+    }
+
+    #[test]
+    fn the_response_buffer_is_reserved_once_at_its_final_size() {
+        for (body, secret) in [
+            (serde_json::json!({}), vec![1u8; 1]),
+            (serde_json::json!({"KeyId": "k"}), vec![2u8; 4096]),
+            (
+                serde_json::json!({"KeyId": "arn", "CiphertextBlob": "x".repeat(300)}),
+                vec![3u8; 32],
+            ),
+        ] {
+            let out = Output::with_secret(body, "Plaintext", &secret);
+            let bytes = out.to_bytes();
+            assert_eq!(bytes.len(), bytes.capacity(), "grew or over-reserved");
+        }
     }
 
     #[test]

@@ -24,6 +24,8 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE grants (region TEXT NOT NULL, key_id TEXT NOT NULL, grant_id TEXT NOT NULL,
                           created REAL NOT NULL, doc TEXT NOT NULL,
                           PRIMARY KEY (region, key_id, grant_id));",
+    // 3: encryptions reserved per AES-GCM key material (the GCM nonce budget).
+    "CREATE TABLE encryption_counts (material_id TEXT PRIMARY KEY, reserved INTEGER NOT NULL);",
 ];
 
 pub struct SqliteStore {
@@ -150,6 +152,16 @@ impl MetadataStore for SqliteStore {
                     tx.execute("DELETE FROM jobs WHERE id = ?1", params![id])
                         .map_err(sql("delete a job"))?;
                 }
+                Write::ReserveEncryptions {
+                    material_id,
+                    reserved,
+                } => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO encryption_counts (material_id, reserved) VALUES (?1, ?2)",
+                        params![material_id, i64::try_from(*reserved).unwrap_or(i64::MAX)],
+                    )
+                    .map_err(sql("reserve encryptions"))?;
+                }
             }
         }
         tx.commit().map_err(sql("commit a write batch"))
@@ -181,6 +193,17 @@ impl MetadataStore for SqliteStore {
             let job: JobRecord = decode("job", &doc)?;
             snapshot.jobs.push(job);
         }
+        let mut stmt = conn
+            .prepare("SELECT material_id, reserved FROM encryption_counts")
+            .map_err(sql("read the encryption counts"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(sql("read the encryption counts"))?;
+        snapshot.encryption_reservations = rows
+            .into_iter()
+            .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+            .collect();
         Ok(snapshot)
     }
 }

@@ -92,7 +92,12 @@ pub fn spawn_listening(cmd: &mut Command, timeout: Duration) -> Result<(Child, S
         }
     };
     match result {
-        Ok(url) if url.starts_with("http://") && !url.ends_with(":0") => Ok((child, url)),
+        Ok(url)
+            if (url.starts_with("http://") || url.starts_with("https://"))
+                && !url.ends_with(":0") =>
+        {
+            Ok((child, url))
+        }
         Ok(url) => {
             let _ = child.kill();
             let _ = child.wait();

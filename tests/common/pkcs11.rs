@@ -834,10 +834,15 @@ fn count_objects(dir: &Path, arg: &dyn Fn(&str) -> String) {
     let all = s.find_objects(&[]).expect("C_FindObjects");
     let mut unnamed = 0;
     let mut labelled = 0;
+    let mut wrapping = 0;
     for h in &all {
         let attrs = s
             .get_attributes(*h, &[AttributeType::Label, AttributeType::Id])
             .unwrap_or_default();
+        wrapping += attrs
+            .iter()
+            .filter(|a| matches!(a, Attribute::Label(l) if l.starts_with(b"import-wrapping/")))
+            .count();
         let named = attrs.iter().any(|a| match a {
             Attribute::Label(l) => !l.is_empty(),
             Attribute::Id(i) => !i.is_empty(),
@@ -852,6 +857,7 @@ fn count_objects(dir: &Path, arg: &dyn Fn(&str) -> String) {
     say("objects", all.len());
     say("objects with neither label nor ID", unnamed);
     say("labelled objects", labelled);
+    say("import wrapping key objects", wrapping);
 }
 
 /// Creates in token `region` a token object with neither label nor ID, as a kill -9

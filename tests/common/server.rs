@@ -30,6 +30,8 @@ pub struct Server {
     /// Base URL, e.g. `http://127.0.0.1:41234` (changes on restart).
     pub url: String,
     args: Vec<String>,
+    /// Extra environment variables of the server process.
+    env: Vec<(String, String)>,
     log_path: PathBuf,
     /// Byte offset in the log file where the current process's output starts.
     log_start: u64,
@@ -113,6 +115,18 @@ impl Server {
         Server::launch(args, true)
     }
 
+    /// Like [`Server::start_with`], with extra environment variables for the server
+    /// process (test hooks; settings belong in `args`).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut server = Server::prepare(args, true, None);
+        server.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        server.spawn();
+        server
+    }
+
     /// Like [`Server::start_with`], but the server creates its tokens itself, as on a
     /// user's first `scripts/run` (slower: RSA key generation in every token).
     pub fn start_fresh(args: &[&str]) -> Server {
@@ -123,7 +137,9 @@ impl Server {
     /// principals file, written next to the data directory) and extra `serve` arguments
     /// as for [`Server::start_with`]. [`Server::client_as`] signs as one of its principals.
     pub fn start_strict(principals: &str, args: &[&str]) -> Server {
-        Server::launch_with(args, true, Some(principals))
+        let mut server = Server::prepare(args, true, Some(principals));
+        server.spawn();
+        server
     }
 
     /// Where [`Server::start_strict`] wrote the principals file.
@@ -132,10 +148,14 @@ impl Server {
     }
 
     fn launch(args: &[&str], from_template: bool) -> Server {
-        Server::launch_with(args, from_template, None)
+        let mut server = Server::prepare(args, from_template, None);
+        server.spawn();
+        server
     }
 
-    fn launch_with(args: &[&str], from_template: bool, principals: Option<&str>) -> Server {
+    /// A server with its data directory ready (and, for strict mode, its principals file
+    /// written), not started.
+    fn prepare(args: &[&str], from_template: bool, principals: Option<&str>) -> Server {
         let data_dir = tempfile::Builder::new()
             .prefix("hsm-kms-test-")
             .tempdir()
@@ -167,16 +187,15 @@ impl Server {
             std::fs::copy(template.join("pins"), server_dir.join("pins"))
                 .expect("copy the template's pins file");
         }
-        let mut server = Server {
+        Server {
             child: None,
             url: String::new(),
             args,
+            env: Vec::new(),
             log_path,
             log_start: 0,
             data_dir,
-        };
-        server.spawn();
-        server
+        }
     }
 
     /// The directory passed as `--data-dir`.
@@ -205,12 +224,13 @@ impl Server {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("NO_COLOR", "1") // plain text in the log file
             .stderr(Stdio::from(log));
         match launch::spawn_listening(&mut cmd, START_TIMEOUT) {
             Ok((child, url)) => {
                 assert!(
-                    url.starts_with("http://127.0.0.1:"),
+                    url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
                     "unexpected listening URL {url:?}"
                 );
                 self.url = url;
@@ -346,6 +366,7 @@ impl Server {
     pub async fn advance_clock(&self, seconds: f64) -> f64 {
         let resp = reqwest::Client::new()
             .post(format!("{}/admin/clock", self.url))
+            .bearer_auth(self.admin_token())
             .json(&serde_json::json!({ "advance_seconds": seconds }))
             .send()
             .await
@@ -355,10 +376,23 @@ impl Server {
 
     /// The server's time, in epoch seconds (`GET /admin/clock`; needs `--admin-api`).
     pub async fn clock_now(&self) -> f64 {
-        let resp = reqwest::get(format!("{}/admin/clock", self.url))
+        let resp = reqwest::Client::new()
+            .get(format!("{}/admin/clock", self.url))
+            .bearer_auth(self.admin_token())
+            .send()
             .await
             .expect("GET /admin/clock");
         clock_now(resp, "GET").await
+    }
+
+    /// The admin API's token, as the server keeps it in `DATA_DIR/admin-token` (the
+    /// server must run with `--admin-api`).
+    pub fn admin_token(&self) -> String {
+        let path = self.data_dir().join("admin-token");
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e} (is --admin-api on?)", path.display()))
+            .trim()
+            .to_string()
     }
 
     /// Key ARN of `key_id` in `region` (partition chosen by Region).

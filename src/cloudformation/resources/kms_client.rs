@@ -28,6 +28,7 @@ impl KmsFailure {
             ErrorKind::NotFound => "NotFound",
             ErrorKind::AlreadyExists => "AlreadyExists",
             ErrorKind::LimitExceeded => "ServiceLimitExceeded",
+            ErrorKind::Throttling => "Throttling",
             ErrorKind::KmsInternal => "InternalFailure",
             ErrorKind::KmsInvalidState => "ResourceConflict",
             ErrorKind::AccessDenied => "AccessDenied",
@@ -77,7 +78,7 @@ impl<'a> KmsClient<'a> {
             access_key: self.access_key.to_string(),
             request_id: uuid::Uuid::new_v4().to_string(),
             source_ip: CLOUDFORMATION.to_string(),
-            secure_transport: false,
+            secure_transport: self.kms.config.edge.tls.is_some(),
             user_agent: CLOUDFORMATION.to_string(),
             invoked_by: Some(CLOUDFORMATION),
         };

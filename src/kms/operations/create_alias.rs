@@ -92,6 +92,7 @@ impl Operation for CreateAlias {
                 ),
             ));
         }
+        crate::kms::quotas::check_new_alias(kms, region, &key.key_id)?;
         let now = kms.clock.now();
         kms.commit(vec![Write::PutAlias(AliasRecord {
             name,

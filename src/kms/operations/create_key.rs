@@ -79,6 +79,7 @@ impl Operation for CreateKey {
                 kms.account()
             )));
         }
+        crate::kms::quotas::check_new_key(kms, region)?;
         if req.key_spec.is_some() && req.customer_master_key_spec.is_some() {
             return Err(KmsError::validation(
                 "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
@@ -181,7 +182,17 @@ impl Operation for CreateKey {
             key.policy = policy;
         }
         // Material first, metadata second: a crash in between leaves an orphaned object that
-        // startup reconciliation destroys, never a key without material.
+        // startup reconciliation destroys, never a key without material. RSA key pairs wait
+        // for the Region's generation gate.
+        let rsa = matches!(
+            key_spec,
+            KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096
+        );
+        let _place = if rsa && !external {
+            Some(kms.rsa_generation(region)?)
+        } else {
+            None
+        };
         let material = if external {
             None
         } else {

@@ -66,6 +66,10 @@ pub fn generate(kms: &Kms, key: &KeyRecord, req: &Request) -> KmsResult<DataKeyP
     })?;
     asymmetric::dry_run(req.dry_run)?;
     let token = kms.token(key.region)?;
+    let _place = match kind {
+        crate::hsm::PairKind::Rsa(_) => Some(kms.rsa_generation(key.region)?),
+        _ => None,
+    };
     let (private_plaintext, public_key) = token.generate_data_key_pair(kind).map_err(|e| {
         asymmetric::token_error(
             e,

@@ -99,6 +99,8 @@ impl Operation for GetParametersForImport {
         let valid_to = now.plus_secs(PARAMETERS_VALID_FOR_SECONDS);
         let nonce = random_hex::<16>();
         let label = format!("{WRAPPING_LABEL_PREFIX}{}/{nonce}", key.key_id);
+        // A place to generate first (or ThrottlingException, with nothing written).
+        let _place = kms.rsa_generation(ctx.region)?;
         // The clean-up job first: a crash after key generation leaves no pair behind for good.
         kms.commit(vec![Write::PutJob(JobRecord {
             id: import::wrapping_job_id(ctx.region, &label),

@@ -132,6 +132,7 @@ impl Operation for ReplicateKey {
                     tag_conditions(&wire_tags)
                 })?;
             }
+            crate::kms::quotas::check_new_key(kms, region)?;
             if let Some(existing) = kms.get_key(region, &primary.key_id) {
                 let hint = if existing.state == KeyState::PendingDeletion {
                     " It is pending deletion: cancel its deletion (CancelKeyDeletion) or wait until it is deleted."

@@ -86,6 +86,9 @@ impl Operation for UpdateAlias {
                 )));
             }
         }
+        if alias.target != key.key_id {
+            crate::kms::quotas::check_new_alias(kms, region, &key.key_id)?;
+        }
         alias.target = key.key_id.clone();
         alias.updated = kms.clock.now();
         kms.commit(vec![Write::PutAlias(alias)])?;
