@@ -1169,6 +1169,64 @@ async fn cloudformation_needs_its_own_permissions_and_creates_resources_as_the_c
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn re_encrypt_needs_both_keys_even_in_a_dry_run() {
+    let server = Server::start_strict(&cast(), &[]);
+    let r = "us-east-1";
+    let admin = as_(&server, "admin", r).await;
+    let source = create_key_with_policy(&admin, &policy_with(&[]), false).await;
+    // payer may re-encrypt into the destination key, and nothing more.
+    let destination = create_key_with_policy(
+        &admin,
+        &policy_with(&[json!({
+            "Effect": "Allow", "Principal": {"AWS": user_arn("payer")},
+            "Action": "kms:ReEncryptTo", "Resource": "*"
+        })]),
+        false,
+    )
+    .await;
+    let blob = admin
+        .encrypt()
+        .key_id(&source)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(b"move me".to_vec()))
+        .send()
+        .await
+        .expect("Encrypt")
+        .ciphertext_blob()
+        .expect("blob")
+        .clone();
+    let payer = as_(&server, "payer", r).await;
+    for dry_run in [true, false] {
+        let e = must_fail(
+            payer
+                .re_encrypt()
+                .ciphertext_blob(blob.clone())
+                .destination_key_id(&destination)
+                .dry_run(dry_run)
+                .send()
+                .await,
+            "no kms:ReEncryptFrom on the source",
+        );
+        assert_err(
+            &e,
+            "AccessDeniedException",
+            &["kms:ReEncryptFrom", &Server::key_arn(r, &source)],
+        );
+    }
+    // The administrator's dry run passes every check.
+    let e = must_fail(
+        admin
+            .re_encrypt()
+            .ciphertext_blob(blob)
+            .destination_key_id(&destination)
+            .dry_run(true)
+            .send()
+            .await,
+        "dry run",
+    );
+    assert_err(&e, "DryRunOperationException", &[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn cross_account_use_is_allowed_only_where_both_sides_allow_and_aws_allows() {
     let server = Server::start_strict(&cast(), &[]);
     let r = "us-east-1";

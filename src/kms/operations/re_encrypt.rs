@@ -88,8 +88,10 @@ impl Operation for ReEncrypt {
         values.add("kms:ReEncryptOnSameKey", source.to_string());
     }
 
-    fn dry_run(req: &Request) -> bool {
-        req.dry_run == Some(true)
+    /// A dry run also asks for kms:ReEncryptFrom on the source key, which only `run`
+    /// knows (from the ciphertext): `run` stops it, after that check.
+    fn dry_run(_req: &Request) -> bool {
+        false
     }
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
@@ -109,6 +111,7 @@ impl Operation for ReEncrypt {
             Some(source) if asymmetric::is_rsa_encryption_key(&source) => {
                 call.check_state(&source)?;
                 authorize_source(kms, call, &req, &source, destination)?;
+                stop_dry_run(&req)?;
                 let (plaintext, algorithm) = asymmetric::rsa_decrypt(
                     kms,
                     &source,
@@ -128,6 +131,7 @@ impl Operation for ReEncrypt {
                 symmetric::require_symmetric(&source, Self::SPEC.name)?;
                 call.check_state(&source)?;
                 authorize_source(kms, call, &req, &source, destination)?;
+                stop_dry_run(&req)?;
                 let out = symmetric::decrypt(
                     kms,
                     &source,
@@ -175,6 +179,14 @@ impl Operation for ReEncrypt {
         }
         Ok(out.into())
     }
+}
+
+/// DryRunOperationException once every check, both keys' authorization included, passed.
+fn stop_dry_run(req: &Request) -> KmsResult<()> {
+    if req.dry_run == Some(true) {
+        return Err(crate::kms::error::KmsError::dry_run());
+    }
+    Ok(())
 }
 
 /// kms:ReEncryptFrom on the source key, with the source's encryption context and
