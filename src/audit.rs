@@ -13,20 +13,26 @@
 //! [`Audit::record_call`] / [`Audit::record_api_call`] after — the KMS API and the
 //! CloudFormation API alike. A failed write or flush is counted ([`Audit::failures`])
 //! and logged (the first of a run of failures, then every 1,000th, and the recovery).
+//!
+//! [`Audit::lookup`] answers CloudTrail's LookupEvents over a Region's file: it reads the
+//! file backwards from its end (records are appended in time order, and LookupEvents lists
+//! the most recent first), so a page costs what it reads, and a page token is the file
+//! offset where the previous page stopped.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
+use std::io::{Read as _, Seek as _, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 
 use crate::domain::region::Region;
-use crate::domain::request::{Identity, RequestContext};
+use crate::domain::request::{RequestContext, UserIdentity};
 use crate::domain::time::Timestamp;
 
 /// Request members that carry secrets or bulk binary data and are left out of records.
@@ -82,6 +88,7 @@ pub struct CallError<'a> {
 pub enum EventSource {
     Kms,
     CloudFormation,
+    Sts,
 }
 
 impl EventSource {
@@ -89,6 +96,7 @@ impl EventSource {
         match self {
             EventSource::Kms => "kms.amazonaws.com",
             EventSource::CloudFormation => "cloudformation.amazonaws.com",
+            EventSource::Sts => "sts.amazonaws.com",
         }
     }
 }
@@ -96,6 +104,8 @@ impl EventSource {
 /// One API call as its audit record shows it (besides who called: the request context).
 #[derive(Debug)]
 pub struct ApiCall<'a> {
+    /// Who made it (`userIdentity`), as the verification step found the caller.
+    pub who: &'a UserIdentity,
     pub source: EventSource,
     /// The account the call was made in (`recipientAccountId`).
     pub account: &'a str,
@@ -118,6 +128,7 @@ pub struct ApiCall<'a> {
 
 /// The per-Region audit logs.
 pub struct Audit {
+    dir: PathBuf,
     files: HashMap<Region, Log>,
     /// Strict mode: every record is written to the file before the call returns.
     every_record_written: bool,
@@ -189,19 +200,6 @@ fn request_parameters(input: &Value) -> Value {
     }
 }
 
-/// CloudTrail's `userIdentity` of the caller (without `invokedBy`).
-fn user_identity(ctx: &RequestContext, account: &str) -> Value {
-    match ctx.identity {
-        Identity::AccountRoot => json!({
-            "type": "Root",
-            "principalId": account,
-            "arn": format!("arn:{}:iam::{account}:root", ctx.region.partition().as_str()),
-            "accountId": account,
-            "accessKeyId": ctx.access_key,
-        }),
-    }
-}
-
 /// A member value of a record written by [`write_api_call`].
 enum Field<'a> {
     Str(&'a str),
@@ -220,7 +218,7 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
 /// (a sorted map) has always written them; the event time without a formatter; the event
 /// id from [`crate::domain::ids::call_uuid`].
 fn write_api_call(out: &mut Vec<u8>, ctx: &RequestContext, call: &ApiCall<'_>) {
-    let mut identity = user_identity(ctx, call.account);
+    let mut identity = user_identity(call.who);
     let (source_ip, user_agent) = match ctx.invoked_by {
         Some(service) => {
             // A call an AWS service made for the caller: CloudTrail names the service.
@@ -304,6 +302,36 @@ fn resource_arn(response: Option<&Value>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// CloudTrail's `userIdentity` object.
+pub fn user_identity(who: &UserIdentity) -> Value {
+    let mut out = json!({
+        "type": who.kind.as_str(),
+        "principalId": who.principal_id,
+        "arn": who.arn,
+        "accountId": who.account_id,
+        "accessKeyId": who.access_key_id,
+    });
+    if let Some(name) = &who.user_name {
+        out["userName"] = json!(name);
+    }
+    if let Some(s) = &who.session {
+        out["sessionContext"] = json!({
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": s.principal_id,
+                "arn": s.arn,
+                "accountId": s.account_id,
+                "userName": s.user_name,
+            },
+            "attributes": {
+                "creationDate": s.creation_date.iso8601(),
+                "mfaAuthenticated": "false",
+            },
+        });
+    }
+    out
+}
+
 impl Audit {
     /// Opens (appending) one log per served Region. `every_record_written`: strict mode
     /// (see the module documentation).
@@ -330,6 +358,7 @@ impl Audit {
             );
         }
         Ok(Audit {
+            dir: dir.to_path_buf(),
             files,
             every_record_written,
             failures: AtomicU64::new(0),
@@ -432,6 +461,7 @@ impl Audit {
     pub fn record_call(
         &self,
         ctx: &RequestContext,
+        who: &UserIdentity,
         account: &str,
         event: &str,
         read_only: bool,
@@ -465,6 +495,7 @@ impl Audit {
         self.record_api_call(
             ctx,
             &ApiCall {
+                who,
                 source: EventSource::Kms,
                 account,
                 event,
@@ -546,6 +577,206 @@ impl Audit {
     }
 }
 
+/// A LookupEvents lookup attribute (`AttributeKey`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupKey {
+    EventId,
+    EventName,
+    ReadOnly,
+    Username,
+    ResourceType,
+    ResourceName,
+    EventSource,
+    AccessKeyId,
+}
+
+impl LookupKey {
+    pub fn parse(s: &str) -> Option<LookupKey> {
+        Some(match s {
+            "EventId" => LookupKey::EventId,
+            "EventName" => LookupKey::EventName,
+            "ReadOnly" => LookupKey::ReadOnly,
+            "Username" => LookupKey::Username,
+            "ResourceType" => LookupKey::ResourceType,
+            "ResourceName" => LookupKey::ResourceName,
+            "EventSource" => LookupKey::EventSource,
+            "AccessKeyId" => LookupKey::AccessKeyId,
+            _ => return None,
+        })
+    }
+}
+
+/// What LookupEvents asks for.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub attribute: Option<(LookupKey, String)>,
+    /// Epoch seconds, inclusive.
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    /// 1 to 50.
+    pub max_results: usize,
+    /// Where the previous page stopped (see [`LookupPage::next`]).
+    pub before: Option<u64>,
+}
+
+/// One page of LookupEvents: its `Events` and, when more remain, the offset to continue
+/// from.
+#[derive(Debug)]
+pub struct LookupPage {
+    pub events: Vec<Value>,
+    pub next: Option<u64>,
+}
+
+/// How much of the file is read at a time, backwards.
+const LOOKUP_CHUNK: u64 = 64 * 1024;
+
+impl Audit {
+    /// The events of `region`'s log that `q` selects, most recent first (CloudTrail's
+    /// LookupEvents `Events`).
+    pub fn lookup(&self, region: Region, q: &Lookup) -> std::io::Result<LookupPage> {
+        // Records still buffered are written first, and the length taken under the lock
+        // ends on a whole record.
+        let end = match self.files.get(&region) {
+            Some(log) => {
+                let mut f = log.file.lock();
+                f.flush()?;
+                f.get_ref().metadata()?.len()
+            }
+            None => {
+                return Ok(LookupPage {
+                    events: Vec::new(),
+                    next: None,
+                })
+            }
+        };
+        let end = q.before.map_or(end, |b| b.min(end));
+        let mut file = File::open(self.dir.join(format!("{region}.jsonl")))?;
+        let mut events = Vec::new();
+        let mut next = None;
+        scan_back(&mut file, end, |offset, line| {
+            let Ok(record) = serde_json::from_slice::<Value>(line) else {
+                return true;
+            };
+            let Some(event) = lookup_event(&record, line) else {
+                return true;
+            };
+            if !selected(&event, q) {
+                return true;
+            }
+            if events.len() == q.max_results {
+                // One more exists: the next page starts with it.
+                next = Some(offset + line.len() as u64 + 1);
+                return false;
+            }
+            events.push(event);
+            true
+        })?;
+        Ok(LookupPage { events, next })
+    }
+}
+
+/// Calls `visit(offset, line)` for each line of `file[..end]`, last line first, until it
+/// returns false.
+fn scan_back(
+    file: &mut File,
+    end: u64,
+    mut visit: impl FnMut(u64, &[u8]) -> bool,
+) -> std::io::Result<()> {
+    let mut pos = end;
+    // The start of a line cut by the previous chunk's first byte.
+    let mut carry: Vec<u8> = Vec::new();
+    while pos > 0 {
+        let n = LOOKUP_CHUNK.min(pos);
+        pos -= n;
+        let mut chunk = vec![0u8; n as usize];
+        file.seek(SeekFrom::Start(pos))?;
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&carry);
+        let mut line_end = chunk.len();
+        while let Some(nl) = chunk[..line_end].iter().rposition(|&b| b == b'\n') {
+            let line = &chunk[nl + 1..line_end];
+            if !line.is_empty() && !visit(pos + nl as u64 + 1, line) {
+                return Ok(());
+            }
+            line_end = nl;
+        }
+        carry = chunk[..line_end].to_vec();
+    }
+    if !carry.is_empty() {
+        visit(0, &carry);
+    }
+    Ok(())
+}
+
+/// A record as LookupEvents lists it (`Event`).
+fn lookup_event(record: &Value, line: &[u8]) -> Option<Value> {
+    let time = chrono::DateTime::parse_from_rfc3339(record.get("eventTime")?.as_str()?).ok()?;
+    let who = record.get("userIdentity");
+    let username = who.and_then(|w| match w.get("type").and_then(Value::as_str) {
+        Some("Root") => Some("root".to_string()),
+        Some("AssumedRole") => w
+            .get("arn")
+            .and_then(Value::as_str)
+            .and_then(|a| a.rsplit('/').next())
+            .map(str::to_string),
+        _ => w
+            .get("userName")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    });
+    let resources: Vec<Value> = record
+        .get("resources")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|r| json!({"ResourceType": r.get("type"), "ResourceName": r.get("ARN")}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut event = json!({
+        "EventId": record.get("eventID"),
+        "EventName": record.get("eventName"),
+        "ReadOnly": record.get("readOnly").and_then(Value::as_bool).unwrap_or(false).to_string(),
+        "EventTime": time.timestamp(),
+        "EventSource": record.get("eventSource"),
+        "Resources": resources,
+        "CloudTrailEvent": String::from_utf8_lossy(line),
+    });
+    if let Some(key) = who.and_then(|w| w.get("accessKeyId")) {
+        event["AccessKeyId"] = key.clone();
+    }
+    if let Some(name) = username {
+        event["Username"] = json!(name);
+    }
+    Some(event)
+}
+
+/// Whether an event matches the lookup attribute and time range.
+fn selected(event: &Value, q: &Lookup) -> bool {
+    let t = event["EventTime"].as_f64().unwrap_or(0.0);
+    if q.start.is_some_and(|s| t < s.floor()) || q.end.is_some_and(|e| t > e) {
+        return false;
+    }
+    let Some((key, value)) = &q.attribute else {
+        return true;
+    };
+    let is = |v: &Value| v.as_str() == Some(value.as_str());
+    match key {
+        LookupKey::EventId => is(&event["EventId"]),
+        LookupKey::EventName => is(&event["EventName"]),
+        LookupKey::ReadOnly => is(&event["ReadOnly"]),
+        LookupKey::Username => is(&event["Username"]),
+        LookupKey::EventSource => is(&event["EventSource"]),
+        LookupKey::AccessKeyId => is(&event["AccessKeyId"]),
+        LookupKey::ResourceType => event["Resources"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|r| is(&r["ResourceType"]))),
+        LookupKey::ResourceName => event["Resources"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|r| is(&r["ResourceName"]))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,10 +804,10 @@ mod tests {
     fn ctx(region: &str, invoked_by: Option<&'static str>) -> RequestContext {
         RequestContext {
             region: Region::parse(region).expect("catalogue"),
-            identity: Identity::AccountRoot,
             access_key: "AKIDEXAMPLE".to_string(),
             request_id: "req-1".to_string(),
             source_ip: "192.0.2.7".to_string(),
+            secure_transport: false,
             user_agent: "aws-cli/2".to_string(),
             invoked_by,
         }
@@ -587,7 +818,7 @@ mod tests {
     fn reference_record(ctx: &RequestContext, call: &ApiCall<'_>, event_id: &str) -> Value {
         let mut record = json!({
             "eventVersion": "1.08",
-            "userIdentity": user_identity(ctx, call.account),
+            "userIdentity": user_identity(call.who),
             "eventTime": chrono::DateTime::from_timestamp(call.time.secs().floor() as i64, 0)
                 .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
                 .unwrap_or_default(),
@@ -655,8 +886,18 @@ mod tests {
             json!({"keyMetadata": {"Arn": arn, "Enabled": true}}),
         ];
         let extra = [Value::Null, json!({"grantId": "g"})];
+        let alice = UserIdentity {
+            kind: crate::domain::request::IdentityType::IamUser,
+            principal_id: "AIDAEXAMPLE".into(),
+            arn: "arn:aws:iam::111122223333:user/alice".into(),
+            account_id: "111122223333".into(),
+            access_key_id: "AKIDALICE".into(),
+            user_name: Some("alice \"the\" admin".into()),
+            session: None,
+        };
+        let callers = [root(), alice];
         let mut cases = 0;
-        for c in &contexts {
+        for (c, who) in contexts.iter().zip(callers.iter().cycle()) {
             for (p, r, e, x) in [
                 (&parameters[0], &resources[0], &elements[0], &extra[0]),
                 (&parameters[1], &resources[1], &elements[0], &extra[0]),
@@ -670,6 +911,7 @@ mod tests {
                     (EventSource::CloudFormation, Some(error), true, 0.0),
                 ] {
                     let call = ApiCall {
+                        who,
                         source,
                         account: "111122223333",
                         event: "CreateKey",
@@ -708,9 +950,15 @@ mod tests {
             .collect()
     }
 
+    /// The account root as the audit log records it, signing with `AKIDEXAMPLE`.
+    fn root() -> UserIdentity {
+        UserIdentity::root("aws", "111122223333", "AKIDEXAMPLE")
+    }
+
     fn call(audit: &Audit, region: Region, read_only: bool) -> Result<(), AuditError> {
         audit.record_call(
             &ctx(region.as_str(), None),
+            &root(),
             "111122223333",
             "Encrypt",
             read_only,
@@ -729,9 +977,12 @@ mod tests {
         let audit = Audit::open(dir.path(), &[us.region, cn.region], false).expect("open");
         let time = Timestamp::from_secs(1_700_000_000.0);
         for c in [&us, &cn] {
+            let who =
+                UserIdentity::root(c.region.partition().as_str(), "111122223333", &c.access_key);
             audit
                 .record_call(
                     c,
+                    &who,
                     "111122223333",
                     "ListKeys",
                     true,
@@ -770,6 +1021,7 @@ mod tests {
         audit
             .record_call(
                 &by_cfn,
+                &root(),
                 "111122223333",
                 "CreateAlias",
                 false,
@@ -784,6 +1036,7 @@ mod tests {
         audit.record_api_call(
             &direct,
             &ApiCall {
+                who: &root(),
                 source: EventSource::CloudFormation,
                 account: "111122223333",
                 event: "CreateStack",
@@ -866,6 +1119,7 @@ mod tests {
         let described = strict.record_api_call(
             &ctx("us-east-1", None),
             &ApiCall {
+                who: &root(),
                 source: EventSource::CloudFormation,
                 account: "111122223333",
                 event: "DescribeStacks",
@@ -881,5 +1135,105 @@ mod tests {
         let e = described.expect_err("strict: a read-only record is written at once");
         assert!(e.to_string().contains("us-east-1"), "{e}");
         assert_eq!(strict.failures(), 1);
+    }
+
+    fn write_records(dir: &Path, n: usize) -> Audit {
+        let region = Region::parse("us-east-1").expect("Region");
+        let audit = Audit::open(dir, &[region], false).expect("open");
+        for i in 0..n {
+            let ctx = RequestContext {
+                region,
+                access_key: if i % 2 == 0 { "AKIAEVEN" } else { "AKIAODD" }.into(),
+                request_id: format!("r{i}"),
+                source_ip: "127.0.0.1".into(),
+                secure_transport: false,
+                user_agent: "test".into(),
+                invoked_by: None,
+            };
+            let who = UserIdentity::root("aws", "111122223333", &ctx.access_key);
+            let event = if i % 3 == 0 { "Encrypt" } else { "DescribeKey" };
+            // Long requests so records straddle the chunks read backwards.
+            let input = json!({"KeyId": format!("k{i}"), "Padding": "x".repeat(900)});
+            let _ = audit.record_call(
+                &ctx,
+                &who,
+                "111122223333",
+                event,
+                true,
+                &input,
+                None,
+                None,
+                None,
+                Timestamp::from_secs(1_800_000_000.0 + i as f64),
+            );
+        }
+        audit
+    }
+
+    #[test]
+    fn lookup_pages_through_the_most_recent_first_without_repeating_or_skipping() {
+        let dir = tempfile::tempdir().expect("dir");
+        let audit = write_records(dir.path(), 300);
+        let region = Region::parse("us-east-1").expect("Region");
+        let mut q = Lookup {
+            attribute: Some((LookupKey::EventName, "Encrypt".into())),
+            start: None,
+            end: None,
+            max_results: 7,
+            before: None,
+        };
+        let mut times = Vec::new();
+        loop {
+            let page = audit.lookup(region, &q).expect("lookup");
+            assert!(page.events.len() <= 7);
+            for e in &page.events {
+                assert_eq!(e["EventName"], "Encrypt");
+                assert_eq!(e["Username"], "root");
+                let record: Value =
+                    serde_json::from_str(e["CloudTrailEvent"].as_str().expect("text"))
+                        .expect("json");
+                assert_eq!(record["eventID"], e["EventId"]);
+                times.push(e["EventTime"].as_i64().expect("time"));
+            }
+            match page.next {
+                Some(n) => q.before = Some(n),
+                None => break,
+            }
+        }
+        let want: Vec<i64> = (0..300)
+            .rev()
+            .filter(|i| i % 3 == 0)
+            .map(|i| 1_800_000_000 + i)
+            .collect();
+        assert_eq!(times, want);
+    }
+
+    #[test]
+    fn lookup_filters_by_attribute_and_time_range() {
+        let dir = tempfile::tempdir().expect("dir");
+        let audit = write_records(dir.path(), 20);
+        let region = Region::parse("us-east-1").expect("Region");
+        let page = audit
+            .lookup(
+                region,
+                &Lookup {
+                    attribute: Some((LookupKey::AccessKeyId, "AKIAODD".into())),
+                    start: Some(1_800_000_005.0),
+                    end: Some(1_800_000_011.0),
+                    max_results: 50,
+                    before: None,
+                },
+            )
+            .expect("lookup");
+        let times: Vec<i64> = page
+            .events
+            .iter()
+            .map(|e| e["EventTime"].as_i64().expect("time"))
+            .collect();
+        assert_eq!(
+            times,
+            vec![1_800_000_011, 1_800_000_009, 1_800_000_007, 1_800_000_005]
+        );
+        assert!(page.next.is_none());
     }
 }

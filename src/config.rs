@@ -183,7 +183,7 @@ pub struct Settings {
     )]
     pub admin_api: bool,
 
-    /// Security mode: `open` (any credentials work; loopback only unless allowed) or `strict` (requests must be signed; a failed audit write fails the request)
+    /// Access control: `open` (any credentials work and every caller is the account root; loopback only unless allowed) or `strict` (SigV4 verified against principals_file; key policies, IAM policies and grants enforced; a failed audit write fails the request)
     #[arg(
         long,
         env = "HSM_KMS_MODE",
@@ -192,6 +192,10 @@ pub struct Settings {
         default_value = "open"
     )]
     pub mode: Mode,
+
+    /// Principals file for strict mode (TOML: accounts, IAM users and roles, access keys, tags, policies)
+    #[arg(long, env = "HSM_KMS_PRINCIPALS_FILE", value_name = "FILE")]
+    pub principals_file: Option<PathBuf>,
 
     /// Lets open mode listen on a non-loopback address, where anyone who reaches it can use every key without credentials; `--allow-unauthenticated-network-access` alone means true
     #[arg(
@@ -380,20 +384,24 @@ pub struct Config {
     pub max_grants_per_key: u32,
     /// Enables the `/admin/*` endpoints (clock control).
     pub admin_api: bool,
-    /// Open or strict.
+    /// Open or strict access control (docs/access-control.md).
     pub mode: Mode,
+    /// The principals file strict mode loads (always `Some` in strict mode).
+    pub principals_file: Option<PathBuf>,
     /// The HTTP edge: who may connect, which Host they may name, how long they may take.
     pub edge: EdgeConfig,
     /// Queues, key generations, quotas and the AES-GCM encryption budget.
     pub limits: Limits,
 }
 
-/// How requests are authenticated.
+/// How requests are authenticated and authorized (docs/access-control.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Any credentials work; the caller is the account root.
+    /// Any credentials are accepted, signatures are not verified, and every caller is the
+    /// account's root user: nothing is refused for want of permission.
     Open,
-    /// Requests must be signed by a known principal and are authorized.
+    /// Signatures are verified against the principals file; key policies, IAM policies
+    /// and grants decide every request.
     Strict,
 }
 
@@ -934,6 +942,11 @@ impl Settings {
                 true,
             ),
         };
+        if self.mode == Mode::Strict && self.principals_file.is_none() {
+            return Err(ConfigError::Rule(
+                "mode strict needs a principals file: set principals_file (--principals-file, HSM_KMS_PRINCIPALS_FILE)".to_string(),
+            ));
+        }
         let tls = match (self.tls_cert, self.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
             (None, None) => None,
@@ -965,6 +978,7 @@ impl Settings {
             max_grants_per_key: self.max_grants_per_key,
             admin_api: self.admin_api,
             mode: self.mode,
+            principals_file: self.principals_file,
             edge: EdgeConfig {
                 allow_unauthenticated_network_access: self.allow_unauthenticated_network_access,
                 allowed_hosts: self.allowed_hosts,
@@ -1063,11 +1077,28 @@ mod tests {
         assert_eq!(c.max_grants_per_key, 50_000, "AWS's quota");
         assert!(!c.admin_api);
         assert!(c.manage_softhsm_conf);
+        assert_eq!(c.mode, Mode::Open);
+        assert!(c.principals_file.is_none());
         // Settings::default() is the same as parsing nothing.
         let d = Settings::default();
         assert_eq!(d.listen, c.listen);
         assert_eq!(d.regions, c.regions);
         assert_eq!(d.log, "info");
+    }
+
+    #[test]
+    fn strict_mode_needs_a_principals_file() {
+        let e = parse(&["--mode", "strict"]).expect_err("no principals file");
+        assert!(e.to_string().contains("principals_file"), "{e}");
+        let c = parse(&["--mode=strict", "--principals-file", "p.toml"]).expect("strict");
+        assert_eq!(c.mode, Mode::Strict);
+        assert_eq!(c.principals_file, Some(PathBuf::from("p.toml")));
+        let f = file("mode = \"strict\"\nprincipals_file = \"/etc/hsm-kms/principals.toml\"\n");
+        let path = f.path().to_str().expect("utf-8 path");
+        let c = parse(&["--config", path]).expect("strict from the file");
+        assert_eq!(c.mode, Mode::Strict);
+        let e = parse(&["--mode", "closed"]).expect_err("unknown mode");
+        assert!(e.to_string().contains("closed"), "{e}");
     }
 
     #[test]

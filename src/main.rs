@@ -58,12 +58,13 @@ fn serve(config: Config) -> Result<(), String> {
     if let Some(refusal) = hsm_kms::server::exposure_refusal(&config) {
         return Err(refusal);
     }
+    let checked = hsm_kms::server::check(&config).map_err(|e| e.to_string())?;
     setup::prepare_environment(&config)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(hsm_kms::server::run(config))
+    rt.block_on(hsm_kms::server::run(config, checked))
         .map_err(|e| e.to_string())
 }
 

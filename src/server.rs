@@ -5,13 +5,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::audit::Audit;
+use crate::authz::{Authorizer, Principals, PrincipalsError};
 use crate::clock::Clock;
 use crate::cloudformation::service::CloudFormation;
 use crate::cloudformation::store::StackStoreError;
-use crate::config::Config;
+use crate::config::{Config, Mode};
 use crate::hsm::{Hsm, HsmError};
+use crate::kms::access::Access;
 use crate::kms::jobs;
 use crate::kms::service::Kms;
+use crate::kms::session_seal::TokenSealer;
 use crate::store::sqlite::SqliteStore;
 use crate::store::StoreError;
 
@@ -41,6 +44,10 @@ pub enum StartupError {
     },
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("strict mode: {0}")]
+    Principals(#[source] PrincipalsError),
+    #[error("strict mode: cannot make the STS session key: {}", crate::kms::error::Report(.0))]
+    SessionKey(#[source] crate::kms::error::KmsError),
     /// Open mode on a non-loopback address without the flag that allows it.
     #[error("{0}")]
     Exposed(String),
@@ -48,6 +55,23 @@ pub enum StartupError {
     Tls(String),
     #[error("admin API: {0}")]
     AdminToken(String),
+}
+
+/// What is read and checked before anything is created or opened: in strict mode, the
+/// principals file (a malformed file stops startup naming the entry and what is wrong).
+pub struct Checked {
+    principals: Option<Principals>,
+}
+
+/// Reads what the configuration names before the data directory is touched.
+pub fn check(config: &Config) -> Result<Checked, StartupError> {
+    let principals = match (config.mode, &config.principals_file) {
+        (Mode::Strict, Some(path)) => {
+            Some(Principals::load(path).map_err(StartupError::Principals)?)
+        }
+        _ => None,
+    };
+    Ok(Checked { principals })
 }
 
 /// Why the configuration must not be served (open mode on a non-loopback address without
@@ -58,7 +82,8 @@ pub fn exposure_refusal(config: &Config) -> Option<String> {
 
 /// Opens tokens and store, reconciles them, and serves until a shutdown signal.
 /// `hsm::setup::prepare_environment` must have run before (it sets SOFTHSM2_CONF).
-pub async fn run(config: Config) -> Result<(), StartupError> {
+pub async fn run(config: Config, checked: Checked) -> Result<(), StartupError> {
+    let principals = checked.principals;
     crate::api::edge::check_exposure(&config).map_err(StartupError::Exposed)?;
     if !config.listen.ip().is_loopback() && config.mode == crate::config::Mode::Open {
         tracing::warn!(
@@ -89,10 +114,24 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
             source,
         })?;
     let listen = config.listen;
-    let kms = Arc::new(
-        Kms::new(config.without_pins(), clock, hsm, Box::new(store), audit)
-            .map_err(StartupError::Store)?,
-    );
+    let mut kms = Kms::new(config.without_pins(), clock, hsm, Box::new(store), audit)
+        .map_err(StartupError::Store)?;
+    if let Some(principals) = principals {
+        let source = principals.source.clone().unwrap_or_default();
+        let (accounts, users, roles) = principals.counts();
+        let sealer =
+            TokenSealer::open(&kms, kms.config.regions[0]).map_err(StartupError::SessionKey)?;
+        let authz = Authorizer::new(principals, Arc::new(sealer));
+        kms = kms.with_access(Access::Strict(Arc::new(authz)));
+        tracing::info!(
+            principals = %source.display(),
+            accounts,
+            users,
+            roles,
+            "strict mode: signatures verified, key policies, IAM policies and grants enforced"
+        );
+    }
+    let kms = Arc::new(kms);
     let cfn = CloudFormation::open(kms.clone()).map_err(StartupError::StackStore)?;
     tokio::spawn(jobs::run(kms.clone()));
     let flusher = kms.clone();

@@ -1,12 +1,39 @@
 //! A failed audit write is never silent (issue 12, item 12): with a Region's audit log on a
 //! device that refuses every write (`/dev/full`), strict mode refuses the calls it cannot
-//! record (AWS records every call) and changes nothing — KMS calls and CloudFormation
+//! record (AWS records every call) and changes nothing — KMS, STS and CloudFormation
 //! calls alike; open mode serves them and counts and logs the failures.
 
 mod common;
 
 use aws_sdk_kms::primitives::Blob;
 use common::*;
+
+/// A strict server's one principal: an administrator of KMS and CloudFormation.
+const PRINCIPALS: &str = r#"
+[accounts.111122223333]
+[users.admin]
+account = "111122223333"
+[[users.admin.access_keys]]
+id = "AKIAADMIN00000000001"
+secret = "admin-secret"
+[[users.admin.policies]]
+name = "all"
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["kms:*","cloudformation:*"],"Resource":"*"}}'
+"#;
+
+async fn kms_admin(server: &Server) -> aws_sdk_kms::Client {
+    server
+        .client_as("us-east-1", "AKIAADMIN00000000001", "admin-secret", None)
+        .await
+}
+
+async fn cfn_admin(server: &Server) -> aws_sdk_cloudformation::Client {
+    aws_sdk_cloudformation::Client::new(
+        &server
+            .sdk_config_as("us-east-1", "AKIAADMIN00000000001", "admin-secret", None)
+            .await,
+    )
+}
 
 /// Stops `server`, puts its us-east-1 audit log on /dev/full, and starts it again.
 fn audit_on_a_full_disk(server: &mut Server) {
@@ -19,11 +46,11 @@ fn audit_on_a_full_disk(server: &mut Server) {
 
 #[tokio::test]
 async fn strict_mode_refuses_a_call_it_cannot_record() {
-    let mut server = Server::start_with(&["--regions", "us-east-1", "--mode", "strict"]);
-    let kms = server.client("us-east-1").await;
+    let mut server = Server::start_strict(PRINCIPALS, &["--regions", "us-east-1"]);
+    let kms = kms_admin(&server).await;
     let (key, _) = new_key(&kms).await;
     audit_on_a_full_disk(&mut server);
-    let kms = server.client("us-east-1").await;
+    let kms = kms_admin(&server).await;
 
     let e = must_fail(
         kms.encrypt()
@@ -38,6 +65,18 @@ async fn strict_mode_refuses_a_call_it_cannot_record() {
     // Refused before it runs: nothing is created.
     let e = must_fail(kms.create_key().send().await, "CreateKey");
     assert_err(&e, "KMSInternalException", &[]);
+    // STS calls too.
+    let sts = aws_sdk_sts::Client::new(
+        &server
+            .sdk_config_as("us-east-1", "AKIAADMIN00000000001", "admin-secret", None)
+            .await,
+    );
+    let e = must_fail(
+        sts.get_caller_identity().send().await,
+        "GetCallerIdentity without an audit log",
+    );
+    assert_err(&e, "InternalFailure", &[]);
+    assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(500));
     let log = server.current_log();
     assert!(log.contains("audit log"), "{log}");
     assert!(log.contains("No space left on device"), "{log}");
@@ -47,16 +86,16 @@ async fn strict_mode_refuses_a_call_it_cannot_record() {
     let path = server.data_dir().join("audit").join("us-east-1.jsonl");
     std::fs::remove_file(&path).expect("remove the symlink");
     server.restart();
-    let kms = server.client("us-east-1").await;
+    let kms = kms_admin(&server).await;
     let keys = kms.list_keys().send().await.expect("ListKeys");
     assert_eq!(keys.keys().len(), 1);
 }
 
 #[tokio::test]
 async fn strict_mode_refuses_a_cloudformation_call_it_cannot_record() {
-    let mut server = Server::start_with(&["--regions", "us-east-1", "--mode", "strict"]);
+    let mut server = Server::start_strict(PRINCIPALS, &["--regions", "us-east-1"]);
     audit_on_a_full_disk(&mut server);
-    let cfn = aws_sdk_cloudformation::Client::new(&server.sdk_config("us-east-1").await);
+    let cfn = cfn_admin(&server).await;
     // The first call finds the log unwritable when its record fails: it fails.
     let e = must_fail(
         cfn.describe_stacks().send().await,
@@ -86,10 +125,10 @@ async fn strict_mode_refuses_a_cloudformation_call_it_cannot_record() {
     let path = server.data_dir().join("audit").join("us-east-1.jsonl");
     std::fs::remove_file(&path).expect("remove the symlink");
     server.restart();
-    let cfn = aws_sdk_cloudformation::Client::new(&server.sdk_config("us-east-1").await);
+    let cfn = cfn_admin(&server).await;
     let stacks = cfn.list_stacks().send().await.expect("ListStacks");
     assert!(stacks.stack_summaries().is_empty(), "{stacks:?}");
-    let kms = server.client("us-east-1").await;
+    let kms = kms_admin(&server).await;
     let keys = kms.list_keys().send().await.expect("ListKeys");
     assert!(keys.keys().is_empty(), "{keys:?}");
 }

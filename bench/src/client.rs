@@ -25,10 +25,16 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn new(addr: SocketAddr) -> Endpoint {
+        Endpoint::with_credentials(addr, "AKIDHSMKMSBENCH", "hsm-kms-bench-secret")
+    }
+
+    /// An endpoint whose requests are signed with these credentials (a principal of a
+    /// strict-mode server).
+    pub fn with_credentials(addr: SocketAddr, access_key: &str, secret_key: &str) -> Endpoint {
         Endpoint {
             addr,
             host: addr.to_string(),
-            signer: Signer::new("AKIDHSMKMSBENCH", "hsm-kms-bench-secret"),
+            signer: Signer::new(access_key, secret_key),
         }
     }
 }

@@ -278,13 +278,161 @@ async fn start_server(
     name: &str,
     regions: &str,
 ) -> Result<Server, String> {
+    start_server_with(bin, dir, name, regions, Vec::new()).await
+}
+
+async fn start_server_with(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    name: &str,
+    regions: &str,
+    extra: Vec<String>,
+) -> Result<Server, String> {
     let data = dir.join(name);
     let log = dir.join(format!("{name}.log"));
     let bin = bin.to_path_buf();
     let regions = regions.to_string();
-    tokio::task::spawn_blocking(move || Server::start(&bin, &data, &regions, &log, STARTUP_TIMEOUT))
+    tokio::task::spawn_blocking(move || {
+        Server::start(&bin, &data, &regions, &extra, &log, STARTUP_TIMEOUT)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// The principals file of the strict-mode server: one IAM user whose identity policy
+/// allows every KMS action, using keys with the default key policy (the account
+/// statement lets IAM decide) — the common path through the decision.
+const BENCH_PRINCIPALS: &str = r#"
+[accounts.111122223333]
+[users.bench]
+account = "111122223333"
+[[users.bench.access_keys]]
+id = "AKIAHSMKMSBENCH00001"
+secret = "hsm-kms-bench-strict-secret"
+[[users.bench.policies]]
+name = "kms"
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:111122223333:key/*"}}'
+[[users.bench.policies]]
+name = "create"
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:CreateKey","Resource":"*"}}'
+"#;
+
+/// Strict mode against open mode in the same run: Encrypt 64 B at `connections` on a
+/// strict-mode server and on the open-mode main server, alternately, twice each.
+struct StrictComparison {
+    connections: usize,
+    open: Vec<PhaseResult>,
+    strict: Vec<PhaseResult>,
+}
+
+impl StrictComparison {
+    fn mean_rate(phases: &[PhaseResult]) -> f64 {
+        phases.iter().map(PhaseResult::rate).sum::<f64>() / phases.len().max(1) as f64
+    }
+
+    /// Strict mode's rate relative to open mode's (1.0 = the same).
+    fn ratio(&self) -> f64 {
+        Self::mean_rate(&self.strict) / Self::mean_rate(&self.open)
+    }
+}
+
+async fn strict_comparison(
+    args: &Args,
+    settings: &Settings,
+    dir: &std::path::Path,
+    open: &Endpoint,
+    open_workload: &Workload,
+    open_pid: u32,
+) -> Result<StrictComparison, String> {
+    let connections = 16;
+    let principals = dir.join("principals.toml");
+    std::fs::write(&principals, BENCH_PRINCIPALS)
+        .map_err(|e| format!("cannot write {}: {e}", principals.display()))?;
+    progress!("starting a strict-mode server ({MAIN_REGION})");
+    let server = start_server_with(
+        &args.server,
+        dir,
+        "strict",
+        MAIN_REGION,
+        vec![
+            "--mode".into(),
+            "strict".into(),
+            "--principals-file".into(),
+            principals.display().to_string(),
+        ],
+    )
+    .await?;
+    let endpoint = Endpoint::with_credentials(
+        server.addr,
+        "AKIAHSMKMSBENCH00001",
+        "hsm-kms-bench-strict-secret",
+    );
+    let mut client = Client::new(endpoint.clone());
+    let key = create_key(&mut client, MAIN_REGION, json!({"Description": "strict"}))
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("CreateKey on the strict-mode server failed: {e}"))?;
+    let workload = Workload {
+        target: "TrentService.Encrypt".into(),
+        region: MAIN_REGION.into(),
+        bodies: Arc::new(vec![body(
+            json!({"KeyId": key, "Plaintext": b64(&[0x5au8; 64])}),
+        )]),
+    };
+    client
+        .call(
+            MAIN_REGION,
+            "Encrypt",
+            json!({"KeyId": key, "Plaintext": b64(&[0x5au8; 64])}),
+        )
+        .await
+        .map_err(|e| format!("Encrypt on the strict-mode server failed: {e}"))?;
+    let mut out = StrictComparison {
+        connections,
+        open: Vec::new(),
+        strict: Vec::new(),
+    };
+    for round in 1..=2 {
+        let o = client::run_phase(
+            open,
+            open_workload,
+            connections,
+            settings.warmup,
+            settings.measure,
+            Some(open_pid),
+        )
+        .await;
+        let s = client::run_phase(
+            &endpoint,
+            &workload,
+            connections,
+            settings.warmup,
+            settings.measure,
+            Some(server.pid()),
+        )
+        .await;
+        progress!(
+            "Encrypt 64 B @ {connections} conns, round {round}: open {:.0} req/s, strict {:.0} \
+             req/s ({:+.1}%), strict errors {}{}",
+            o.rate(),
+            s.rate(),
+            100.0 * (s.rate() / o.rate() - 1.0),
+            s.errors,
+            s.first_error
+                .as_deref()
+                .map(|e| format!("  (first: {e})"))
+                .unwrap_or_default()
+        );
+        out.open.push(o);
+        out.strict.push(s);
+    }
+    drop(client);
+    let stopped = tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(30)))
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = stopped {
+        progress!("stopping the strict-mode server: {e}");
+    }
+    Ok(out)
 }
 
 async fn create_key(client: &mut Client, region: &str, input: Value) -> Result<String, String> {
@@ -425,6 +573,10 @@ async fn run(
     let mut client = Client::new(endpoint.clone());
 
     let workloads = workloads(&mut client).await?;
+    // Strict mode against open mode (below) runs the Encrypt 64 B workload.
+    let encrypt_64 = workloads
+        .iter()
+        .find_map(|(label, w)| (*label == "Encrypt 64 B").then(|| w.clone()));
 
     let mut rows = Vec::new();
     let mut rss_under_load: Option<u64> = None;
@@ -509,6 +661,16 @@ async fn run(
     }
     let rss_after = server.rss_kib();
 
+    let strict = match encrypt_64 {
+        Some(Ok(workload))
+            if args.ops.is_empty()
+                || args.ops.iter().any(|o| "Encrypt 64 B".contains(o.as_str())) =>
+        {
+            Some(strict_comparison(args, settings, dir, &endpoint, &workload, server.pid()).await)
+        }
+        _ => None,
+    };
+
     let replication = replicate_latency(&mut client, settings.replicas).await;
     drop(client);
     let stopped = tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(30)))
@@ -537,6 +699,7 @@ async fn run(
         &server_info,
         &replication,
         scale.as_ref(),
+        strict.as_ref(),
     ))
 }
 
@@ -824,6 +987,7 @@ fn mark(ok: bool) -> &'static str {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn report(
     args: &Args,
     settings: &Settings,
@@ -832,6 +996,7 @@ fn report(
     info: &ServerInfo,
     replication: &Result<Replication, String>,
     scale: Option<&Result<Scale, String>>,
+    strict: Option<&Result<StrictComparison, String>>,
 ) -> String {
     let mut out = String::new();
     let w = &mut out;
@@ -885,6 +1050,25 @@ fn report(
             Err(e) => {
                 let e = e.replace('|', "\\|");
                 let _ = writeln!(w, "| {} | – | n/a: {e} | | | | | |", row.label);
+            }
+        }
+    }
+    if let Some(Ok(c)) = strict {
+        for (mode, phases) in [("open", &c.open), ("strict", &c.strict)] {
+            for (i, p) in phases.iter().enumerate() {
+                let _ = writeln!(
+                    w,
+                    "| Encrypt 64 B, {mode} mode (round {}) | {} | {:.0} | {:.2} | {:.2} | {}{} | {:.2} | {:.2} |",
+                    i + 1,
+                    p.connections,
+                    p.rate(),
+                    p.percentile_ms(50.0),
+                    p.percentile_ms(99.0),
+                    p.errors,
+                    if p.errors > 0 { " ⚠" } else { "" },
+                    p.server_cores().unwrap_or(f64::NAN),
+                    p.bench_cores()
+                );
             }
         }
     }
@@ -1078,7 +1262,39 @@ fn report(
     }
     let _ = writeln!(w);
 
+    match strict {
+        Some(Ok(c)) => {
+            let _ = writeln!(
+                w,
+                "- Strict mode (SigV4 verified, default key policy + one IAM policy evaluated per \
+                 request) against open mode, Encrypt 64 B at {} connections, alternating, two \
+                 rounds each: {:.0} req/s strict, {:.0} req/s open = {:.1}%",
+                c.connections,
+                StrictComparison::mean_rate(&c.strict),
+                StrictComparison::mean_rate(&c.open),
+                100.0 * c.ratio()
+            );
+            let _ = writeln!(w);
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(w, "- Strict mode: n/a: {e}");
+            let _ = writeln!(w);
+        }
+        None => {}
+    }
+
     // Targets.
+    if let Some(Ok(c)) = strict {
+        let _ = writeln!(
+            w,
+            "Target (issue 11): {} strict-mode Encrypt 64 B at {} connections within 15% of \
+             open mode in the same run: {:.1}%",
+            mark(c.ratio() >= 0.85),
+            c.connections,
+            100.0 * c.ratio()
+        );
+        let _ = writeln!(w);
+    }
     let _ = writeln!(w, "Targets (issue 7):");
     let _ = writeln!(w);
     let mut target = |ok: Option<bool>, text: String| {

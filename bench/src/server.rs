@@ -26,11 +26,13 @@ pub struct Server {
 
 impl Server {
     /// Spawns `bin serve --data-dir <data_dir> --listen 127.0.0.1:0 --regions <regions>`
-    /// (stderr appended to `log_path`) and waits for its `listening` line.
+    /// and `extra` arguments (stderr appended to `log_path`) and waits for its `listening`
+    /// line.
     pub fn start(
         bin: &Path,
         data_dir: &Path,
         regions: &str,
+        extra: &[String],
         log_path: &Path,
         timeout: Duration,
     ) -> Result<Server, String> {
@@ -47,6 +49,7 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", "127.0.0.1:0", "--regions", regions])
+            .args(extra)
             .stderr(Stdio::from(log));
         let spawned = Instant::now();
         let fail = |why: String| -> String {

@@ -52,6 +52,13 @@ fn cfn_error(e: &CfnError, request_id: &str) -> Response {
     let (code, status) = match e.kind.shape().and_then(|s| model.error_traits(s)) {
         Some(t) => (t.code.clone(), t.http_status),
         None if e.kind == CfnErrorKind::Internal => ("InternalFailure".to_string(), 500),
+        None if matches!(
+            e.kind,
+            CfnErrorKind::AccessDenied | CfnErrorKind::InvalidClientTokenId
+        ) =>
+        {
+            (e.kind.code().to_string(), 403)
+        }
         None => ("ValidationError".to_string(), 400),
     };
     error(&code, status, &e.message, request_id)

@@ -413,7 +413,9 @@ impl EdgeErrorKind {
             (EdgeErrorKind::MisdirectedRequest, _) => "MisdirectedRequestException",
             (EdgeErrorKind::RequestEntityTooLarge, _) => "RequestEntityTooLargeException",
             (EdgeErrorKind::RequestTimeout, _) => "RequestTimeoutException",
-            (EdgeErrorKind::MalformedRequest, ErrorForm::Query) => "MalformedHttpRequestException",
+            (EdgeErrorKind::MalformedRequest, ErrorForm::Query | ErrorForm::StsQuery) => {
+                "MalformedHttpRequestException"
+            }
             (EdgeErrorKind::MalformedRequest, _) => "SerializationException",
         }
     }
@@ -427,14 +429,17 @@ pub enum ErrorForm {
     Json,
     /// CloudFormation: the awsQuery XML `ErrorResponse` (`Type`, `Code`, `Message`).
     Query,
+    /// STS: the same, in STS's XML namespace.
+    StsQuery,
     /// The web console: a browser shows the message as text.
     Text,
 }
 
 impl ErrorForm {
-    /// The console's paths (and `GET /`, its entry) are a browser's; a request signed for
-    /// CloudFormation, or an unsigned form-encoded `POST /` without `X-Amz-Target` (the
-    /// query protocol's shape), a CloudFormation caller's; everything else the JSON API's.
+    /// The console's paths (and `GET /`, its entry) are a browser's; a request without
+    /// `X-Amz-Target` signed for STS an STS caller's; one signed for CloudFormation, or an
+    /// unsigned form-encoded `POST /` without `X-Amz-Target` (the query protocol's shape),
+    /// a CloudFormation caller's; everything else the JSON API's (as `api::handle` routes).
     pub fn of(method: &Method, uri: &Uri, headers: &HeaderMap) -> ErrorForm {
         let path = uri.path();
         if path == "/console"
@@ -455,14 +460,13 @@ impl ErrorForm {
         let form_encoded = text(header::CONTENT_TYPE)
             .to_ascii_lowercase()
             .starts_with("application/x-www-form-urlencoded");
-        let query = match signed_for {
-            Some(service) => service == super::cloudformation::SERVICE,
-            None => form_encoded && !headers.contains_key("x-amz-target"),
-        };
-        if query {
-            ErrorForm::Query
-        } else {
-            ErrorForm::Json
+        let targeted = headers.contains_key("x-amz-target");
+        match signed_for {
+            _ if targeted => ErrorForm::Json,
+            Some(service) if service == super::sts::SERVICE => ErrorForm::StsQuery,
+            Some(service) if service == super::cloudformation::SERVICE => ErrorForm::Query,
+            None if form_encoded => ErrorForm::Query,
+            _ => ErrorForm::Json,
         }
     }
 
@@ -481,6 +485,10 @@ impl ErrorForm {
             ErrorForm::Query => {
                 let request_id = uuid::Uuid::new_v4().to_string();
                 super::cloudformation::error(code, status.as_u16(), message, &request_id)
+            }
+            ErrorForm::StsQuery => {
+                let request_id = uuid::Uuid::new_v4().to_string();
+                super::sts::error(code, status.as_u16(), message, &request_id)
             }
             ErrorForm::Text => {
                 let mut response = Response::new(Body::from(format!("{message}\n")));
@@ -1046,6 +1054,28 @@ mod tests {
         assert_eq!(
             head("POST", "/", &[("content-type", FORM)]),
             ErrorForm::Query
+        );
+        // STS: signed for it, without a target.
+        let sts_auth = CFN_AUTH.replace("/cloudformation/", "/sts/");
+        assert_eq!(
+            head(
+                "POST",
+                "/",
+                &[("content-type", FORM), ("authorization", &sts_auth)]
+            ),
+            ErrorForm::StsQuery
+        );
+        assert_eq!(
+            head(
+                "POST",
+                "/",
+                &[
+                    ("authorization", &sts_auth),
+                    ("x-amz-target", "TrentService.ListKeys")
+                ]
+            ),
+            ErrorForm::Json,
+            "a target names the JSON service, whatever the scope"
         );
         // A form-encoded body signed for KMS, or with a KMS target, stays JSON.
         assert_eq!(

@@ -1,5 +1,6 @@
 //! HTTP and the AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: TrentService.<Op>`,
-//! the Region taken from the SigV4 credential scope, the body validated against the
+//! the caller and Region from the verification step ([`auth`]: the SigV4 credential scope
+//! in open mode, the verified signature in strict mode), the body validated against the
 //! service model and parsed into the operation's typed request
 //! ([`crate::kms::dispatch::validate`]), the operation run where it says
 //! ([`crate::kms::operation::Pool`]: on this thread when it takes microseconds, else on a
@@ -7,10 +8,13 @@
 //! `{"__type": ..., "message": ...}`.
 
 pub mod admin;
+pub mod auth;
 pub mod cloudformation;
+pub mod cloudtrail;
 pub mod edge;
 pub mod query;
 pub mod sigv4;
+pub mod sts;
 pub mod workers;
 
 use std::net::SocketAddr;
@@ -18,7 +22,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -26,7 +30,7 @@ use serde_json::{json, Value};
 use std::error::Error as _;
 
 use crate::cloudformation::service::CloudFormation;
-use crate::domain::request::{Identity, RequestContext};
+use crate::domain::request::RequestContext;
 use crate::kms::dispatch;
 use crate::kms::error::{ErrorKind, KmsError, Report};
 use crate::kms::operation::Pool;
@@ -52,8 +56,10 @@ impl axum::extract::FromRef<App> for Arc<Kms> {
     }
 }
 
-/// The HTTP application: the KMS API (`POST /` with `X-Amz-Target`), the CloudFormation
-/// API (`POST /` signed for `cloudformation`) and the web console (`/console`, `GET /`).
+/// The HTTP application: the KMS and CloudTrail APIs (`POST /` with `X-Amz-Target`), the
+/// CloudFormation and STS APIs (`POST /` signed for `cloudformation` or `sts`, without a
+/// target) and the web console (`/console`, `GET /`). Every API request passes the
+/// verification step first ([`auth`]).
 /// The admin routes are added by the server when enabled (see [`admin::routes`]). Request
 /// bodies arrive read in full and size-checked by the edge ([`edge`]) on every route, so
 /// axum's own body limit is off.
@@ -117,33 +123,51 @@ async fn handle(
         long,
     }): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let request_id = crate::domain::ids::call_uuid().to_string();
-    // Parsed once: it routes the request, then names its caller and Region.
-    let scope = sigv4::credential_scope(header(&headers, "authorization"));
-    // CloudFormation (awsQuery) on the same port: routed by the signing service name.
-    if let Ok(scope) = &scope {
-        if scope.service == cloudformation::SERVICE {
-            return match sigv4::served_region(&kms.config, &scope.region) {
-                Ok(region) => {
-                    let ctx = RequestContext {
-                        region,
-                        identity: Identity::AccountRoot,
-                        access_key: scope.access_key.clone(),
-                        request_id,
-                        source_ip: peer.ip().to_string(),
-                        user_agent: header(&headers, "user-agent").to_string(),
-                        invoked_by: None,
+    // CloudFormation and STS (awsQuery: no X-Amz-Target) on the same port: routed by the
+    // signing service name, verified like every request. A request with a target is the
+    // JSON service the target names, whatever its credential scope says (the verification
+    // step then refuses a scope of another service).
+    let scope = match headers.get("x-amz-target") {
+        None => sigv4::credential_scope(header(&headers, "authorization")).ok(),
+        Some(_) => None,
+    };
+    if let Some(scope) = scope {
+        let service = scope.service.as_str();
+        if service == cloudformation::SERVICE || service == sts::SERVICE {
+            let signer = match auth::authenticate(&kms, service, &method, &uri, &headers, &body) {
+                Ok(s) => s,
+                Err(e) => {
+                    let (status, code, message) = e.into_query();
+                    return if service == sts::SERVICE {
+                        sts::error(&code, status, &message, &request_id)
+                    } else {
+                        cloudformation::error(&code, status, &message, &request_id)
                     };
-                    cloudformation::handle(cfn, &long, ctx, body).await
                 }
-                Err(e) => cloudformation::error(e.kind.aws_name(), 403, &e.message, &request_id),
+            };
+            let ctx = request_context(&kms, signer, request_id, peer, &headers);
+            return if service == sts::SERVICE {
+                sts::handle(kms, &long, ctx, body).await
+            } else {
+                cloudformation::handle(cfn, &long, ctx, body).await
             };
         }
     }
     let target = header(&headers, "x-amz-target");
+    if let Some(operation) = target.strip_prefix(cloudtrail::TARGET_PREFIX) {
+        let signer = match auth::authenticate(&kms, "cloudtrail", &method, &uri, &headers, &body) {
+            Ok(s) => s,
+            Err(e) => return render(&request_id, Err(e.into_json())),
+        };
+        let ctx = request_context(&kms, signer, request_id, peer, &headers);
+        return cloudtrail::handle(kms, ctx, operation.to_string(), body).await;
+    }
     let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
         return render(
             &request_id,
@@ -165,13 +189,9 @@ async fn handle(
             )),
         );
     }
-    let scope = match scope {
+    let signer = match auth::authenticate(&kms, "kms", &method, &uri, &headers, &body) {
         Ok(s) => s,
-        Err(e) => return render(&request_id, Err(e)),
-    };
-    let region = match sigv4::served_region(&kms.config, &scope.region) {
-        Ok(r) => r,
-        Err(e) => return render(&request_id, Err(e)),
+        Err(e) => return render(&request_id, Err(e.into_json())),
     };
     let input: Value = if body.iter().all(|b| b.is_ascii_whitespace()) {
         json!({})
@@ -189,16 +209,7 @@ async fn handle(
             }
         }
     };
-    let ctx = RequestContext {
-        region,
-        // Open mode: whatever the credentials, the caller is the account's root user.
-        identity: Identity::AccountRoot,
-        access_key: scope.access_key,
-        request_id: request_id.clone(),
-        source_ip: peer.ip().to_string(),
-        user_agent: header(&headers, "user-agent").to_string(),
-        invoked_by: None,
-    };
+    let ctx = request_context(&kms, signer, request_id.clone(), peer, &headers);
     let request = match dispatch::validate(operation, input) {
         Ok(request) => request,
         Err(e) => return render(&request_id, Err(e)),
@@ -227,6 +238,26 @@ async fn handle(
         zeroize::Zeroize::zeroize(bytes.as_mut());
     }
     render(&request_id, result)
+}
+
+/// The request context of a request the verification step let through.
+fn request_context(
+    kms: &Kms,
+    signer: auth::Authenticated,
+    request_id: String,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> RequestContext {
+    RequestContext {
+        region: signer.region,
+        access_key: signer.access_key,
+        request_id,
+        source_ip: peer.ip().to_string(),
+        // The edge serves either HTTPS only or plain HTTP only.
+        secure_transport: kms.config.edge.tls.is_some(),
+        user_agent: header(headers, "user-agent").to_string(),
+        invoked_by: None,
+    }
 }
 
 #[cfg(test)]

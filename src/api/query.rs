@@ -130,10 +130,22 @@ static CLOUDFORMATION: std::sync::LazyLock<QueryModel> = std::sync::LazyLock::ne
         .expect("the compiled-in CloudFormation service model must be valid")
 });
 
+/// The STS model compiled into the binary.
+const STS_MODEL: &str = include_str!("../../model/sts-service-model.json");
+
+static STS: std::sync::LazyLock<QueryModel> = std::sync::LazyLock::new(|| {
+    QueryModel::load(STS_MODEL).expect("the compiled-in STS service model must be valid")
+});
+
 impl QueryModel {
     /// The CloudFormation service model, parsed once.
     pub fn cloudformation() -> &'static QueryModel {
         &CLOUDFORMATION
+    }
+
+    /// The STS service model, parsed once.
+    pub fn sts() -> &'static QueryModel {
+        &STS
     }
 
     /// Builds the model from botocore-style JSON.

@@ -230,6 +230,28 @@ pub fn authorize(caller: &Caller, req: &Request) -> Result<Allowed, Denial> {
     }
 }
 
+/// Decides an action that only IAM policies govern, outside KMS's rules (`cloudtrail:*`,
+/// `cloudformation:*`): the caller's identity policies on `resource` (an ARN, or `*`).
+/// The root user holds every permission of its account.
+pub fn authorize_iam(
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    context: &ConditionValues,
+) -> Result<(), Denial> {
+    let deny = |reason| Denial {
+        reason,
+        principal: caller.arn().to_string(),
+        action: action.to_string(),
+        resource: Some(resource.to_string()),
+    };
+    match iam_decision(caller, &action.to_ascii_lowercase(), resource, context) {
+        Decision::Allow => Ok(()),
+        Decision::ExplicitDeny => Err(deny(DenyReason::ExplicitDenyIdentity)),
+        Decision::ImplicitDeny => Err(deny(DenyReason::NoIdentityPolicyAllows)),
+    }
+}
+
 /// Whether a resource-based policy's verdict and the caller's IAM verdict together allow
 /// (explicit denies already handled).
 fn combine(resource: PrincipalMatch, iam: Decision, same_account: bool, cross_ok: bool) -> bool {

@@ -83,7 +83,7 @@ impl World {
     fn new() -> World {
         World {
             p: cast(),
-            sessions: Sessions::new(),
+            sessions: Sessions::for_tests(),
         }
     }
 
@@ -108,7 +108,11 @@ impl World {
             .by_arn(&format!("arn:aws:iam::{A}:role/{role}"))
             .expect(role)
             .clone();
-        Caller::from_session(self.sessions.issue(role, "s1", "x", 900, 0.0))
+        Caller::from_session(
+            self.sessions
+                .issue(role, "s1", "x", 900, 0.0)
+                .expect("issued"),
+        )
     }
 }
 
@@ -584,6 +588,22 @@ fn grant_constraints_compare_the_encryption_context_exactly() {
     assert!(allows(&subset, Some(&it)));
     assert!(allows(&subset, Some(&more)));
     assert!(!allows(&subset, Some(&lower)));
+
+    // DescribeKey and CreateGrant have no encryption context: the constraint does not
+    // apply to them (a grant made through the grant is checked against it instead).
+    for op in ["DescribeKey", "CreateGrant"] {
+        let ops = vec![op.to_string()];
+        let grants = [grant(
+            &ops,
+            "arn:aws:iam::111122223333:user/nobody",
+            Some(&subset),
+        )];
+        let action = format!("kms:{op}");
+        let mut req = on_key(&action, KEY, &p, &c);
+        req.grants = &grants;
+        req.encryption_context = None;
+        assert!(authorize(&nobody, &req).is_ok(), "{op}");
+    }
 }
 
 #[test]

@@ -66,6 +66,12 @@ pub fn constraints_hold(
     true
 }
 
+/// Grant operations without an encryption context, to which a grant's encryption-context
+/// constraints do not apply (create-grant-overview.md): DescribeKey and RetireGrant
+/// ignore them; a CreateGrant through a constrained grant must create a grant at least
+/// as strict, which the service checks against the new grant, not here.
+const UNCONSTRAINED_OPERATIONS: &[&str] = &["CreateGrant", "DescribeKey", "RetireGrant"];
+
 /// Whether the grant allows the caller `operation` (`Encrypt`, not `kms:Encrypt`).
 pub fn grant_allows(
     grant: &GrantView,
@@ -76,7 +82,8 @@ pub fn grant_allows(
 ) -> bool {
     grant.operations.iter().any(|o| o == operation)
         && names_caller(grant.grantee_principal, caller, iam_allows)
-        && constraints_hold(grant.constraints, encryption_context)
+        && (UNCONSTRAINED_OPERATIONS.contains(&operation)
+            || constraints_hold(grant.constraints, encryption_context))
 }
 
 /// Whether the caller may retire the grant: its retiring principal, or its grantee when

@@ -40,7 +40,7 @@ pub use decide::{Allowed, Denial, DenyReason, Request, RequestFacts, Resource};
 pub use grants::{GrantConstraints, GrantView};
 pub use policy::{PolicyDoc, PolicyError, PolicyKind};
 pub use principals::{Identity, Principals, PrincipalsError};
-pub use sessions::{Session, Sessions};
+pub use sessions::{Sealer, Session, Sessions};
 pub use sigv4::{Protocol, SigError, SignedRequest, Verified};
 
 /// Everything strict mode needs, built once at startup from the principals file.
@@ -53,14 +53,14 @@ pub struct Authorizer {
 }
 
 impl Authorizer {
-    /// Loads the principals file.
-    pub fn load(path: &Path) -> Result<Authorizer, PrincipalsError> {
-        Ok(Authorizer::new(Principals::load(path)?))
+    /// Loads the principals file; session tokens are sealed by `sealer`.
+    pub fn load(path: &Path, sealer: Arc<dyn Sealer>) -> Result<Authorizer, PrincipalsError> {
+        Ok(Authorizer::new(Principals::load(path)?, sealer))
     }
 
-    pub fn new(principals: Principals) -> Authorizer {
+    pub fn new(principals: Principals, sealer: Arc<dyn Sealer>) -> Authorizer {
         let principals = Arc::new(principals);
-        let sessions = Arc::new(Sessions::new());
+        let sessions = Arc::new(Sessions::new(sealer));
         Authorizer {
             verifier: sigv4::Verifier::new(principals.clone(), sessions.clone()),
             principals,
@@ -92,6 +92,45 @@ impl Authorizer {
     /// Decides a request.
     pub fn authorize(&self, caller: &Caller, req: &Request) -> Result<Allowed, Denial> {
         decide::authorize(caller, req)
+    }
+
+    /// Decides an action governed by IAM policies alone (`cloudtrail:LookupEvents`,
+    /// `cloudformation:*`) on `resource` (an ARN or `*`).
+    pub fn authorize_iam(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        context: &ConditionValues,
+    ) -> Result<(), Denial> {
+        decide::authorize_iam(caller, action, resource, context)
+    }
+
+    /// The caller an access key id stands for, for a request whose signature was verified
+    /// (or whose secret was checked, [`Authorizer::sign_in`]): a permanent key of the
+    /// principals file, or a session known to be live at `server_now`.
+    pub fn caller_for(&self, access_key_id: &str, server_now: f64) -> Option<Caller> {
+        self.known_caller(access_key_id)
+            .filter(|c| c.session.as_ref().is_none_or(|s| s.expiration > server_now))
+    }
+
+    /// The caller an access key id stands for, whether or not its session has expired
+    /// (for the audit record of a call).
+    pub fn known_caller(&self, access_key_id: &str) -> Option<Caller> {
+        if let Some((identity, _)) = self.principals.by_access_key(access_key_id) {
+            return Some(Caller::new(identity.clone(), access_key_id));
+        }
+        self.sessions.get(access_key_id).map(Caller::from_session)
+    }
+
+    /// Signs in with a permanent access key and its secret (the web console): the caller,
+    /// if the secret is the key's (compared in constant time).
+    pub fn sign_in(&self, access_key_id: &str, secret: &str) -> Option<Caller> {
+        use subtle::ConstantTimeEq;
+        let (identity, expected) = self.principals.by_access_key(access_key_id)?;
+        let expected = expected.expose().as_bytes();
+        let ok = expected.len() == secret.len() && bool::from(expected.ct_eq(secret.as_bytes()));
+        ok.then(|| Caller::new(identity.clone(), access_key_id))
     }
 
     /// A stored key policy, parsed (once) for evaluation.
@@ -149,6 +188,10 @@ mod tests {
     const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const DEFAULT: &str = "{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {\n      \"AWS\" : \"arn:aws:iam::111122223333:root\"\n    },\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  } ]\n}";
 
+    fn test_sealer() -> Arc<dyn Sealer> {
+        Arc::new(sessions::tests::MemorySealer::default())
+    }
+
     fn authorizer() -> Authorizer {
         let text = r#"
 [accounts.111122223333]
@@ -161,7 +204,10 @@ secret = "admin-secret"
 name = "all"
 document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"*"}}'
 "#;
-        Authorizer::new(Principals::parse(text, Path::new("."), "t.toml").expect("principals"))
+        Authorizer::new(
+            Principals::parse(text, Path::new("."), "t.toml").expect("principals"),
+            test_sealer(),
+        )
     }
 
     fn admin(a: &Authorizer) -> Caller {
@@ -214,6 +260,7 @@ document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:
                 "t.toml",
             )
             .expect("principals"),
+            test_sealer(),
         );
         let caller2 = Caller::new(
             a2.principals
@@ -295,8 +342,10 @@ document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:
 account = "111122223333"
 trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}}'
 "#;
-        let a =
-            Authorizer::new(Principals::parse(text, Path::new("."), "t.toml").expect("principals"));
+        let a = Authorizer::new(
+            Principals::parse(text, Path::new("."), "t.toml").expect("principals"),
+            test_sealer(),
+        );
         let policy_text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/app"},"Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:purpose":"payments"}}}]}"#;
         let policy = a.key_policy(policy_text).expect("key policy");
         let t = 1_790_000_000u64;
@@ -353,7 +402,10 @@ trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal
         let role = a
             .may_assume(&alice, "arn:aws:iam::111122223333:role/app", &ctx)
             .expect("alice may assume app");
-        let session = a.sessions.issue(role, "batch", alice.arn(), 900, t as f64);
+        let session = a
+            .sessions
+            .issue(role, "batch", alice.arn(), 900, t as f64)
+            .expect("issued");
         let app = verify(&signed(
             &session.access_key_id,
             session.secret.expose(),

@@ -473,6 +473,22 @@ impl Principals {
             .get(&format!("arn:{partition}:iam::{account}:root"))
     }
 
+    /// The IAM users and roles of `account` whose ARNs are in `partition`, sorted by ARN
+    /// (the web console's administrator and user pickers).
+    pub fn users_and_roles(&self, account: &str, partition: &str) -> Vec<&Arc<Identity>> {
+        let mut out: Vec<&Arc<Identity>> = self
+            .by_arn
+            .values()
+            .filter(|i| {
+                matches!(i.kind, IdentityKind::User | IdentityKind::Role)
+                    && i.account == account
+                    && i.partition == partition
+            })
+            .collect();
+        out.sort_by(|a, b| a.arn.cmp(&b.arn));
+        out
+    }
+
     /// Declared account ids.
     pub fn accounts(&self) -> impl Iterator<Item = &str> {
         self.accounts.keys().map(String::as_str)
@@ -576,7 +592,7 @@ fn valid_access_key_id(s: &str) -> bool {
 
 /// A stable unique id (`AIDA` / `AROA` + 17 characters) derived from the ARN, so it is
 /// the same on every start.
-fn unique_id(prefix: &str, arn: &str) -> String {
+pub fn unique_id(prefix: &str, arn: &str) -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let digest = Sha256::digest(arn.as_bytes());
     let mut out = String::from(prefix);
@@ -821,7 +837,8 @@ max_session_duration = 7200
     #[test]
     fn the_documented_example_file_loads() {
         let doc = include_str!("../../docs/access-control.md");
-        let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        // The principals file example (the first block is the server's configuration).
+        let start = doc.find("```toml\n[accounts.").expect("the example") + "```toml\n".len();
         let end = start + doc[start..].find("```").expect("its end");
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("policies")).expect("mkdir");

@@ -530,6 +530,13 @@ pub const KMS_CONDITION_KEYS: &[ConditionKey] = &[
         false,
     ),
     k(
+        "kms:ScheduleKeyDeletionPendingWindowInDays",
+        KeyType::Numeric,
+        false,
+        Ops(&["ScheduleKeyDeletion"]),
+        false,
+    ),
+    k(
         "kms:SigningAlgorithm",
         KeyType::String,
         false,

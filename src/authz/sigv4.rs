@@ -326,7 +326,7 @@ impl Verifier {
         }
         let session = self
             .sessions
-            .get(access_key_id)
+            .find(access_key_id, token, &self.principals)
             .ok_or(SigError::UnknownAccessKey)?;
         let given = token.ok_or(SigError::UnknownAccessKey)?;
         let expected = session.token.expose().as_bytes();
@@ -632,7 +632,7 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
 
     fn verifier() -> (Verifier, Arc<Principals>, Arc<Sessions>) {
         let p = principals();
-        let s = Arc::new(Sessions::new());
+        let s = Arc::new(Sessions::for_tests());
         (Verifier::new(p.clone(), s.clone()), p, s)
     }
 
@@ -979,13 +979,15 @@ trust_policy = '{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"1111222233
             .by_arn("arn:aws:iam::111122223333:role/app")
             .expect("role")
             .clone();
-        let session = sessions.issue(
-            role,
-            "s1",
-            "arn:aws:iam::111122223333:user/alice",
-            900,
-            T0 as f64,
-        );
+        let session = sessions
+            .issue(
+                role,
+                "s1",
+                "arn:aws:iam::111122223333:user/alice",
+                900,
+                T0 as f64,
+            )
+            .expect("issued");
         let mut s = kms(KMS_BODY);
         s.key = &session.access_key_id;
         s.secret = session.secret.expose();

@@ -16,6 +16,8 @@ use super::operations::registry;
 use super::service::CloudFormation;
 use crate::audit::{ApiCall, CallError, EventSource};
 use crate::domain::request::RequestContext;
+use crate::kms::authorization;
+use crate::kms::error::ErrorKind;
 
 /// Request members an audit record leaves out (at any depth).
 const OMITTED: &[&str] = &["TemplateBody", "ParameterValue"];
@@ -50,12 +52,14 @@ pub fn call(
                 registry::names().join(", ")
             ),
         )),
-        // Access control (strict mode) checks `op.action` (e.g. cloudformation:CreateStack)
-        // for the caller here, before the operation runs; the KMS permissions of what a
-        // template creates are checked by the KMS entry point each resource call goes
-        // through, as the caller.
-        Some(op) => catch_unwind(AssertUnwindSafe(|| (op.handler)(cfn, ctx, input)))
-            .unwrap_or_else(|_| Err(CfnError::internal(format!("{operation} panicked")))),
+        // Strict mode: the caller needs `op.action` (e.g. cloudformation:CreateStack) in an
+        // IAM policy, before the operation runs; the KMS permissions of what a template
+        // creates are checked by the KMS entry point each resource call goes through, as
+        // the caller (the stack keeps the caller's access key).
+        Some(op) => authorize(cfn, ctx, op.action, &input).and_then(|()| {
+            catch_unwind(AssertUnwindSafe(|| (op.handler)(cfn, ctx, input)))
+                .unwrap_or_else(|_| Err(CfnError::internal(format!("{operation} panicked"))))
+        }),
     };
     let read_only = op.is_some_and(|o| o.read_only);
     let response = match &outcome {
@@ -65,6 +69,7 @@ pub fn call(
     let recorded = kms.audit.record_api_call(
         ctx,
         &ApiCall {
+            who: &kms.user_identity(ctx),
             source: EventSource::CloudFormation,
             account: kms.account(),
             event: operation,
@@ -84,6 +89,45 @@ pub fn call(
         Err(e) if strict => Err(CfnError::internal(e)),
         _ => outcome,
     }
+}
+
+/// Strict mode: whether the caller's IAM policies allow `action` on the stack the request
+/// names (its stack id, or `arn:…:stack/<name>/*` for a stack not created yet), on the
+/// change set it names by ARN, or on `*`.
+fn authorize(
+    cfn: &CloudFormation,
+    ctx: &RequestContext,
+    action: &str,
+    input: &Value,
+) -> CfnResult<()> {
+    let kms = &cfn.kms;
+    if !kms.access.is_strict() {
+        return Ok(());
+    }
+    let named = |member: &str| input.get(member).and_then(Value::as_str);
+    let resource = if let Some(stack) = named("StackName") {
+        match cfn.state().find(ctx.region, stack) {
+            Some(record) => record.stack_id.clone(),
+            None if stack.starts_with("arn:") => stack.to_string(),
+            None => format!(
+                "arn:{}:cloudformation:{}:{}:stack/{stack}/*",
+                ctx.region.partition().as_str(),
+                ctx.region.as_str(),
+                kms.account()
+            ),
+        }
+    } else if let Some(change_set) = named("ChangeSetName").filter(|c| c.starts_with("arn:")) {
+        change_set.to_string()
+    } else {
+        "*".to_string()
+    };
+    authorization::authorize_iam(kms, ctx, action, &resource).map_err(|e| {
+        let kind = match e.kind {
+            ErrorKind::AccessDenied => CfnErrorKind::AccessDenied,
+            _ => CfnErrorKind::InvalidClientTokenId,
+        };
+        CfnError::new(kind, e.message)
+    })
 }
 
 /// A member name as CloudTrail writes it: lower camel case (`StackName` → `stackName`).

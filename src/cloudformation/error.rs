@@ -1,7 +1,7 @@
 //! The errors a CloudFormation call can answer, by meaning; [`CfnErrorKind::shape`] names
 //! the service model's error shape each one is, and the API layer reads the wire code and
-//! HTTP status from the model (`ValidationError`, the one unmodelled error, is a 400
-//! `Sender` fault). An internal fault keeps its cause for the log (the caller logs it once,
+//! HTTP status from the model (the unmodelled errors: `ValidationError` is a 400 `Sender`
+//! fault, strict mode's `AccessDenied` and `InvalidClientTokenId` are 403). An internal fault keeps its cause for the log (the caller logs it once,
 //! with the request id) and tells the caller nothing of it.
 
 use std::error::Error;
@@ -19,6 +19,11 @@ pub enum CfnErrorKind {
     ChangeSetNotFound,
     /// The change set cannot be executed in its status.
     InvalidChangeSetStatus,
+    /// Strict mode: the caller's IAM policies do not allow the action (403 `AccessDenied`).
+    AccessDenied,
+    /// Strict mode: the caller's credentials are unknown or expired (403
+    /// `InvalidClientTokenId`).
+    InvalidClientTokenId,
     /// An internal fault (detail in the server log).
     Internal,
 }
@@ -31,7 +36,10 @@ impl CfnErrorKind {
             CfnErrorKind::AlreadyExists => Some("AlreadyExistsException"),
             CfnErrorKind::ChangeSetNotFound => Some("ChangeSetNotFoundException"),
             CfnErrorKind::InvalidChangeSetStatus => Some("InvalidChangeSetStatusException"),
-            CfnErrorKind::Validation | CfnErrorKind::Internal => None,
+            CfnErrorKind::Validation
+            | CfnErrorKind::AccessDenied
+            | CfnErrorKind::InvalidClientTokenId
+            | CfnErrorKind::Internal => None,
         }
     }
 
@@ -43,6 +51,8 @@ impl CfnErrorKind {
             CfnErrorKind::AlreadyExists => "AlreadyExistsException",
             CfnErrorKind::ChangeSetNotFound => "ChangeSetNotFound",
             CfnErrorKind::InvalidChangeSetStatus => "InvalidChangeSetStatus",
+            CfnErrorKind::AccessDenied => "AccessDenied",
+            CfnErrorKind::InvalidClientTokenId => "InvalidClientTokenId",
             CfnErrorKind::Internal => "InternalFailure",
         }
     }

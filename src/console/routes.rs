@@ -18,12 +18,18 @@ use super::app::{
 };
 use super::form::Form;
 use super::html::{self, esc};
-use super::session::{self, OpenSignIn, Sessions, SignIn};
+use super::session::{self, OpenSignIn, Sessions, SignIn, StrictSignIn};
 use super::{actions, create, details, keys};
 use crate::kms::service::Kms;
 
-/// The console's routes, in open mode (everyone is the account's root).
+/// The console's routes, signing in as the service's access-control mode says: in open
+/// mode everyone is the account's root; in strict mode a principal of the principals file
+/// signs in with its access key and secret.
 pub fn router(kms: Arc<Kms>) -> Router {
+    if let Some(authz) = kms.access.authorizer() {
+        let signin = Arc::new(StrictSignIn::new(authz.clone(), kms.account()));
+        return router_with(kms, signin);
+    }
     let partition = kms
         .config
         .regions
@@ -34,7 +40,7 @@ pub fn router(kms: Arc<Kms>) -> Router {
     router_with(kms, signin)
 }
 
-/// The console's routes with a chosen sign-in policy (strict mode plugs in here).
+/// The console's routes with a chosen sign-in policy.
 pub fn router_with(kms: Arc<Kms>, signin: Arc<dyn SignIn>) -> Router {
     let app = Console {
         kms,

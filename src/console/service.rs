@@ -37,10 +37,10 @@ pub async fn call(
 ) -> Result<Value, KmsError> {
     let ctx = RequestContext {
         region,
-        identity: caller.principal.identity,
         access_key: caller.principal.access_key_id.clone(),
         request_id: uuid::Uuid::new_v4().to_string(),
         source_ip: caller.source_ip.clone(),
+        secure_transport: kms.config.edge.tls.is_some(),
         user_agent: USER_AGENT.to_string(),
         invoked_by: None,
     };

@@ -6,12 +6,13 @@
 //! state-changing form carries the session's CSRF token, compared in constant time. The
 //! sign-in form itself is protected by a double-submit token held in a short-lived cookie.
 //!
-//! **Strict-mode seam.** Who may sign in is decided by a [`SignIn`] implementation. Open mode
-//! ([`OpenSignIn`]) signs everyone in as the account's root. When access control lands, a
-//! strict implementation verifies "access key id + secret → principal" against the principals
-//! file and lists its IAM users and roles for the key administrator / key user pickers; the
-//! console only needs [`SignIn::requires_credentials`], [`SignIn::verify`] and
-//! [`SignIn::principals`].
+//! **Who signs in** is decided by a [`SignIn`] implementation. Open mode ([`OpenSignIn`])
+//! signs everyone in as the account's root. Strict mode ([`StrictSignIn`]) verifies the
+//! access key id and secret access key of a principal of the principals file (compared in
+//! constant time) and lists its IAM users and roles for the key administrator / key user
+//! pickers; every action of the session is then authorized as that principal, since the
+//! console calls KMS with its access key. The console only needs
+//! [`SignIn::requires_credentials`], [`SignIn::verify`] and [`SignIn::principals`].
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -19,8 +20,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use zeroize::Zeroizing;
 
+use crate::authz::Authorizer;
 use crate::domain::region::Region;
-use crate::domain::request::Identity;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "hsmkms_console";
@@ -38,10 +39,9 @@ const MAX_SESSIONS: usize = 10_000;
 pub struct Principal {
     /// e.g. `arn:aws:iam::111122223333:root`.
     pub arn: String,
-    /// The access key id the calls are recorded under.
+    /// The access key id the calls are made with: the service finds the caller by it
+    /// (strict mode: the principal's own key; open mode: every caller is the root).
     pub access_key_id: String,
-    /// Who the audit log records as the caller.
-    pub identity: Identity,
 }
 
 /// Why a sign-in was refused (shown to the user as is).
@@ -76,7 +76,6 @@ impl OpenSignIn {
             root: Principal {
                 arn: format!("arn:{partition}:iam::{account}:root"),
                 access_key_id: "ASIACONSOLEROOT00000".to_string(),
-                identity: Identity::AccountRoot,
             },
             account: account.to_string(),
         }
@@ -92,6 +91,58 @@ impl SignIn for OpenSignIn {
     }
     fn principals(&self, partition: &str) -> Vec<String> {
         vec![format!("arn:{partition}:iam::{}:root", self.account)]
+    }
+}
+
+/// Strict mode: a principal of the principals file signs in with one of its (permanent)
+/// access keys and the key's secret.
+pub struct StrictSignIn {
+    authz: std::sync::Arc<Authorizer>,
+    /// The account whose keys the server holds (its users and roles fill the pickers).
+    account: String,
+}
+
+impl StrictSignIn {
+    pub fn new(authz: std::sync::Arc<Authorizer>, account: &str) -> StrictSignIn {
+        StrictSignIn {
+            authz,
+            account: account.to_string(),
+        }
+    }
+}
+
+impl SignIn for StrictSignIn {
+    fn requires_credentials(&self) -> bool {
+        true
+    }
+
+    fn verify(
+        &self,
+        access_key_id: &str,
+        secret: &Zeroizing<String>,
+    ) -> Result<Principal, SignInError> {
+        // One message for an unknown key and a wrong secret: it tells nobody which.
+        let caller = self
+            .authz
+            .sign_in(access_key_id.trim(), secret.as_str())
+            .ok_or_else(|| {
+                SignInError(
+                    "The access key ID or the secret access key is not correct.".to_string(),
+                )
+            })?;
+        Ok(Principal {
+            arn: caller.arn().to_string(),
+            access_key_id: caller.access_key_id,
+        })
+    }
+
+    fn principals(&self, partition: &str) -> Vec<String> {
+        self.authz
+            .principals
+            .users_and_roles(&self.account, partition)
+            .into_iter()
+            .map(|i| i.arn.clone())
+            .collect()
     }
 }
 

@@ -103,6 +103,7 @@ pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Out
     };
     let recorded = kms.audit.record_call(
         ctx,
+        &kms.user_identity(ctx),
         kms.account(),
         &operation,
         read_only,

@@ -11,6 +11,8 @@ use crate::domain::ids::{AliasNameError, KeyRefError};
 /// The kind of failure, one per AWS KMS error type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// The caller is not allowed the action (key policy, IAM policies, grants).
+    AccessDenied,
     /// A resource with this name or id already exists.
     AlreadyExists,
     /// The key is disabled.
@@ -72,6 +74,10 @@ pub enum ErrorKind {
     IncompleteSignature,
     /// The request is for a Region (or credentials) this server does not serve.
     UnrecognizedClient,
+    /// The signature does not match, is outside its time window, or its scope is wrong.
+    InvalidSignature,
+    /// The session's temporary credentials have expired.
+    ExpiredToken,
     /// The server is too busy for the request: retry later (AWS: "Rate exceeded").
     Throttling,
 }

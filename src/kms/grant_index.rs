@@ -101,7 +101,6 @@ pub fn account_root(partition: &str, account: &str) -> String {
 /// least as strict — a parent's `EncryptionContextEquals` is kept exactly, a parent's
 /// `EncryptionContextSubset` is kept or extended (or becomes an
 /// `EncryptionContextEquals` that contains it), a parent's `SourceArn` is kept.
-#[allow(dead_code)] // For the authorization step of strict mode (issue 11), with the grant that allowed CreateGrant.
 pub fn admits_child(parent: &GrantRecord, child: &GrantRecord) -> bool {
     if !child.operations.iter().all(|o| parent.allows(*o)) {
         return false;
@@ -332,17 +331,21 @@ trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal
                 "AKIAROOT000000000001",
             )
         };
-        let sessions = Sessions::new();
+        let sessions = Sessions::new(std::sync::Arc::new(
+            crate::authz::sessions::tests::MemorySealer::default(),
+        ));
         let admin_session = Caller::from_session(
-            sessions.issue(
-                p.by_arn("arn:aws:iam::111122223333:role/admin")
-                    .expect("role")
-                    .clone(),
-                "s",
-                "x",
-                900,
-                0.0,
-            ),
+            sessions
+                .issue(
+                    p.by_arn("arn:aws:iam::111122223333:role/admin")
+                        .expect("role")
+                        .clone(),
+                    "s",
+                    "x",
+                    900,
+                    0.0,
+                )
+                .expect("issued"),
         );
         let (a, bob, carol) = (
             user("111122223333", "a"),

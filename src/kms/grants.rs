@@ -25,8 +25,10 @@
 //! **Authorization.** The grants of a key, for the authorization step, are
 //! [`Kms::grants_for`]`(key)` and each [`Grant::view`] (the library's
 //! [`crate::authz::GrantView`]). RetireGrant is decided by the grant itself
-//! ([`super::grant_index::Grant::may_retire`], called through [`authorize_retire`]); a CreateGrant allowed by a
-//! grant rather than a policy may only create a grant within its parent ([`grant_index::admits_child`]).
+//! ([`super::grant_index::Grant::may_retire`], called through
+//! [`super::authorization::authorize_retire`]); a CreateGrant allowed by a grant rather
+//! than a policy may only create a grant within its parent
+//! ([`super::grant_index::admits_child`]).
 
 use std::sync::Arc;
 
@@ -45,17 +47,6 @@ use crate::domain::region::Region;
 use crate::domain::request::RequestContext;
 use crate::hsm::sealing::GRANT_TOKEN_KEY_LABEL;
 use crate::hsm::HsmError;
-
-/// The authorization of RetireGrant, which the grant decides, not the key policy
-/// (grant-manage.md). In open mode every caller is the account's root user, which may
-/// retire every grant of its account, so this allows.
-///
-/// Strict mode (access control, issue 11): allow only when
-/// `grant.may_retire(&caller, iam_allows)` with the verified caller, after an explicit
-/// deny of `kms:RetireGrant` in the caller's IAM policies has refused the request.
-pub fn authorize_retire(_kms: &Kms, _ctx: &RequestContext, _grant: &Grant) -> KmsResult<()> {
-    Ok(())
-}
 
 impl Kms {
     /// The grants of `key` — of this key in its Region only, never of a related

@@ -7,6 +7,7 @@
 //! This file only declares the modules: each item is imported from the file that
 //! defines it, so the module graph stays free of cycles (`scripts/check-layers`).
 
+pub mod access;
 pub mod asymmetric;
 pub mod authorization;
 pub mod ciphertext;
@@ -31,6 +32,7 @@ pub mod policy;
 pub mod quotas;
 pub mod rotation;
 pub mod service;
+pub mod session_seal;
 pub mod symmetric;
 pub mod tags;
 pub mod validate;

@@ -14,7 +14,10 @@
 //! 5. checks the key's state against the key-state table ([`Spec::key_state`]);
 //! 6. checks the request's grant tokens (`GrantTokens`, [`super::grants`]): each must be
 //!    one CreateGrant returned in this Region, else InvalidGrantTokenException;
-//! 7. asks the authorization hook ([`super::authorization::authorize`]);
+//! 7. asks the authorization hook ([`super::authorization::authorize`]): for the alias
+//!    actions first on the alias ([`Operation::alias_ref`]), then on the key, with the
+//!    operation's condition values ([`Operation::conditions`], plus `kms:RequestAlias`
+//!    when the key was named by an alias);
 //! 8. stops a dry run ([`Operation::dry_run`]: DryRunOperationException);
 //! 9. runs the operation ([`Operation::run`]).
 
@@ -23,11 +26,13 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::authorization;
+use super::authorization::{self, Permit, Target};
 use super::error::KmsResult;
 use super::key_state::{self, Op};
 use super::service::Kms;
 use super::wire::{self, Output};
+use crate::authz::rules;
+use crate::domain::ids::AliasName;
 use crate::domain::key::KeyRecord;
 use crate::domain::region::Region;
 use crate::domain::request::{ConditionValues, RequestContext};
@@ -111,10 +116,22 @@ pub trait Operation {
         Ok(())
     }
 
-    /// The request's condition values for authorization.
+    /// The alias the operation acts on (CreateAlias, UpdateAlias, DeleteAlias), which the
+    /// caller needs the action on as well as on the key (alias-authorization.md).
+    fn alias_ref(_req: &Self::Request) -> Option<&str> {
+        None
+    }
+
+    /// The request's condition values for authorization (the `kms:` keys of
+    /// `authz::rules::condition_keys_for(SPEC.action)` the request has values for;
+    /// `kms:RequestAlias` and what the key says of itself are added for every operation).
     fn conditions(_req: &Self::Request) -> ConditionValues {
         ConditionValues::default()
     }
+
+    /// Condition values that need the resolved key as well as the request
+    /// (`kms:ReEncryptOnSameKey`).
+    fn key_conditions(_req: &Self::Request, _key: &KeyRecord, _values: &mut ConditionValues) {}
 
     /// The request's `DryRun` is set and the operation stops after authorization with
     /// DryRunOperationException. Operations whose dry run also checks the request's
@@ -134,6 +151,8 @@ pub struct Call<'a> {
     pub ctx: &'a RequestContext,
     key: Option<Arc<KeyRecord>>,
     spec: &'static Spec,
+    /// Why the authorization hook let the request through.
+    permit: Permit,
     /// The request members an audit record shows (secrets left out).
     audit_input: &'a Value,
 }
@@ -149,6 +168,14 @@ impl Call<'_> {
     /// The resolved key, if the request named one.
     pub fn key_if_any(&self) -> Option<&Arc<KeyRecord>> {
         self.key.as_ref()
+    }
+
+    /// The grant that allowed the request, when a grant (not a policy) did.
+    pub fn allowed_by_grant(&self) -> Option<&str> {
+        match &self.permit {
+            Permit::Grant(id) => Some(id),
+            _ => None,
+        }
     }
 
     /// Checks the state of another key the operation acts on against the operation's
@@ -167,7 +194,32 @@ impl Call<'_> {
         action: &'static str,
         key: Option<&KeyRecord>,
     ) -> KmsResult<()> {
-        authorization::authorize(kms, self.ctx, action, key, &ConditionValues::default)
+        authorization::authorize(kms, self.ctx, action, key, &ConditionValues::default).map(|_| ())
+    }
+
+    /// Asks the authorization hook about another resource the operation acts on, with
+    /// condition values of its own (ReEncrypt's source context, ReplicateKey's
+    /// kms:CreateKey in the replica Region).
+    pub fn authorize_also_with(
+        &self,
+        kms: &Kms,
+        action: &str,
+        target: Target<'_>,
+        conditions: &dyn Fn() -> ConditionValues,
+    ) -> KmsResult<()> {
+        authorization::authorize_on(kms, self.ctx, action, target, conditions).map(|_| ())
+    }
+
+    /// Checks the policy a key will have (CreateKey, PutKeyPolicy, ReplicateKey): see
+    /// [`authorization::check_new_policy`].
+    pub fn check_new_policy(
+        &self,
+        kms: &Kms,
+        text: &str,
+        key: &KeyRecord,
+        bypass_lockout_check: bool,
+    ) -> KmsResult<()> {
+        authorization::check_new_policy(kms, self.ctx, text, key, bypass_lockout_check)
     }
 
     /// The resolved key as it is now, checked against the key-state table again. Called
@@ -212,6 +264,7 @@ impl Call<'_> {
         // in its own Region (which decides the caller's outcome in strict mode).
         let _ = kms.audit.record_call(
             &ctx,
+            &kms.user_identity(&ctx),
             kms.account(),
             event,
             false,
@@ -292,8 +345,19 @@ pub fn execute<O: Operation>(
         }
     }
     super::grants::check_request_tokens(kms, ctx, grant_tokens)?;
-    authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
-        O::conditions(&req)
+    if let Some(alias) = O::alias_ref(&req) {
+        let name = AliasName::parse(alias)?;
+        let arn = kms.alias_arn(ctx.region, &name);
+        authorization::authorize_on(
+            kms,
+            ctx,
+            O::SPEC.action,
+            Target::Alias(&arn),
+            &ConditionValues::default,
+        )?;
+    }
+    let permit = authorization::authorize(kms, ctx, O::SPEC.action, key.as_deref(), &|| {
+        request_conditions::<O>(&req, key.as_deref())
     })?;
     if O::dry_run(&req) {
         return Err(super::error::KmsError::dry_run());
@@ -302,13 +366,55 @@ pub fn execute<O: Operation>(
         ctx,
         key,
         spec: &O::SPEC,
+        permit,
         audit_input,
     };
     O::run(kms, &call, req)
+}
+
+/// The condition values of a request on `key`: the operation's own
+/// ([`Operation::conditions`], [`Operation::key_conditions`]) and `kms:RequestAlias` when
+/// the key was named by an alias. (The hook adds what the key says of itself and the
+/// global keys.)
+fn request_conditions<O: Operation>(req: &O::Request, key: Option<&KeyRecord>) -> ConditionValues {
+    let mut values = O::conditions(req);
+    if let Some(key) = key {
+        O::key_conditions(req, key, &mut values);
+    }
+    if let Some(alias) = O::key_ref(req).and_then(request_alias) {
+        if rules::condition_keys_for(O::SPEC.action).any(|k| k.key == "kms:RequestAlias") {
+            values.add("kms:RequestAlias", alias);
+        }
+    }
+    values
+}
+
+/// [`request_conditions`] of a JSON request (the table test of the condition keys each
+/// operation supplies).
+pub fn conditions_of<O: Operation>(
+    input: Value,
+    key: Option<&KeyRecord>,
+) -> KmsResult<ConditionValues> {
+    let req: O::Request = wire::parse(input)?;
+    Ok(request_conditions::<O>(&req, key))
+}
+
+/// The alias name a `KeyId` names (`alias/…`, or the name part of an alias ARN), for
+/// `kms:RequestAlias`.
+fn request_alias(raw: &str) -> Option<&str> {
+    if raw.starts_with("alias/") {
+        return Some(raw);
+    }
+    let resource = raw.strip_prefix("arn:")?.splitn(5, ':').nth(4)?;
+    resource.starts_with("alias/").then_some(resource)
 }
 
 /// One operation of the registry: its declaration and its [`prepare`].
 pub struct Entry {
     pub spec: &'static Spec,
     pub prepare: fn(Value) -> Box<dyn Prepared>,
+    /// The request's condition values ([`conditions_of`]).
+    #[allow(dead_code)]
+    // Read by the table test of the condition keys each operation supplies.
+    pub conditions: fn(Value, Option<&KeyRecord>) -> KmsResult<ConditionValues>,
 }

@@ -1,6 +1,7 @@
 //! Key policies: AWS's default key policy text, and the checks a new policy must pass.
 
 use super::error::{ErrorKind, KmsError, KmsResult};
+use crate::authz::{PolicyDoc, PolicyError, PolicyKind};
 use crate::domain::region::Region;
 
 /// The name of the one policy a key has.
@@ -26,37 +27,14 @@ pub fn check_policy_name(name: Option<&str>) -> KmsResult<()> {
     }
 }
 
-fn malformed(message: impl Into<String>) -> KmsError {
-    KmsError::new(ErrorKind::MalformedPolicyDocument, message)
-}
-
-/// Checks that a policy document is a JSON object with a `Statement` list whose entries
-/// each have an `Effect` of Allow or Deny.
+/// Checks that a key policy is a well-formed policy document KMS accepts: the IAM policy
+/// language (`authz::policy`: elements, effects, actions, ARNs, condition operators and
+/// keys, policy variables) and KMS's own rules for key policies. The message is AWS's
+/// MalformedPolicyDocumentException message.
 pub fn check_policy(text: &str) -> KmsResult<()> {
-    let doc: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| malformed(format!("The policy is not valid JSON: {e}")))?;
-    let obj = doc
-        .as_object()
-        .ok_or_else(|| malformed("The policy must be a JSON object."))?;
-    let statements = match obj.get("Statement") {
-        Some(serde_json::Value::Array(a)) => a.clone(),
-        Some(s @ serde_json::Value::Object(_)) => vec![s.clone()],
-        _ => return Err(malformed("The policy must contain a Statement.")),
-    };
-    if statements.is_empty() {
-        return Err(malformed("The policy must contain at least one statement."));
-    }
-    for s in &statements {
-        match s.get("Effect").and_then(|e| e.as_str()) {
-            Some("Allow") | Some("Deny") => {}
-            _ => {
-                return Err(malformed(
-                    "Every policy statement needs an Effect of Allow or Deny.",
-                ))
-            }
-        }
-    }
-    Ok(())
+    let malformed = |e: PolicyError| KmsError::new(ErrorKind::MalformedPolicyDocument, e.message());
+    let doc = PolicyDoc::parse(text, PolicyKind::Key).map_err(malformed)?;
+    doc.check_kms_rules().map_err(malformed)
 }
 
 #[cfg(test)]

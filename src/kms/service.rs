@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::access::Access;
 use super::error::{KmsError, KmsResult, Report};
 use super::grant_index::GrantIndex;
 use super::job_retries::Retries;
@@ -19,7 +20,7 @@ use crate::domain::ids::{alias_arn, key_arn, AliasName, KeyId, KeyRef};
 use crate::domain::job::JobRecord;
 use crate::domain::key::{KeyRecord, KeySpec, KeyState};
 use crate::domain::region::Region;
-use crate::domain::request::RequestContext;
+use crate::domain::request::{RequestContext, UserIdentity};
 use crate::domain::write::Write;
 use crate::hsm::{Hsm, HsmError, RegionToken};
 use crate::store::{MetadataStore, StoreError};
@@ -94,6 +95,8 @@ pub struct Kms {
     pub jobs_changed: tokio::sync::Notify,
     /// Backoff for failed jobs.
     pub job_retries: Retries,
+    /// Open or strict access control ([`Kms::with_access`]).
+    pub access: Access,
     /// Held while due jobs run (`jobs::run_due`): the job runner and the admin API's
     /// clock move both run them, and a job run twice at once (two rotations of one key
     /// racing) would leave the Regions of a key with different materials.
@@ -158,10 +161,36 @@ impl Kms {
             write_lock: Mutex::new(()),
             jobs_changed: tokio::sync::Notify::new(),
             job_retries: Retries::default(),
+            access: Access::Open,
             jobs_running: Mutex::new(()),
         };
         kms.reconcile();
         Ok(kms)
+    }
+
+    /// The service with `access` control (open mode unless said otherwise).
+    pub fn with_access(mut self, access: Access) -> Kms {
+        self.access = access;
+        self
+    }
+
+    /// Whether the caller of `ctx` belongs to another account than the one owning this
+    /// service's keys (strict mode, a principal of another account of the principals
+    /// file): such a caller reaches keys here by key ARN only, and has no keys or aliases
+    /// of its own here.
+    pub fn caller_in_other_account(&self, ctx: &RequestContext) -> Option<String> {
+        self.access
+            .caller_account(&ctx.access_key)
+            .filter(|a| a != self.account())
+    }
+
+    /// The caller of `ctx` as the audit log records it (`userIdentity`).
+    pub fn user_identity(&self, ctx: &RequestContext) -> UserIdentity {
+        self.access.user_identity(
+            &ctx.access_key,
+            ctx.region.partition().as_str(),
+            self.account(),
+        )
     }
 
     /// Startup reconciliation: destroys token objects no metadata refers to (left by a
@@ -316,7 +345,25 @@ impl Kms {
 
     /// Resolves a `KeyId` request field (id, key ARN, alias name or alias ARN) to a key of
     /// the request's Region, with AWS's NotFoundException messages.
+    /// A caller of another account names keys of this one by ARN: a key id or alias name
+    /// is looked for in the caller's own account, where there is none.
     pub fn resolve(&self, ctx: &RequestContext, raw: &str) -> KmsResult<Arc<KeyRecord>> {
+        if let Some(own) = self.caller_in_other_account(ctx) {
+            if !raw.starts_with("arn:") {
+                return Err(
+                    match KeyRef::parse(raw, ctx.region, &own).map_err(KmsError::from)? {
+                        KeyRef::Id(id) => KmsError::not_found(format!(
+                            "Key '{}' does not exist",
+                            key_arn(ctx.region, &own, &id)
+                        )),
+                        KeyRef::Alias(alias) => KmsError::not_found(format!(
+                            "Alias '{}' is not found.",
+                            alias_arn(ctx.region, &own, &alias)
+                        )),
+                    },
+                );
+            }
+        }
         match KeyRef::parse(raw, ctx.region, self.account()).map_err(KmsError::from)? {
             KeyRef::Id(id) => self.get_key(ctx.region, &id).ok_or_else(|| {
                 KmsError::not_found(format!(

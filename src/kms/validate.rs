@@ -560,16 +560,20 @@ fn compile_pattern(source: &str) -> Result<Pattern, String> {
 /// * character classes follow Java's rules for where `-` is a range
 ///   operator (`[a-z0-9-_.]`: the second `-` is a literal), nested classes
 ///   are unions;
-/// * `\Q...\E`, `(?:...)`, `(?<name>...)`, greedy and lazy quantifiers.
+/// * `\Q...\E`, `(?:...)`, `(?<name>...)`, greedy and lazy quantifiers;
+/// * the DOTALL flag `(?s)` (CloudTrail's model writes `(?s).*`): `.` matches
+///   any character from there to the end of the pattern (Java ends it with the
+///   enclosing group; the models use it only at the start).
 ///
 /// Constructs with no Rust equivalent (look-around, back-references,
-/// possessive quantifiers, atomic groups, inline flags, class intersection)
-/// are reported as errors rather than silently changed.
+/// possessive quantifiers, atomic groups, other inline flags, class
+/// intersection) are reported as errors rather than silently changed.
 fn java_regex_to_rust(java: &str) -> Result<String, String> {
     let mut translator = JavaRegex {
         chars: java.chars().collect(),
         pos: 0,
         out: String::with_capacity(java.len() * 2),
+        dotall: false,
     };
     translator.sequence()?;
     Ok(translator.out)
@@ -579,6 +583,8 @@ struct JavaRegex {
     chars: Vec<char>,
     pos: usize,
     out: String,
+    /// `(?s)` seen: `.` matches line terminators too.
+    dotall: bool,
 }
 
 /// One parsed escape sequence.
@@ -621,6 +627,7 @@ impl JavaRegex {
                     Escape::Assertion(a) => self.out.push_str(a),
                 },
                 '[' => self.class()?,
+                '.' if self.dotall => self.out.push_str("(?s:.)"),
                 '.' => self.out.push_str(r"[^\n\r\x{85}\x{2028}\x{2029}]"),
                 '(' => self.group_open()?,
                 '*' | '+' | '?' => {
@@ -649,6 +656,11 @@ impl JavaRegex {
             (Some('<'), Some(c)) if c.is_ascii_alphabetic() => {
                 self.pos += 2;
                 self.out.push_str("(?P<");
+                Ok(())
+            }
+            (Some('s'), Some(')')) => {
+                self.pos += 3;
+                self.dotall = true;
                 Ok(())
             }
             _ => Err("look-around, atomic groups and inline flags are not supported".into()),
@@ -2018,6 +2030,12 @@ mod tests {
         assert!(matches(r"\Qa.b\E", "a.b"));
         assert!(!matches(r"\Qa.b\E", "axb"));
         assert!(matches(r"\uD83D\uDE00", "\u{1F600}"));
+    }
+
+    #[test]
+    fn the_dotall_flag_lets_dot_match_line_breaks() {
+        assert!(matches(r"(?s).*", "SELECT *\nFROM x"));
+        assert!(!matches(r".*", "SELECT *\nFROM x"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ impl ErrorKind {
     pub fn aws_name(self) -> &'static str {
         use ErrorKind::*;
         match self {
+            AccessDenied => "AccessDeniedException",
             AlreadyExists => "AlreadyExistsException",
             Disabled => "DisabledException",
             ExpiredImportToken => "ExpiredImportTokenException",
@@ -51,6 +52,8 @@ impl ErrorKind {
             MissingAuthenticationToken => "MissingAuthenticationTokenException",
             IncompleteSignature => "IncompleteSignatureException",
             UnrecognizedClient => "UnrecognizedClientException",
+            InvalidSignature => "InvalidSignatureException",
+            ExpiredToken => "ExpiredTokenException",
             Throttling => "ThrottlingException",
         }
     }

@@ -12,6 +12,8 @@
 //! - [`wrapping`]: key material wrapped as a user wraps it for ImportKeyMaterial;
 //! - [`readme`]: a README section's bash blocks replayed with the aws CLI;
 //! - [`launch`]: the process-level start (shared with the bench crate);
+//! - [`signing`]: requests signed by hand (another time, another secret, a body changed
+//!   after signing);
 //! - [`pkcs11`]: the tokens of a data directory seen by another process with cryptoki
 //!   (attacks, inspections), in a child process of the test binary.
 //!
@@ -25,6 +27,7 @@ pub mod launch;
 pub mod pkcs11;
 pub mod readme;
 pub mod server;
+pub mod signing;
 pub mod wrapping;
 
 // A test binary uses the part it needs.

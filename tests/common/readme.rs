@@ -20,28 +20,34 @@ pub fn readme() -> String {
 /// The ```bash blocks of the README section `## <title>`, in order (blocks in another
 /// language, and every block of other sections, are left out).
 pub fn section_blocks(readme: &str, title: &str) -> Vec<String> {
+    section_blocks_in(readme, title, "bash")
+}
+
+/// The blocks of language `lang` (```toml, ```bash …) of the README section `## <title>`,
+/// in order.
+pub fn section_blocks_in(readme: &str, title: &str, lang: &str) -> Vec<String> {
     let heading = format!("## {title}");
     let mut inside = false;
-    let mut fence: Option<bool> = None; // Some(is_bash) while inside a fence
+    let mut fence: Option<bool> = None; // Some(is the language) while inside a fence
     let mut blocks = Vec::new();
     let mut current = String::new();
     for line in readme.lines() {
         let trimmed = line.trim_start();
-        if let Some(is_bash) = fence {
+        if let Some(is_lang) = fence {
             if trimmed.starts_with("```") {
-                if is_bash && inside {
+                if is_lang && inside {
                     blocks.push(std::mem::take(&mut current));
                 }
                 current.clear();
                 fence = None;
-            } else if is_bash && inside {
+            } else if is_lang && inside {
                 current.push_str(line);
                 current.push('\n');
             }
             continue;
         }
         if let Some(info) = trimmed.strip_prefix("```") {
-            fence = Some(info.split_whitespace().next() == Some("bash"));
+            fence = Some(info.split_whitespace().next() == Some(lang));
             continue;
         }
         if line.starts_with("## ") {
@@ -117,6 +123,9 @@ pub fn run_script(script: &str, work_dir: &Path, scratch: &Path, timeout: Durati
             "AWS_SHARED_CREDENTIALS_FILE",
             scratch.join("aws-credentials"),
         )
+        // The aws CLI caches role credentials under ~/.aws/cli/cache: another server's
+        // session tokens must not be found there.
+        .env("HOME", scratch)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_PAGER", "")
         .env("TMPDIR", scratch);

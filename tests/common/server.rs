@@ -118,7 +118,7 @@ impl Server {
     /// Like [`Server::start_with`], with extra environment variables for the server
     /// process (test hooks; settings belong in `args`).
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut server = Server::prepare(args, true);
+        let mut server = Server::prepare(args, true, None);
         server.env = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -133,19 +133,44 @@ impl Server {
         Server::launch(args, false)
     }
 
-    fn launch(args: &[&str], from_template: bool) -> Server {
-        let mut server = Server::prepare(args, from_template);
+    /// Start a server in strict mode (`--mode strict`) with `principals` (the text of a
+    /// principals file, written next to the data directory) and extra `serve` arguments
+    /// as for [`Server::start_with`]. [`Server::client_as`] signs as one of its principals.
+    pub fn start_strict(principals: &str, args: &[&str]) -> Server {
+        let mut server = Server::prepare(args, true, Some(principals));
         server.spawn();
         server
     }
 
-    /// A server with its data directory ready, not started.
-    fn prepare(args: &[&str], from_template: bool) -> Server {
+    /// Where [`Server::start_strict`] wrote the principals file.
+    pub fn principals_path(&self) -> PathBuf {
+        self.data_dir.path().join("principals.toml")
+    }
+
+    fn launch(args: &[&str], from_template: bool) -> Server {
+        let mut server = Server::prepare(args, from_template, None);
+        server.spawn();
+        server
+    }
+
+    /// A server with its data directory ready (and, for strict mode, its principals file
+    /// written), not started.
+    fn prepare(args: &[&str], from_template: bool, principals: Option<&str>) -> Server {
         let data_dir = tempfile::Builder::new()
             .prefix("hsm-kms-test-")
             .tempdir()
             .expect("create temp data dir");
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        if let Some(text) = principals {
+            let path = data_dir.path().join("principals.toml");
+            std::fs::write(&path, text).expect("write the principals file");
+            args.extend([
+                "--mode".to_string(),
+                "strict".to_string(),
+                "--principals-file".to_string(),
+                path.display().to_string(),
+            ]);
+        }
         let regions = regions_arg(&args).unwrap_or_else(|| {
             args.push("--regions".into());
             args.push(DEFAULT_REGIONS.into());
@@ -277,16 +302,49 @@ impl Server {
         self.spawn();
     }
 
+    /// An AWS SDK KMS client for `region`, pointed at this server, retries off.
+    pub async fn client(&self, region: &str) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk_config(region).await)
+    }
+
+    /// An AWS SDK KMS client for `region` signing with the given credentials (a principal
+    /// of a strict-mode server, or a role session's temporary credentials).
+    pub async fn client_as(
+        &self,
+        region: &str,
+        access_key_id: &str,
+        secret: &str,
+        session_token: Option<&str>,
+    ) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(
+            &self
+                .sdk_config_as(region, access_key_id, secret, session_token)
+                .await,
+        )
+    }
+
     /// The AWS SDK configuration of a client of this server in `region`: test
     /// credentials, retries off, a generous operation timeout. Clients of other services
-    /// served on the port (CloudFormation) are built from it.
+    /// served on the port (CloudFormation, STS, CloudTrail) are built from it.
     pub async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        self.sdk_config_as(region, "AKIDEXAMPLE", "secret", None)
+            .await
+    }
+
+    /// [`Server::sdk_config`] signing with the given credentials.
+    pub async fn sdk_config_as(
+        &self,
+        region: &str,
+        access_key_id: &str,
+        secret: &str,
+        session_token: Option<&str>,
+    ) -> aws_config::SdkConfig {
         assert!(!self.url.is_empty(), "server not started");
         aws_config::defaults(BehaviorVersion::latest())
             .credentials_provider(Credentials::new(
-                "AKIDEXAMPLE",
-                "secret",
-                None,
+                access_key_id,
+                secret,
+                session_token.map(str::to_string),
                 None,
                 "test",
             ))
@@ -300,11 +358,6 @@ impl Server {
             )
             .load()
             .await
-    }
-
-    /// An AWS SDK KMS client for `region`, pointed at this server, retries off.
-    pub async fn client(&self, region: &str) -> aws_sdk_kms::Client {
-        aws_sdk_kms::Client::new(&self.sdk_config(region).await)
     }
 
     /// Moves the server clock forward by `seconds` (`POST /admin/clock`; the server must

@@ -132,8 +132,25 @@ where
     F: FnOnce(Browser, std::sync::Arc<Server>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    run_on(name, || Server::start_with(server_args), body).await
+}
+
+/// [`run`] against a strict-mode server with `principals` (a principals file's text).
+pub async fn run_strict<F, Fut>(name: &str, principals: &str, server_args: &[&str], body: F)
+where
+    F: FnOnce(Browser, std::sync::Arc<Server>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run_on(name, || Server::start_strict(principals, server_args), body).await
+}
+
+async fn run_on<F, Fut>(name: &str, start: impl FnOnce() -> Server, body: F)
+where
+    F: FnOnce(Browser, std::sync::Arc<Server>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let _permit = permits().acquire().await.expect("semaphore");
-    let server = std::sync::Arc::new(Server::start_with(server_args));
+    let server = std::sync::Arc::new(start());
     let (browser, driver, profile) = start_browser(&server.url).await;
     let outcome = tokio::spawn(body(browser.clone(), server.clone())).await;
     if let Err(e) = &outcome {
@@ -329,6 +346,14 @@ impl Browser {
         self.go("/console/").await;
         self.click("#sign-in").await;
         self.find("#keys-table").await;
+    }
+
+    /// Signs in to a strict-mode server with an access key and its secret.
+    pub async fn sign_in_as(&self, access_key_id: &str, secret: &str) {
+        self.go("/console/").await;
+        self.fill("#access-key-id", access_key_id).await;
+        self.fill("#secret-access-key", secret).await;
+        self.click("#sign-in").await;
     }
 
     /// Saves a screenshot of the page into `path`.

@@ -1031,3 +1031,117 @@ async fn key_detail_tabs_change_the_key_through_the_api() {
     })
     .await;
 }
+
+/// Strict mode: an administrator, a user who may look at keys and create replicas' keys but
+/// not call kms:ReplicateKey, and a role (for the pickers).
+pub const STRICT_PRINCIPALS: &str = r#"
+[accounts.111122223333]
+
+[users.admin]
+account = "111122223333"
+[[users.admin.access_keys]]
+id = "AKIAADMIN00000000001"
+secret = "admin-secret"
+[[users.admin.policies]]
+name = "all"
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"*"}}'
+
+[users.viewer]
+account = "111122223333"
+[[users.viewer.access_keys]]
+id = "AKIAVIEWER0000000001"
+secret = "viewer-secret"
+[[users.viewer.policies]]
+name = "look-but-not-replicate"
+document = '''
+{"Version":"2012-10-17","Statement":{"Effect":"Allow",
+ "Action":["kms:Describe*","kms:Get*","kms:List*","kms:CreateKey","kms:TagResource"],"Resource":"*"}}
+'''
+
+[roles.app]
+account = "111122223333"
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}}'
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_without_kms_replicate_key_sees_the_denial() {
+    browser::run_strict(
+        "strict_replicate_denied",
+        STRICT_PRINCIPALS,
+        &args(&[]),
+        |b: Browser, server| async move {
+            let admin = server
+                .client_as("us-east-1", "AKIAADMIN00000000001", "admin-secret", None)
+                .await;
+            let id = admin
+                .create_key()
+                .multi_region(true)
+                .description("payments")
+                .send()
+                .await
+                .expect("primary")
+                .key_metadata
+                .expect("m")
+                .key_id;
+
+            // The sign-in form asks for an access key and its secret; a wrong one fails.
+            b.sign_in_as("AKIAVIEWER0000000001", "not-the-secret").await;
+            b.wait_text("body", "The access key ID or the secret access key is not correct.")
+                .await;
+            b.sign_in_as("AKIAVIEWER0000000001", "viewer-secret").await;
+            b.find("#keys-table").await;
+            b.wait_text(
+                "body",
+                "arn:aws:iam::111122223333:user/viewer",
+            )
+            .await;
+            // ListKeys and DescribeKey are the viewer's: the key is listed.
+            b.wait_text(&format!("#keys-table tr[data-key-id='{id}']"), "Enabled")
+                .await;
+
+            b.go(&format!("/console/us-east-1/keys/{id}/replicate")).await;
+            // The administrators picker lists the principals file's users and roles.
+            let admins = b.text("#admin-list").await;
+            for arn in [
+                "arn:aws:iam::111122223333:user/admin",
+                "arn:aws:iam::111122223333:user/viewer",
+                "arn:aws:iam::111122223333:role/app",
+            ] {
+                assert!(admins.contains(arn), "{arn} is not offered: {admins}");
+            }
+            b.click("#replica-regions-toggle").await;
+            b.click("label[for='region-eu-west-1']").await;
+            b.click("#replica-regions-toggle").await;
+            b.click("#replica-next").await;
+            b.click("#replica-finish").await;
+            let row = b
+                .wait_text(
+                    "#replica-results tr[data-region='eu-west-1']",
+                    "AccessDeniedException",
+                )
+                .await;
+            assert!(
+                row.contains(
+                    "User: arn:aws:iam::111122223333:user/viewer is not authorized to perform: kms:ReplicateKey"
+                ),
+                "{row}"
+            );
+            // Nothing was made in eu-west-1, and the denial is on record as the viewer's.
+            let west = server
+                .client_as("eu-west-1", "AKIAADMIN00000000001", "admin-secret", None)
+                .await;
+            let e = west.describe_key().key_id(&id).send().await;
+            assert!(e.is_err(), "a replica exists: {e:?}");
+            let record = common::wait_for_record(&server, "us-east-1", "the denied ReplicateKey", |r| {
+                r["eventName"] == "ReplicateKey" && r["errorCode"] == "AccessDeniedException"
+            })
+            .await;
+            assert_eq!(
+                record["userIdentity"]["arn"],
+                "arn:aws:iam::111122223333:user/viewer"
+            );
+            assert_eq!(record["userIdentity"]["type"], "IAMUser");
+        },
+    )
+    .await;
+}

@@ -524,3 +524,69 @@ async fn downloads_are_the_keys_own_bytes() {
         .await
         .expect("the downloaded token and wrapping key import");
 }
+
+/// Posts the sign-in form with credentials; returns the response.
+async fn sign_in_with(
+    c: &reqwest::Client,
+    base: &str,
+    akid: &str,
+    secret: &str,
+) -> reqwest::Response {
+    let page = c
+        .get(format!("{base}/console/signin"))
+        .send()
+        .await
+        .expect("signin page");
+    let pre = cookie_value(&set_cookies(&page), "hsmkms_signin").expect("signin cookie");
+    let html = page.text().await.expect("html");
+    assert!(html.contains("name=\"access_key_id\""), "{html}");
+    assert!(html.contains("type=\"password\""), "{html}");
+    let token = hidden(&html, "csrf");
+    c.post(format!("{base}/console/signin"))
+        .header("cookie", format!("hsmkms_signin={pre}"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("next", "/console/"),
+            ("access_key_id", akid),
+            ("secret_access_key", secret),
+        ])
+        .send()
+        .await
+        .expect("sign in")
+}
+
+#[tokio::test]
+async fn strict_sign_in_needs_a_principals_access_key_and_its_secret() {
+    let server = Server::start_strict(crate::flows::STRICT_PRINCIPALS, &[]);
+    let c = http();
+    for (akid, secret) in [
+        ("", ""),
+        ("AKIAVIEWER0000000001", "admin-secret"),
+        ("AKIANOBODY0000000001", "viewer-secret"),
+    ] {
+        let r = sign_in_with(&c, &server.url, akid, secret).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{akid}");
+        assert!(cookie_value(&set_cookies(&r), "hsmkms_console").is_none());
+        let html = r.text().await.unwrap_or_default();
+        assert!(
+            html.contains("The access key ID or the secret access key is not correct."),
+            "{html}"
+        );
+    }
+    let r = sign_in_with(&c, &server.url, "AKIAVIEWER0000000001", "viewer-secret").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let session = cookie_value(&set_cookies(&r), "hsmkms_console").expect("session");
+    let (status, html) = page(
+        &c,
+        &format!("{}/console/us-east-1/keys", server.url),
+        &session,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("arn:aws:iam::111122223333:user/viewer"),
+        "{html}"
+    );
+    assert!(!html.contains("viewer-secret"));
+    assert!(!server.log().contains("viewer-secret"));
+}

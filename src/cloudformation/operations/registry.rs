@@ -21,7 +21,6 @@ type Handler = fn(&Arc<CloudFormation>, &RequestContext, Value) -> CfnResult<Val
 pub struct Operation {
     pub name: &'static str,
     /// The IAM action the caller needs (`cloudformation:<name>`).
-    #[allow(dead_code)] // Checked by strict mode (issue 11) in `dispatch::call`.
     pub action: &'static str,
     /// Changes nothing: CloudTrail's `readOnly`.
     pub read_only: bool,

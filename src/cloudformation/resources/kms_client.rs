@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use crate::domain::region::Region;
-use crate::domain::request::{Identity, RequestContext, CLOUDFORMATION};
+use crate::domain::request::{RequestContext, CLOUDFORMATION};
 use crate::kms::dispatch;
 use crate::kms::error::{ErrorKind, KmsError, Report};
 use crate::kms::service::Kms;
@@ -31,6 +31,7 @@ impl KmsFailure {
             ErrorKind::Throttling => "Throttling",
             ErrorKind::KmsInternal => "InternalFailure",
             ErrorKind::KmsInvalidState => "ResourceConflict",
+            ErrorKind::AccessDenied => "AccessDenied",
             _ => "InvalidRequest",
         }
     }
@@ -72,11 +73,12 @@ impl<'a> KmsClient<'a> {
     pub fn call(&self, region: Region, operation: &str, input: Value) -> Result<Value, KmsFailure> {
         let ctx = RequestContext {
             region,
-            // The stack's caller; in open mode the account's root user.
-            identity: Identity::AccountRoot,
+            // The stack's caller: CloudFormation calls KMS as the caller (strict mode
+            // authorizes each call as that principal; open mode: the account's root user).
             access_key: self.access_key.to_string(),
             request_id: uuid::Uuid::new_v4().to_string(),
             source_ip: CLOUDFORMATION.to_string(),
+            secure_transport: self.kms.config.edge.tls.is_some(),
             user_agent: CLOUDFORMATION.to_string(),
             invoked_by: Some(CLOUDFORMATION),
         };

@@ -61,6 +61,10 @@ impl Operation for CreateAlias {
         settable_alias_name(&req.alias_name).map(|_| ())
     }
 
+    fn alias_ref(req: &Request) -> Option<&str> {
+        Some(&req.alias_name)
+    }
+
     fn resolve(
         kms: &Kms,
         ctx: &RequestContext,

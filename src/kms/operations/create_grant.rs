@@ -33,7 +33,8 @@ use crate::domain::request::{ConditionValues, RequestContext};
 use crate::domain::write::Write;
 use crate::kms::asymmetric;
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
-use crate::kms::grant_index::account_root;
+use crate::kms::authorization;
+use crate::kms::grant_index::{account_root, admits_child};
 use crate::kms::grants;
 use crate::kms::key_state::Op;
 use crate::kms::operation::{Call, Operation, Pool, Spec};
@@ -134,6 +135,21 @@ pub fn check_principal(member: &str, value: &str) -> KmsResult<()> {
     ))
 }
 
+/// Strict mode: a grantee or retiring principal must exist (the principals file declares
+/// it), as AWS refuses a principal it does not know.
+fn check_known(kms: &Kms, arn: &str) -> KmsResult<()> {
+    let Some(authz) = kms.access.authorizer() else {
+        return Ok(());
+    };
+    match PrincipalArn::parse(arn) {
+        Some(p) if authz.principals.exists(&p) => Ok(()),
+        _ => Err(KmsError::new(
+            ErrorKind::InvalidArn,
+            format!("ARN does not refer to a valid principal: {arn}"),
+        )),
+    }
+}
+
 fn check_constraint_context(member: &str, context: &BTreeMap<String, String>) -> KmsResult<()> {
     if context.len() > MAX_CONSTRAINT_PAIRS {
         return Err(KmsError::validation(format!(
@@ -173,14 +189,16 @@ impl Operation for CreateGrant {
     };
     type Request = Request;
 
-    fn check_request(_kms: &Kms, _ctx: &RequestContext, req: &Request) -> KmsResult<()> {
+    fn check_request(kms: &Kms, _ctx: &RequestContext, req: &Request) -> KmsResult<()> {
         let grantee = req.grantee()?;
         if let GrantPrincipal::Principal(p) = &grantee {
             check_principal("GranteePrincipal", p)?;
+            check_known(kms, p)?;
         }
         let retiring = req.retiring()?;
         if let Some(GrantPrincipal::Principal(p)) = &retiring {
             check_principal("RetiringPrincipal", p)?;
+            check_known(kms, p)?;
         }
         let ops = req.operations();
         if ops.is_empty() {
@@ -325,9 +343,17 @@ impl Operation for CreateGrant {
                 .iter()
                 .find(|g| g.record.same_grant(&candidate))
                 .map(|g| g.record.grant_id.clone());
-            // Strict mode (issue 11): when a grant, not a policy, allowed this CreateGrant,
-            // the new grant must be within it — grant_index::admits_child(parent,
-            // &candidate) — else AccessDeniedException.
+            // Strict mode: when a grant, not a policy, allowed this CreateGrant, the new
+            // grant must be within it (create-grant-overview.md, "Granting CreateGrant
+            // permission"), else AccessDeniedException.
+            if let Some(parent) = call.allowed_by_grant() {
+                let within = GrantId::parse(parent)
+                    .and_then(|id| kms.grant(&key, &id))
+                    .is_some_and(|p| admits_child(&p.record, &candidate));
+                if !within {
+                    return Err(authorization::grant_exceeds_parent(kms, call.ctx, &key)?);
+                }
+            }
             let max = kms.config.max_grants_per_key as usize;
             if retry.is_none() && existing.len() >= max {
                 return Err(KmsError::new(

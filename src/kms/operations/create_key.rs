@@ -11,7 +11,8 @@ use crate::domain::write::Write;
 use crate::hsm::Extractability;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::operation::{Call, Operation, Pool, Spec};
-use crate::kms::policy::{check_policy, default_policy};
+use crate::kms::authorization::Target;
+use crate::kms::policy::default_policy;
 use crate::kms::service::Kms;
 use crate::kms::tags::{check_tags, merge_tags, tag_conditions, WireTag};
 use crate::kms::wire::Output;
@@ -29,7 +30,6 @@ pub struct Request {
     key_spec: Option<String>,
     origin: Option<String>,
     custom_key_store_id: Option<String>,
-    #[allow(dead_code)]
     bypass_policy_lockout_safety_check: Option<bool>,
     tags: Option<Vec<WireTag>>,
     multi_region: Option<bool>,
@@ -59,11 +59,26 @@ impl Operation for CreateKey {
             "kms:MultiRegion",
             req.multi_region.unwrap_or(false).to_string(),
         );
+        if req.multi_region == Some(true) {
+            values.add("kms:MultiRegionKeyType", "PRIMARY");
+        }
+        values.add(
+            "kms:BypassPolicyLockoutSafetyCheck",
+            req.bypass_policy_lockout_safety_check
+                .unwrap_or(false)
+                .to_string(),
+        );
         values
     }
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
         let region = call.ctx.region;
+        if let Some(own) = kms.caller_in_other_account(call.ctx) {
+            return Err(KmsError::unsupported(format!(
+                "hsm-kms keeps the keys of account {} only: a principal of account {own} can use them across accounts (by key ARN), not create keys of its own.",
+                kms.account()
+            )));
+        }
         crate::kms::quotas::check_new_key(kms, region)?;
         if req.key_spec.is_some() && req.customer_master_key_spec.is_some() {
             return Err(KmsError::validation(
@@ -107,15 +122,15 @@ impl Operation for CreateKey {
                 "Custom key stores are not supported by hsm-kms.",
             ));
         }
-        let policy = match req.policy {
-            Some(p) => {
-                check_policy(&p)?;
-                p
-            }
-            None => default_policy(region, kms.account()),
-        };
+        let wire_tags = req.tags.unwrap_or_default();
+        if !wire_tags.is_empty() {
+            // Tags need kms:TagResource as well (IAM policies).
+            call.authorize_also_with(kms, "kms:TagResource", Target::NewKey(region), &|| {
+                tag_conditions(&wire_tags)
+            })?;
+        }
         let mut tags = Vec::new();
-        merge_tags(&mut tags, check_tags(call.ctx.invoked_by, &req.tags.unwrap_or_default())?)?;
+        merge_tags(&mut tags, check_tags(call.ctx.invoked_by, &wire_tags)?)?;
 
         let now = kms.clock.now();
         let multi_region = req.multi_region.unwrap_or(false);
@@ -128,33 +143,9 @@ impl Operation for CreateKey {
         } else {
             (KeyId::new_single_region(), Extractability::Never, None)
         };
-        // Material first, metadata second: a crash in between leaves an orphaned object that
-        // startup reconciliation destroys, never a key without material.
         // Origin EXTERNAL: no material until ImportKeyMaterial (state PendingImport).
         let external = origin == Origin::External;
-        let rsa = matches!(
-            key_spec,
-            KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096
-        );
-        let _place = if rsa && !external {
-            Some(kms.rsa_generation(region)?)
-        } else {
-            None
-        };
-        let material = if external {
-            None
-        } else {
-            Some(material::generate_for_usage(
-                kms,
-                region,
-                &key_id,
-                key_spec,
-                key_usage,
-                extractability,
-            )?)
-        };
-        let label = material.as_ref().map(|m| m.token_label(&key_id));
-        let key = KeyRecord {
+        let mut key = KeyRecord {
             key_id,
             region,
             account_id: kms.account().to_string(),
@@ -170,9 +161,9 @@ impl Operation for CreateKey {
             },
             deletion_date: None,
             pending_window_days: None,
-            policy,
+            policy: default_policy(region, kms.account()),
             tags,
-            materials: material.into_iter().collect(),
+            materials: Vec::new(),
             rotation_enabled: false,
             rotation_period_days: None,
             multi_region: role,
@@ -181,6 +172,41 @@ impl Operation for CreateKey {
             rotation_started: None,
             imported: Vec::new(),
         };
+        if let Some(policy) = req.policy {
+            call.check_new_policy(
+                kms,
+                &policy,
+                &key,
+                req.bypass_policy_lockout_safety_check.unwrap_or(false),
+            )?;
+            key.policy = policy;
+        }
+        // Material first, metadata second: a crash in between leaves an orphaned object that
+        // startup reconciliation destroys, never a key without material. RSA key pairs wait
+        // for the Region's generation gate.
+        let rsa = matches!(
+            key_spec,
+            KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096
+        );
+        let _place = if rsa && !external {
+            Some(kms.rsa_generation(region)?)
+        } else {
+            None
+        };
+        let material = if external {
+            None
+        } else {
+            Some(material::generate_for_usage(
+                kms,
+                region,
+                &key.key_id,
+                key_spec,
+                key_usage,
+                extractability,
+            )?)
+        };
+        let label = material.as_ref().map(|m| m.token_label(&key.key_id));
+        key.materials = material.into_iter().collect();
         if let Err(e) = kms.commit(vec![Write::PutKey(key.clone())]) {
             if let (Ok(token), Some(label)) = (kms.token(region), &label) {
                 let _ = token.destroy(label);

@@ -63,6 +63,10 @@ impl Operation for Decrypt {
         Ok(())
     }
 
+    fn key_ref(req: &Request) -> Option<&str> {
+        req.key_id.as_deref()
+    }
+
     /// The key the caller names if it is an RSA key; otherwise the key the ciphertext
     /// names (which must be the one the caller names, if any).
     fn resolve(

@@ -3,7 +3,11 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use std::sync::Arc;
+
 use crate::domain::ids::AliasName;
+use crate::domain::key::KeyRecord;
+use crate::domain::request::RequestContext;
 use crate::domain::write::Write;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::operation::{Call, Operation, Pool, Spec};
@@ -27,6 +31,26 @@ impl Operation for DeleteAlias {
         read_only: false,
     };
     type Request = Request;
+
+    fn alias_ref(req: &Request) -> Option<&str> {
+        Some(&req.alias_name)
+    }
+
+    /// The alias's target key: the caller needs kms:DeleteAlias on it too.
+    fn resolve(
+        kms: &Kms,
+        ctx: &RequestContext,
+        req: &Request,
+    ) -> KmsResult<Option<Arc<KeyRecord>>> {
+        let name = AliasName::parse(&req.alias_name)?;
+        let target = kms
+            .state()
+            .aliases
+            .get(&ctx.region)
+            .and_then(|m| m.get(&name))
+            .map(|a| a.target.clone());
+        Ok(target.and_then(|id| kms.get_key(ctx.region, &id)))
+    }
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
         let region = call.ctx.region;

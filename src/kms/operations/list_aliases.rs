@@ -37,9 +37,11 @@ impl Operation for ListAliases {
         let region = call.ctx.region;
         let only = call.key_if_any().map(|k| k.key_id.clone());
         let state = kms.state();
+        // A principal of another account lists its own account's aliases: none here.
         let items = state
             .aliases
             .get(&region)
+            .filter(|_| kms.caller_in_other_account(call.ctx).is_none())
             .into_iter()
             .flat_map(|m| m.values())
             .filter(|a| only.as_ref().is_none_or(|k| &a.target == k))

@@ -29,7 +29,11 @@ impl Operation for ListKeys {
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
         let state = kms.state();
-        let keys = state.keys.get(&call.ctx.region);
+        // A principal of another account lists its own account's keys: none here.
+        let keys = state
+            .keys
+            .get(&call.ctx.region)
+            .filter(|_| kms.caller_in_other_account(call.ctx).is_none());
         let items = keys.into_iter().flat_map(|m| m.values()).map(|k| {
             (
                 k.key_id.to_string(),

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::domain::request::RequestContext;
+use crate::domain::request::{ConditionValues, RequestContext};
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
 use crate::kms::operation::{Call, Operation, Pool, Spec};
@@ -19,7 +19,6 @@ pub struct Request {
     key_id: String,
     policy_name: Option<String>,
     policy: String,
-    #[allow(dead_code)]
     bypass_policy_lockout_safety_check: Option<bool>,
 }
 
@@ -42,8 +41,21 @@ impl Operation for PutKeyPolicy {
         Some(&req.key_id)
     }
 
+    fn conditions(req: &Request) -> ConditionValues {
+        let mut values = ConditionValues::default();
+        values.add(
+            "kms:BypassPolicyLockoutSafetyCheck",
+            req.bypass_policy_lockout_safety_check
+                .unwrap_or(false)
+                .to_string(),
+        );
+        values
+    }
+
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
+        let bypass = req.bypass_policy_lockout_safety_check.unwrap_or(false);
         call.modify_key(kms, |key, _| {
+            call.check_new_policy(kms, &req.policy, key, bypass)?;
             key.policy = req.policy;
             Ok(())
         })?;

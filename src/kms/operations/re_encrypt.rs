@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::domain::key::KeyRecord;
 use crate::domain::request::{ConditionValues, RequestContext};
-use crate::kms::asymmetric;
+use crate::kms::authorization::Target;
+use crate::kms::{asymmetric, ciphertext};
 use crate::kms::error::KmsResult;
 use crate::kms::key_state::Op;
 use crate::kms::operation::{Call, Operation, Pool, Spec};
@@ -84,8 +85,22 @@ impl Operation for ReEncrypt {
         )
     }
 
-    fn dry_run(req: &Request) -> bool {
-        req.dry_run == Some(true)
+    /// Whether the ciphertext was made under the destination key itself.
+    fn key_conditions(req: &Request, destination: &KeyRecord, values: &mut ConditionValues) {
+        let source = match ciphertext::parse(&req.ciphertext_blob.0) {
+            Ok(c) => c.key_id.as_str() == destination.key_id.as_str(),
+            Err(_) => req
+                .source_key_id
+                .as_deref()
+                .is_some_and(|s| s == destination.key_id.as_str() || s == destination.arn()),
+        };
+        values.add("kms:ReEncryptOnSameKey", source.to_string());
+    }
+
+    /// A dry run also asks for kms:ReEncryptFrom on the source key, which only `run`
+    /// knows (from the ciphertext): `run` stops it, after that check.
+    fn dry_run(_req: &Request) -> bool {
+        false
     }
 
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
@@ -104,7 +119,8 @@ impl Operation for ReEncrypt {
         let (source_arn, source_algorithm, source_material, plaintext) = match named {
             Some(source) if asymmetric::is_rsa_encryption_key(&source) => {
                 call.check_state(&source)?;
-                call.authorize_also(kms, "kms:ReEncryptFrom", Some(&source))?;
+                authorize_source(kms, call, &req, &source, destination)?;
+                stop_dry_run(&req)?;
                 let (plaintext, algorithm) = asymmetric::rsa_decrypt(
                     kms,
                     &source,
@@ -123,7 +139,8 @@ impl Operation for ReEncrypt {
                 )?;
                 symmetric::require_symmetric(&source, Self::SPEC.name)?;
                 call.check_state(&source)?;
-                call.authorize_also(kms, "kms:ReEncryptFrom", Some(&source))?;
+                authorize_source(kms, call, &req, &source, destination)?;
+                stop_dry_run(&req)?;
                 let out = symmetric::decrypt(
                     kms,
                     &source,
@@ -171,4 +188,34 @@ impl Operation for ReEncrypt {
         }
         Ok(out.into())
     }
+}
+
+/// DryRunOperationException once every check, both keys' authorization included, passed.
+fn stop_dry_run(req: &Request) -> KmsResult<()> {
+    if req.dry_run == Some(true) {
+        return Err(crate::kms::error::KmsError::dry_run());
+    }
+    Ok(())
+}
+
+/// kms:ReEncryptFrom on the source key, with the source's encryption context and
+/// algorithm.
+fn authorize_source(
+    kms: &Kms,
+    call: &Call<'_>,
+    req: &Request,
+    source: &KeyRecord,
+    destination: &KeyRecord,
+) -> KmsResult<()> {
+    call.authorize_also_with(kms, "kms:ReEncryptFrom", Target::Key(source), &|| {
+        let mut values = encryption_conditions(
+            req.source_encryption_algorithm.as_deref(),
+            req.source_encryption_context.as_ref(),
+        );
+        values.add(
+            "kms:ReEncryptOnSameKey",
+            (source.key_id == destination.key_id).to_string(),
+        );
+        values
+    })
 }

@@ -16,9 +16,10 @@ use crate::kms::key_metadata;
 use crate::kms::key_state::Op;
 use crate::kms::multi_region::replica_job_id;
 use crate::kms::operation::{Call, Operation, Pool, Spec};
-use crate::kms::policy::{check_policy, default_policy};
+use crate::kms::authorization::Target;
+use crate::kms::policy::default_policy;
 use crate::kms::service::Kms;
-use crate::kms::tags::{check_tags, merge_tags, tag_json, WireTag};
+use crate::kms::tags::{check_tags, merge_tags, tag_conditions, tag_json, WireTag};
 use crate::kms::wire::Output;
 
 pub struct ReplicateKey;
@@ -29,7 +30,6 @@ pub struct Request {
     key_id: String,
     replica_region: String,
     policy: Option<String>,
-    #[allow(dead_code)]
     bypass_policy_lockout_safety_check: Option<bool>,
     description: Option<String>,
     tags: Option<Vec<WireTag>>,
@@ -78,8 +78,9 @@ fn replica_region(kms: &Kms, primary: &KeyRecord, name: &str) -> KmsResult<Regio
 }
 
 impl Operation for ReplicateKey {
-    /// AWS also requires kms:CreateKey in the replica's Region; the hook is asked for
-    /// kms:ReplicateKey on the primary key only.
+    /// kms:ReplicateKey on the primary key (its key policy, with kms:ReplicaRegion);
+    /// `run` asks for kms:CreateKey in the replica's Region (IAM policies, with
+    /// kms:MultiRegionKeyType REPLICA) and, with Tags, kms:TagResource.
     const SPEC: Spec = Spec {
         name: "ReplicateKey",
         action: "kms:ReplicateKey",
@@ -98,7 +99,7 @@ impl Operation for ReplicateKey {
     }
 
     fn conditions(req: &Request) -> ConditionValues {
-        let mut values = ConditionValues::default();
+        let mut values = tag_conditions(req.tags.as_deref().unwrap_or_default());
         values.add("kms:ReplicaRegion", req.replica_region.as_str());
         values
     }
@@ -110,6 +111,27 @@ impl Operation for ReplicateKey {
             let primary = call.reload(kms)?;
             require_primary(&primary)?;
             let region = replica_region(kms, &primary, &req.replica_region)?;
+            let wire_tags = req.tags.unwrap_or_default();
+            call.authorize_also_with(kms, "kms:CreateKey", Target::Region(region), &|| {
+                let mut values = tag_conditions(&wire_tags);
+                values.add("kms:KeySpec", primary.key_spec.as_str());
+                values.add("kms:KeyUsage", primary.key_usage.as_str());
+                values.add("kms:KeyOrigin", primary.origin.as_str());
+                values.add("kms:MultiRegion", "true");
+                values.add("kms:MultiRegionKeyType", "REPLICA");
+                values.add(
+                    "kms:BypassPolicyLockoutSafetyCheck",
+                    req.bypass_policy_lockout_safety_check
+                        .unwrap_or(false)
+                        .to_string(),
+                );
+                values
+            })?;
+            if !wire_tags.is_empty() {
+                call.authorize_also_with(kms, "kms:TagResource", Target::NewKey(region), &|| {
+                    tag_conditions(&wire_tags)
+                })?;
+            }
             crate::kms::quotas::check_new_key(kms, region)?;
             if let Some(existing) = kms.get_key(region, &primary.key_id) {
                 let hint = if existing.state == KeyState::PendingDeletion {
@@ -122,17 +144,10 @@ impl Operation for ReplicateKey {
                     format!("Replica key {} already exists.{hint}", existing.arn()),
                 ));
             }
-            let policy = match req.policy {
-                Some(p) => {
-                    check_policy(&p)?;
-                    p
-                }
-                None => default_policy(region, kms.account()),
-            };
             let mut tags = Vec::new();
-            merge_tags(&mut tags, check_tags(call.ctx.invoked_by, &req.tags.unwrap_or_default())?)?;
+            merge_tags(&mut tags, check_tags(call.ctx.invoked_by, &wire_tags)?)?;
             let now = kms.clock.now();
-            replica = KeyRecord {
+            let mut new = KeyRecord {
                 key_id: primary.key_id.clone(),
                 region,
                 account_id: primary.account_id.clone(),
@@ -144,7 +159,7 @@ impl Operation for ReplicateKey {
                 state: KeyState::Creating,
                 deletion_date: None,
                 pending_window_days: None,
-                policy,
+                policy: String::new(),
                 tags,
                 // Imported material is never copied: the replica imports it itself.
                 materials: if primary.origin == Origin::External {
@@ -161,6 +176,21 @@ impl Operation for ReplicateKey {
                 // The family's key check values travel with the shared properties.
                 imported: crate::kms::import::expected_for_replica(&primary),
             };
+            // The replica's key policy is the one given or the default, never the
+            // primary's.
+            new.policy = match req.policy {
+                Some(p) => {
+                    call.check_new_policy(
+                        kms,
+                        &p,
+                        &new,
+                        req.bypass_policy_lockout_safety_check.unwrap_or(false),
+                    )?;
+                    p
+                }
+                None => default_policy(region, kms.account()),
+            };
+            replica = new;
             let job = JobRecord {
                 id: replica_job_id(region, &replica.key_id),
                 due: now.plus_millis(kms.config.replica_creation_delay_ms),

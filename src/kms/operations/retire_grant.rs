@@ -1,7 +1,7 @@
 //! RetireGrant: deletes a grant named by its grant token, or by key id (or key ARN) and
 //! grant id. Who may retire it is the grant's to say (grant-manage.md: its retiring
 //! principal, its grantee when it allows RetireGrant, the account it was created in),
-//! through [`grants::authorize_retire`]. A token that is not one of this Region's is
+//! through [`crate::kms::authorization::authorize_retire`]. A token that is not one of this Region's is
 //! InvalidGrantTokenException; a grant that no longer exists is NotFoundException.
 
 use std::cell::OnceCell;
@@ -15,6 +15,7 @@ use crate::domain::key::KeyRecord;
 use crate::domain::request::RequestContext;
 use crate::domain::write::Write;
 use crate::kms::asymmetric;
+use crate::kms::authorization;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::grants::{self, TokenClaims};
 use crate::kms::key_state::Op;
@@ -123,7 +124,7 @@ impl Operation for RetireGrant {
         {
             let _guard = kms.write_guard();
             let grant = grants::find(kms, key, &grant_id)?;
-            grants::authorize_retire(kms, call.ctx, &grant)?;
+            authorization::authorize_retire(kms, call.ctx, &grant)?;
             asymmetric::dry_run(req.dry_run)?;
             kms.commit(vec![Write::DeleteGrant {
                 region: key.region,

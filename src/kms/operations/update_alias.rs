@@ -57,6 +57,10 @@ impl Operation for UpdateAlias {
         settable_alias_name(&req.alias_name).map(|_| ())
     }
 
+    fn alias_ref(req: &Request) -> Option<&str> {
+        Some(&req.alias_name)
+    }
+
     /// The new target key, once the alias is known to exist.
     fn resolve(
         kms: &Kms,

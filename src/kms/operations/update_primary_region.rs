@@ -10,6 +10,7 @@ use crate::domain::region::Region;
 use crate::domain::request::ConditionValues;
 use crate::domain::write::Write;
 use crate::kms::error::{KmsError, KmsResult};
+use crate::kms::authorization::Target;
 use crate::kms::key_state::Op;
 use crate::kms::multi_region::update_job_id;
 use crate::kms::operation::{Call, Operation, Pool, Spec};
@@ -90,7 +91,9 @@ impl Operation for UpdatePrimaryRegion {
                 ))
             })?;
             call.check_state(&replica)?;
-            call.authorize_also(kms, Self::SPEC.action, Some(&replica))?;
+            call.authorize_also_with(kms, Self::SPEC.action, Target::Key(&replica), &|| {
+                Self::conditions(&req)
+            })?;
             if primary.state != KeyState::Enabled || replica.state != KeyState::Enabled {
                 return Err(KmsError::invalid_state(format!(
                     "{} and {} must both be Enabled to update the primary Region.",
