@@ -19,6 +19,7 @@
 //! the most recent first), so a page costs what it reads, and a page token is the file
 //! offset where the previous page stopped.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
@@ -69,6 +70,9 @@ pub struct RecordDetail {
     /// `additionalEventData` (RetireGrant: the grant id).
     pub additional_event_data: Option<Value>,
 }
+
+/// The usual size of a record line, reserved for the per-thread line buffer.
+const LINE_CAPACITY: usize = 1024;
 
 /// How a call failed, as CloudTrail records it.
 #[derive(Debug, Clone, Copy)]
@@ -196,6 +200,98 @@ fn request_parameters(input: &Value) -> Value {
     }
 }
 
+/// A member value of a record written by [`write_api_call`].
+enum Field<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Json(&'a Value),
+}
+
+/// Appends `s` as a JSON string.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends the CloudTrail record of `call` as one JSON object, written straight into
+/// `out` rather than built as a JSON tree first: the members sorted by name, as the tree
+/// (a sorted map) has always written them; the event time without a formatter; the event
+/// id from [`crate::domain::ids::call_uuid`].
+fn write_api_call(out: &mut Vec<u8>, ctx: &RequestContext, call: &ApiCall<'_>) {
+    let mut identity = user_identity(call.who);
+    let (source_ip, user_agent) = match ctx.invoked_by {
+        Some(service) => {
+            // A call an AWS service made for the caller: CloudTrail names the service.
+            identity["invokedBy"] = json!(service);
+            (service, service)
+        }
+        None => (ctx.source_ip.as_str(), ctx.user_agent.as_str()),
+    };
+    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let event_id = crate::domain::ids::call_uuid()
+        .hyphenated()
+        .encode_lower(&mut id);
+    let time_bytes = call.time.iso8601_bytes();
+    let time_text;
+    let event_time = match time_bytes.as_ref().map(|b| std::str::from_utf8(b)) {
+        Some(Ok(t)) => t,
+        _ => {
+            time_text = call.time.iso8601();
+            time_text.as_str()
+        }
+    };
+    let mut members: Vec<(&str, Field<'_>)> = Vec::with_capacity(24);
+    members.extend([
+        ("eventVersion", Field::Str("1.08")),
+        ("userIdentity", Field::Json(&identity)),
+        ("eventTime", Field::Str(event_time)),
+        ("eventSource", Field::Str(call.source.as_str())),
+        ("eventName", Field::Str(call.event)),
+        ("awsRegion", Field::Str(ctx.region.as_str())),
+        ("sourceIPAddress", Field::Str(source_ip)),
+        ("userAgent", Field::Str(user_agent)),
+        ("requestParameters", Field::Json(&call.request_parameters)),
+        ("responseElements", Field::Json(&call.response_elements)),
+        ("requestID", Field::Str(&ctx.request_id)),
+        ("eventID", Field::Str(event_id)),
+        ("readOnly", Field::Bool(call.read_only)),
+        ("eventType", Field::Str("AwsApiCall")),
+        ("managementEvent", Field::Bool(true)),
+        ("recipientAccountId", Field::Str(call.account)),
+        ("eventCategory", Field::Str("Management")),
+    ]);
+    if !call.resources.is_null() {
+        members.push(("resources", Field::Json(&call.resources)));
+    }
+    if !call.additional_event_data.is_null() {
+        members.push((
+            "additionalEventData",
+            Field::Json(&call.additional_event_data),
+        ));
+    }
+    if let Some(e) = &call.error {
+        members.push(("errorCode", Field::Str(e.code)));
+        members.push(("errorMessage", Field::Str(e.message)));
+    }
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json_str(out, name);
+        out.push(b':');
+        match value {
+            Field::Str(s) => json_str(out, s),
+            Field::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Field::Json(v) => {
+                let _ = serde_json::to_writer(&mut *out, v);
+            }
+        }
+    }
+    out.push(b'}');
+}
+
 /// The key ARN a response names, for `resources`.
 fn resource_arn(response: Option<&Value>) -> Option<String> {
     let r = response?;
@@ -293,19 +389,17 @@ impl Audit {
         }
     }
 
-    /// Appends a record. Records of changes (and in strict mode every record) are written
-    /// to the file at once; read-only records (the crypto hot path) are written by
-    /// [`Audit::flush`] every 200 ms.
-    fn write(&self, region: Region, record: &Value) -> Result<(), AuditError> {
+    /// Appends a record (one JSON line, its newline included). Records of changes (and in
+    /// strict mode every record) are written to the file at once; read-only records (the
+    /// crypto hot path) are written by [`Audit::flush`] every 200 ms.
+    fn write(&self, region: Region, line: &[u8], read_only: bool) -> Result<(), AuditError> {
         let Some(log) = self.files.get(&region) else {
             return Ok(());
         };
-        let mut line = serde_json::to_vec(record).unwrap_or_default();
-        line.push(b'\n');
-        let now = self.every_record_written || record.get("readOnly") != Some(&Value::Bool(true));
+        let now = self.every_record_written || !read_only;
         let written = {
             let mut f = log.file.lock();
-            f.write_all(&line)
+            f.write_all(line)
                 .and_then(|()| if now { f.flush() } else { Ok(()) })
         };
         match written {
@@ -424,42 +518,27 @@ impl Audit {
         ctx: &RequestContext,
         call: &ApiCall<'_>,
     ) -> Result<(), AuditError> {
-        let mut record = json!({
-            "eventVersion": "1.08",
-            "userIdentity": user_identity(call.who),
-            "eventTime": call.time.iso8601(),
-            "eventSource": call.source.as_str(),
-            "eventName": call.event,
-            "awsRegion": ctx.region.as_str(),
-            "sourceIPAddress": ctx.source_ip,
-            "userAgent": ctx.user_agent,
-            "requestParameters": call.request_parameters,
-            "responseElements": call.response_elements,
-            "requestID": ctx.request_id,
-            "eventID": uuid::Uuid::new_v4().to_string(),
-            "readOnly": call.read_only,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-            "recipientAccountId": call.account,
-            "eventCategory": "Management",
-        });
-        if let Some(service) = ctx.invoked_by {
-            // A call an AWS service made for the caller: CloudTrail names the service.
-            record["userIdentity"]["invokedBy"] = json!(service);
-            record["sourceIPAddress"] = json!(service);
-            record["userAgent"] = json!(service);
+        // One line buffer per thread, reused (a record holds no secret).
+        thread_local! {
+            static LINE: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(LINE_CAPACITY));
         }
-        if !call.resources.is_null() {
-            record["resources"] = call.resources.clone();
-        }
-        if !call.additional_event_data.is_null() {
-            record["additionalEventData"] = call.additional_event_data.clone();
-        }
-        if let Some(e) = call.error {
-            record["errorCode"] = json!(e.code);
-            record["errorMessage"] = json!(e.message);
-        }
-        self.write(ctx.region, &record)
+        let record = |line: &mut Vec<u8>| {
+            line.clear();
+            write_api_call(line, ctx, call);
+            line.push(b'\n');
+            self.write(ctx.region, line, call.read_only)
+        };
+        LINE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut line) => {
+                let written = record(&mut line);
+                if line.capacity() > 16 * LINE_CAPACITY {
+                    // An outsized record (a long request) does not keep its memory.
+                    *line = Vec::with_capacity(LINE_CAPACITY);
+                }
+                written
+            }
+            Err(_) => record(&mut Vec::with_capacity(LINE_CAPACITY)),
+        })
     }
 
     /// Records an event the service itself performed (e.g. DeleteKey at the end of the
@@ -491,8 +570,10 @@ impl Audit {
             "recipientAccountId": account,
             "eventCategory": "Management",
         });
+        let mut line = serde_json::to_vec(&record).unwrap_or_default();
+        line.push(b'\n');
         // Counted and logged by `write`; the service's own event has no caller to fail.
-        let _ = self.write(region, &record);
+        let _ = self.write(region, &line, false);
     }
 }
 
@@ -730,6 +811,134 @@ mod tests {
             user_agent: "aws-cli/2".to_string(),
             invoked_by,
         }
+    }
+
+    /// The record of `call` as it was built before records were written straight into
+    /// bytes (a JSON tree, serialised): what [`write_api_call`] must write, byte for byte.
+    fn reference_record(ctx: &RequestContext, call: &ApiCall<'_>, event_id: &str) -> Value {
+        let mut record = json!({
+            "eventVersion": "1.08",
+            "userIdentity": user_identity(call.who),
+            "eventTime": chrono::DateTime::from_timestamp(call.time.secs().floor() as i64, 0)
+                .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default(),
+            "eventSource": call.source.as_str(),
+            "eventName": call.event,
+            "awsRegion": ctx.region.as_str(),
+            "sourceIPAddress": ctx.source_ip,
+            "userAgent": ctx.user_agent,
+            "requestParameters": call.request_parameters,
+            "responseElements": call.response_elements,
+            "requestID": ctx.request_id,
+            "eventID": event_id,
+            "readOnly": call.read_only,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": call.account,
+            "eventCategory": "Management",
+        });
+        if let Some(service) = ctx.invoked_by {
+            record["userIdentity"]["invokedBy"] = json!(service);
+            record["sourceIPAddress"] = json!(service);
+            record["userAgent"] = json!(service);
+        }
+        if !call.resources.is_null() {
+            record["resources"] = call.resources.clone();
+        }
+        if !call.additional_event_data.is_null() {
+            record["additionalEventData"] = call.additional_event_data.clone();
+        }
+        if let Some(e) = call.error {
+            record["errorCode"] = json!(e.code);
+            record["errorMessage"] = json!(e.message);
+        }
+        record
+    }
+
+    #[test]
+    fn records_written_straight_are_byte_for_byte_the_json_records() {
+        let mut odd = ctx("eu-west-1", None);
+        odd.user_agent = "aws-cli/2 \"quoted\" \\ tab\t ünïcödé \u{1}".into();
+        odd.source_ip = "::1".into();
+        odd.request_id = "r\"1".into();
+        let contexts = [
+            odd,
+            ctx("us-east-1", Some(crate::domain::request::CLOUDFORMATION)),
+            ctx("cn-north-1", None),
+        ];
+        let arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let error = CallError {
+            code: "NotFoundException",
+            message: "Key 'arn:…' does not exist \"here\"",
+        };
+        let parameters = [
+            Value::Null,
+            request_parameters(&json!({"KeyId": "alias/x", "Plaintext": "c2VjcmV0",
+                "EncryptionContext": {"b": "2", "a": "1"}, "GrantTokens": ["t"]})),
+            request_parameters(&json!({"zeta": 1, "Alpha": [1, 2.5, null], "Éclair": "é"})),
+        ];
+        let resources = [
+            Value::Null,
+            json!([{"accountId": "111122223333", "type": "AWS::KMS::Key", "ARN": arn}]),
+        ];
+        let elements = [
+            Value::Null,
+            json!({"keyMetadata": {"Arn": arn, "Enabled": true}}),
+        ];
+        let extra = [Value::Null, json!({"grantId": "g"})];
+        let alice = UserIdentity {
+            kind: crate::domain::request::IdentityType::IamUser,
+            principal_id: "AIDAEXAMPLE".into(),
+            arn: "arn:aws:iam::111122223333:user/alice".into(),
+            account_id: "111122223333".into(),
+            access_key_id: "AKIDALICE".into(),
+            user_name: Some("alice \"the\" admin".into()),
+            session: None,
+        };
+        let callers = [root(), alice];
+        let mut cases = 0;
+        for (c, who) in contexts.iter().zip(callers.iter().cycle()) {
+            for (p, r, e, x) in [
+                (&parameters[0], &resources[0], &elements[0], &extra[0]),
+                (&parameters[1], &resources[1], &elements[0], &extra[0]),
+                (&parameters[2], &resources[1], &elements[1], &extra[1]),
+                (&parameters[1], &resources[0], &elements[1], &extra[1]),
+            ] {
+                for (source, failed, read_only, secs) in [
+                    (EventSource::Kms, None, true, 1_795_449_131.9),
+                    (EventSource::Kms, Some(error), false, 951_782_400.5),
+                    (EventSource::CloudFormation, None, false, -1.5),
+                    (EventSource::CloudFormation, Some(error), true, 0.0),
+                ] {
+                    let call = ApiCall {
+                        who,
+                        source,
+                        account: "111122223333",
+                        event: "CreateKey",
+                        read_only,
+                        request_parameters: p.clone(),
+                        response_elements: e.clone(),
+                        resources: r.clone(),
+                        additional_event_data: x.clone(),
+                        error: failed,
+                        time: Timestamp::from_secs(secs),
+                    };
+                    let mut written = Vec::new();
+                    write_api_call(&mut written, c, &call);
+                    let parsed: Value = serde_json::from_slice(&written).expect("valid JSON");
+                    let id = parsed["eventID"].as_str().expect("eventID").to_string();
+                    let version = uuid::Uuid::parse_str(&id).expect("uuid").get_version_num();
+                    assert_eq!(version, 4);
+                    let reference = serde_json::to_string(&reference_record(c, &call, &id));
+                    assert_eq!(
+                        String::from_utf8(written).expect("UTF-8"),
+                        reference.expect("JSON")
+                    );
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 48);
     }
 
     /// The records written to `region`'s log.

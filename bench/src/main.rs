@@ -80,6 +80,19 @@ struct Args {
     /// Keep the temporary data directories (their paths are printed).
     #[arg(long)]
     keep_data: bool,
+    /// Compare with another build of the server (issue 15): both run at once and every
+    /// table row is measured on each in turn (see --rounds), in this one run. Only the
+    /// comparison is reported (no scale test, no replication latency).
+    #[arg(long, value_name = "SERVER_BINARY")]
+    baseline: Option<PathBuf>,
+    /// Rounds per row and side with --baseline (the order is swapped every round).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// With --baseline: `perf record -g` each server during the first round of Encrypt
+    /// 64 B at 16 connections, into this directory (baseline.data, this-build.data), and
+    /// report where its CPU went.
+    #[arg(long, value_name = "DIR")]
+    perf_record: Option<PathBuf>,
     /// Only measure the load generator itself, against a trivial in-process HTTP server
     /// (no hsm-kms, no PKCS#11).
     #[arg(long)]
@@ -115,6 +128,8 @@ impl Args {
 macro_rules! progress {
     ($($t:tt)*) => { eprintln!("bench: {}", format!($($t)*)) };
 }
+
+mod compare;
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -162,7 +177,7 @@ fn main() -> ExitCode {
             &args.pkcs11_module,
             64,
             settings.raw,
-            if args.skip_scale {
+            if args.skip_scale || args.baseline.is_some() {
                 0
             } else {
                 settings.scale_keys
@@ -197,7 +212,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(&args, &settings, workdir.path(), raw));
+    let result = match &args.baseline {
+        Some(baseline) => runtime.block_on(compare::run(
+            &args,
+            &settings,
+            workdir.path(),
+            baseline,
+            &raw,
+        )),
+        None => runtime.block_on(run(&args, &settings, workdir.path(), raw)),
+    };
     if args.keep_data {
         let kept = workdir.keep();
         progress!("data kept in {}", kept.display());
@@ -249,16 +273,16 @@ fn body(v: Value) -> Bytes {
 }
 
 async fn start_server(
-    args: &Args,
+    bin: &std::path::Path,
     dir: &std::path::Path,
     name: &str,
     regions: &str,
 ) -> Result<Server, String> {
-    start_server_with(args, dir, name, regions, Vec::new()).await
+    start_server_with(bin, dir, name, regions, Vec::new()).await
 }
 
 async fn start_server_with(
-    args: &Args,
+    bin: &std::path::Path,
     dir: &std::path::Path,
     name: &str,
     regions: &str,
@@ -266,7 +290,7 @@ async fn start_server_with(
 ) -> Result<Server, String> {
     let data = dir.join(name);
     let log = dir.join(format!("{name}.log"));
-    let bin = args.server.clone();
+    let bin = bin.to_path_buf();
     let regions = regions.to_string();
     tokio::task::spawn_blocking(move || {
         Server::start(&bin, &data, &regions, &extra, &log, STARTUP_TIMEOUT)
@@ -326,7 +350,7 @@ async fn strict_comparison(
         .map_err(|e| format!("cannot write {}: {e}", principals.display()))?;
     progress!("starting a strict-mode server ({MAIN_REGION})");
     let server = start_server_with(
-        args,
+        &args.server,
         dir,
         "strict",
         MAIN_REGION,
@@ -419,50 +443,26 @@ async fn create_key(client: &mut Client, region: &str, input: Value) -> Result<S
         .ok_or_else(|| format!("CreateKey answered without KeyMetadata.KeyId: {out}"))
 }
 
-async fn run(
-    args: &Args,
-    settings: &Settings,
-    dir: &std::path::Path,
-    raw: Result<raw::RawRates, String>,
-) -> Result<String, String> {
-    progress!(
-        "starting {} ({MAIN_REGION},{REPLICA_REGION})",
-        args.server.display()
-    );
-    let server = start_server(
-        args,
-        dir,
-        "main",
-        &format!("{MAIN_REGION},{REPLICA_REGION}"),
-    )
-    .await?;
-    progress!(
-        "server pid {} listening on {} after {:.2} s",
-        server.pid(),
-        server.addr,
-        server.listening_after.as_secs_f64()
-    );
-    let idle_rss = server.rss_kib();
-    let endpoint = Endpoint::new(server.addr);
-    let mut client = Client::new(endpoint.clone());
-
+/// The table's workloads: their keys created through `client`, one request body each.
+/// A workload whose key could not be made is an `Err` (reported as n/a).
+async fn workloads(client: &mut Client) -> Result<Vec<Labelled>, String> {
     // Keys for the table.
     let sym = create_key(
-        &mut client,
+        client,
         MAIN_REGION,
         json!({"Description": "hsm-kms-bench symmetric"}),
     )
     .await
     .map_err(|e| format!("CreateKey (SYMMETRIC_DEFAULT) failed, nothing to measure: {e}"))?;
     let sign_key = create_key(
-        &mut client,
+        client,
         MAIN_REGION,
         json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY",
                "Description": "hsm-kms-bench sign"}),
     )
     .await;
     let mac_key = create_key(
-        &mut client,
+        client,
         MAIN_REGION,
         json!({"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC",
                "Description": "hsm-kms-bench mac"}),
@@ -490,7 +490,7 @@ async fn run(
         bodies: Arc::new(vec![body(input)]),
     };
     let message = b64(&[0x33u8; 64]);
-    let workloads: Vec<(&'static str, Result<Workload, String>)> = vec![
+    let workloads: Vec<Labelled> = vec![
         (
             "Encrypt 64 B",
             Ok(one(
@@ -538,6 +538,45 @@ async fn run(
             }),
         ),
     ];
+
+    Ok(workloads)
+}
+
+/// A table row's label and its workload (or why there is none).
+type Labelled = (&'static str, Result<Workload, String>);
+
+async fn run(
+    args: &Args,
+    settings: &Settings,
+    dir: &std::path::Path,
+    raw: Result<raw::RawRates, String>,
+) -> Result<String, String> {
+    progress!(
+        "starting {} ({MAIN_REGION},{REPLICA_REGION})",
+        args.server.display()
+    );
+    let server = start_server(
+        &args.server,
+        dir,
+        "main",
+        &format!("{MAIN_REGION},{REPLICA_REGION}"),
+    )
+    .await?;
+    progress!(
+        "server pid {} listening on {} after {:.2} s",
+        server.pid(),
+        server.addr,
+        server.listening_after.as_secs_f64()
+    );
+    let idle_rss = server.rss_kib();
+    let endpoint = Endpoint::new(server.addr);
+    let mut client = Client::new(endpoint.clone());
+
+    let workloads = workloads(&mut client).await?;
+    // Strict mode against open mode (below) runs the Encrypt 64 B workload.
+    let encrypt_64 = workloads
+        .iter()
+        .find_map(|(label, w)| (*label == "Encrypt 64 B").then(|| w.clone()));
 
     let mut rows = Vec::new();
     let mut rss_under_load: Option<u64> = None;
@@ -622,13 +661,15 @@ async fn run(
     }
     let rss_after = server.rss_kib();
 
-    let strict =
-        if args.ops.is_empty() || args.ops.iter().any(|o| "Encrypt 64 B".contains(o.as_str())) {
-            let workload = one("Encrypt", json!({"KeyId": sym, "Plaintext": b64(&small)}));
+    let strict = match encrypt_64 {
+        Some(Ok(workload))
+            if args.ops.is_empty()
+                || args.ops.iter().any(|o| "Encrypt 64 B".contains(o.as_str())) =>
+        {
             Some(strict_comparison(args, settings, dir, &endpoint, &workload, server.pid()).await)
-        } else {
-            None
-        };
+        }
+        _ => None,
+    };
 
     let replication = replicate_latency(&mut client, settings.replicas).await;
     drop(client);
@@ -769,7 +810,7 @@ async fn scale_test(
 ) -> Result<Scale, String> {
     let n = settings.scale_keys;
     progress!("scale: fresh server ({MAIN_REGION}), creating {n} keys over 16 connections");
-    let server = start_server(args, dir, "scale", MAIN_REGION).await?;
+    let server = start_server(&args.server, dir, "scale", MAIN_REGION).await?;
     let endpoint = Endpoint::new(server.addr);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -875,30 +916,30 @@ async fn scale_test(
         .await
         .map_err(|e| e.to_string())?;
     progress!("scale: stopped ({stop:?}); restarting with the same data directory");
-    let (restart_listening, restart_ready) = match start_server(args, dir, "scale", MAIN_REGION)
-        .await
-    {
-        Ok(server) => {
-            let mut client = Client::new(Endpoint::new(server.addr));
-            let deadline = Instant::now() + STARTUP_TIMEOUT;
-            let ready = loop {
-                match client
-                    .call(MAIN_REGION, "ListKeys", json!({"Limit": 10}))
-                    .await
-                {
-                    Ok(_) => break Ok(server.spawned.elapsed()),
-                    Err(e) if Instant::now() >= deadline => break Err(e),
-                    Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-                }
-            };
-            let listening = server.listening_after;
-            drop(client);
-            let _ = tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(60)))
-                .await;
-            (Some(listening), ready)
-        }
-        Err(e) => (None, Err(e)),
-    };
+    let (restart_listening, restart_ready) =
+        match start_server(&args.server, dir, "scale", MAIN_REGION).await {
+            Ok(server) => {
+                let mut client = Client::new(Endpoint::new(server.addr));
+                let deadline = Instant::now() + STARTUP_TIMEOUT;
+                let ready = loop {
+                    match client
+                        .call(MAIN_REGION, "ListKeys", json!({"Limit": 10}))
+                        .await
+                    {
+                        Ok(_) => break Ok(server.spawned.elapsed()),
+                        Err(e) if Instant::now() >= deadline => break Err(e),
+                        Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    }
+                };
+                let listening = server.listening_after;
+                drop(client);
+                let _ =
+                    tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(60)))
+                        .await;
+                (Some(listening), ready)
+            }
+            Err(e) => (None, Err(e)),
+        };
     match &restart_ready {
         Ok(d) => progress!(
             "scale: restart to first successful request {:.2} s",

@@ -346,7 +346,7 @@ pub fn error_response(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-amz-json-1.1"),
     );
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+    if let Ok(id) = HeaderValue::from_str(&crate::domain::ids::call_uuid().to_string()) {
         headers.insert("x-amzn-requestid", id);
     }
     if close {

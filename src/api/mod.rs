@@ -1,8 +1,10 @@
 //! HTTP and the AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: TrentService.<Op>`,
 //! the caller and Region from the verification step ([`auth`]: the SigV4 credential scope
 //! in open mode, the verified signature in strict mode), the body validated against the
-//! service model ([`crate::kms::dispatch::validate`]), the operation run off the async
-//! executor ([`crate::kms::dispatch::run`]), and errors rendered as
+//! service model and parsed into the operation's typed request
+//! ([`crate::kms::dispatch::validate`]), the operation run where it says
+//! ([`crate::kms::operation::Pool`]: on this thread when it takes microseconds, else on a
+//! worker thread; [`crate::kms::dispatch::run`]), and errors rendered as
 //! `{"__type": ..., "message": ...}`.
 
 pub mod admin;
@@ -126,7 +128,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = crate::domain::ids::call_uuid().to_string();
     // CloudFormation and STS (awsQuery: no X-Amz-Target) on the same port: routed by the
     // signing service name, verified like every request. A request with a target is the
     // JSON service the target names, whatever its credential scope says (the verification
@@ -213,11 +215,19 @@ async fn handle(
         Err(e) => return render(&request_id, Err(e)),
     };
     let pool_kind = request.pool();
-    let worker_kms = kms.clone();
-    let job = move || dispatch::run(&worker_kms, &ctx, request);
     let result = match pool_kind {
-        Pool::Short => pool.run(job).await,
-        Pool::Long => long.run(job).await,
+        // Microseconds of work: here, without a hand-off to another thread and back.
+        Pool::Inline => Ok(dispatch::run(&kms, &ctx, request)),
+        Pool::Short => {
+            let worker_kms = kms.clone();
+            pool.run(move || dispatch::run(&worker_kms, &ctx, request))
+                .await
+        }
+        Pool::Long => {
+            let worker_kms = kms.clone();
+            long.run(move || dispatch::run(&worker_kms, &ctx, request))
+                .await
+        }
     }
     .unwrap_or_else(|not_run| match not_run {
         workers::NotRun::Busy => Err(KmsError::throttled()),

@@ -1,11 +1,13 @@
-//! Where operations run. PKCS#11 and SQLite calls block, so they never run on the async
-//! executor. Short operations (crypto with an existing key, reads) run on a small fixed
-//! set of threads, about one per core, that stay busy under load: handing each request to
-//! tokio's elastic blocking pool instead cost more in thread wake-ups and pool-lock
-//! contention than the token call itself (measured by scripts/bench). Operations that can
-//! take long (key creation with its durable metadata write, key-pair generation,
-//! transport setup) go to tokio's blocking pool so they cannot hold up the short ones.
-//! Each operation declares which it is (`kms::operation::Pool`).
+//! Where operations run that would hold up the async executor. Operations of
+//! microseconds (symmetric crypto with an existing key, P-256 signatures, reads of the
+//! in-memory metadata) run on the executor's thread that read the request: handing them
+//! to another thread and back cost more in wake-ups and context switches than the token
+//! call itself (measured by scripts/bench, issue 15). Crypto that can take milliseconds
+//! (RSA private-key operations, the larger curves, ECDH) runs on a small fixed set of
+//! threads, about one per core, that stay busy under load ([`Workers`]). Operations that
+//! can take long (key creation with its durable metadata write, key-pair generation,
+//! transport setup) go to tokio's blocking pool so they cannot hold up the short ones
+//! ([`Blocking`]). Each operation declares which it is (`kms::operation::Pool`).
 //!
 //! Both are bounded (`max_queued_requests`): a request that finds its pool full is not
 //! queued but answered ThrottlingException ("Rate exceeded"), as AWS answers a caller
@@ -129,11 +131,14 @@ impl Blocking {
             return Err(NotRun::Busy);
         }
         let place = Place(self.in_flight.clone());
-        let (job, result) = job(f);
-        tokio::task::spawn_blocking(move || {
-            let _place = place;
-            job();
+        // The place is given back before the result is sent (so a caller that has its
+        // result finds it free), or with the job if it never runs.
+        let (job, result) = job(move || {
+            let out = f();
+            drop(place);
+            out
         });
+        tokio::task::spawn_blocking(job);
         result.await.map_err(|_| NotRun::Failed)
     }
 }

@@ -294,17 +294,33 @@ impl RegionToken {
 
     /// Makes the session-object copy of `label` now rather than on its first use.
     pub fn warm(&self, label: &str) -> Result<(), HsmError> {
-        self.crypto_handle(label).map(|_| ())
+        self.copy_for_crypto(label, true).map(|_| ())
     }
 
     /// The object to run crypto with for `label`: a session-object copy of the token
     /// object, made on first use (falls back to the token object if the copy fails).
+    /// Never waits for the creation lock: while another object is being created or
+    /// destroyed (a key-pair generation can take seconds) the call runs with the token
+    /// object and a later call makes the copy, so crypto on the request threads is not
+    /// held up by key creation.
     pub(super) fn crypto_handle(&self, label: &str) -> Result<ObjectHandle, HsmError> {
+        self.copy_for_crypto(label, false)
+    }
+
+    /// [`Self::crypto_handle`]; `wait`: wait for the creation lock and make the copy.
+    fn copy_for_crypto(&self, label: &str, wait: bool) -> Result<ObjectHandle, HsmError> {
         if let Some(h) = self.hot.read().get(label) {
             return Ok(*h);
         }
         let token_object = self.handle(label)?;
-        let _guard = self.create_lock.lock();
+        let _guard = if wait {
+            self.create_lock.lock()
+        } else {
+            match self.create_lock.try_lock() {
+                Some(guard) => guard,
+                None => return Ok(token_object),
+            }
+        };
         if let Some(h) = self.hot.read().get(label) {
             return Ok(*h);
         }

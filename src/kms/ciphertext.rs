@@ -41,8 +41,9 @@ pub enum ParseError {
 /// Builds the header for `key_id`, `material_id` (hex) and `iv`.
 pub fn header(key_id: &KeyId, material_id: &str, iv: &[u8; IV_LEN]) -> Option<Vec<u8>> {
     let id = key_id.as_str().as_bytes();
-    let material = hex::decode(material_id).ok()?;
-    if material.len() != MATERIAL_ID_LEN || id.len() > u8::MAX as usize {
+    let mut material = [0u8; MATERIAL_ID_LEN];
+    hex::decode_to_slice(material_id, &mut material).ok()?;
+    if id.len() > u8::MAX as usize {
         return None;
     }
     let mut out = Vec::with_capacity(2 + id.len() + MATERIAL_ID_LEN + IV_LEN);

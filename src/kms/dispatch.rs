@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use serde_json::Value;
 
 use super::error::{ErrorKind, KmsError, KmsResult};
-use super::operation::{Entry, Pool};
+use super::operation::{Entry, Pool, Prepared};
 use super::operations::REGISTRY;
 use super::service::Kms;
 use super::validate::{InputError, ServiceModel};
@@ -23,21 +23,23 @@ pub fn find(operation: &str) -> Option<&'static Entry> {
     REGISTRY.iter().find(|e| e.spec.name == operation)
 }
 
-/// A request checked against the service model: the only thing [`run`] runs.
+/// A request checked against the service model and parsed into its operation's typed
+/// request: the only thing [`run`] runs.
 pub struct Validated {
     operation: String,
-    input: Value,
     /// What the audit record shows of the request (secrets left out), taken before the
     /// operation consumes the input and zeroises its blobs.
     audit_input: Value,
-    entry: Option<&'static Entry>,
+    entry: Option<(&'static Entry, Box<dyn Prepared>)>,
 }
 
 impl Validated {
-    /// Where the operation runs. One hsm-kms does not serve is answered at once and runs
-    /// anywhere: [`Pool::Short`].
+    /// Where the operation runs ([`super::operation::Operation::pool`]). One hsm-kms
+    /// does not serve is answered at once: [`Pool::Inline`].
     pub fn pool(&self) -> Pool {
-        self.entry.map_or(Pool::Short, |e| e.spec.pool)
+        self.entry
+            .as_ref()
+            .map_or(Pool::Inline, |(_, prepared)| prepared.pool())
     }
 }
 
@@ -60,11 +62,11 @@ pub fn validate(operation: &str, input: Value) -> KmsResult<Validated> {
             InputError::Serialization(m) => KmsError::new(ErrorKind::Serialization, m),
         })?;
     super::encryption_context::check(&input)?;
+    let audit_input = crate::audit::request_record(&input);
     Ok(Validated {
         operation: operation.to_string(),
-        audit_input: crate::audit::request_record(&input),
-        input,
-        entry: find(operation),
+        audit_input,
+        entry: find(operation).map(|entry| (entry, (entry.prepare)(input))),
     })
 }
 
@@ -78,7 +80,6 @@ pub fn validate(operation: &str, input: Value) -> KmsResult<Validated> {
 pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Output> {
     let Validated {
         operation,
-        input,
         audit_input,
         entry,
     } = request;
@@ -90,9 +91,10 @@ pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Out
             ctx.region
         )));
     }
+    let read_only = entry.as_ref().is_some_and(|(e, _)| e.spec.read_only);
     let outcome = match entry {
-        Some(entry) => catch_unwind(AssertUnwindSafe(|| {
-            (entry.execute)(kms, ctx, input, &audit_input)
+        Some((_, prepared)) => catch_unwind(AssertUnwindSafe(|| {
+            prepared.execute(kms, ctx, &audit_input)
         }))
         .unwrap_or_else(|_| Err(KmsError::internal(format!("{operation} panicked")))),
         None => Err(KmsError::unsupported(format!(
@@ -104,7 +106,7 @@ pub fn run(kms: &Kms, ctx: &RequestContext, request: Validated) -> KmsResult<Out
         &kms.user_identity(ctx),
         kms.account(),
         &operation,
-        entry.is_some_and(|e| e.spec.read_only),
+        read_only,
         &audit_input,
         outcome.as_ref().ok().map(|o| &o.body),
         outcome.as_ref().err().map(|e| CallError {

@@ -1,11 +1,12 @@
 //! What an operation declares about itself, and the one sequence every operation runs
 //! through. Each file under `operations/` implements [`Operation`] once: its name, its
-//! typed request, the key-state table row it needs, whether it is short (worker pool) or
-//! long (blocking pool), whether it is read-only (audit buffering, CloudTrail's
-//! `readOnly`), and the IAM action it requires. [`execute`] then, for every operation:
+//! typed request, the key-state table row it needs, where it runs (on the request's own
+//! thread, the worker pool or the blocking pool: [`Pool`]), whether it is read-only
+//! (audit buffering, CloudTrail's `readOnly`), and the IAM action it requires. [`execute`] then, for every operation:
 //!
-//! 1. parses the request into [`Operation::Request`], once (the body was validated
-//!    against the service model already);
+//! 1. parses the request into [`Operation::Request`], once, where the body was
+//!    validated against the service model ([`prepare`]); the typed request then tells
+//!    where the rest runs ([`Operation::pool`]);
 //! 2. makes the checks of the request alone ([`Operation::check_request`]);
 //! 3. resolves the key the request names ([`Operation::resolve`]);
 //! 4. makes the checks of the key that come before its state ([`Operation::check_key`],
@@ -37,12 +38,18 @@ use crate::domain::region::Region;
 use crate::domain::request::{ConditionValues, RequestContext};
 use crate::domain::write::Write;
 
-/// Where an operation runs. PKCS#11 and SQLite calls block, so no operation runs on the
-/// async executor.
+/// Where an operation runs. PKCS#11 and SQLite calls block; only calls that take
+/// microseconds run on the async executor's own threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pool {
-    /// Crypto with an existing key and reads of metadata: a fixed pool of worker threads
-    /// that stay busy under load.
+    /// Microseconds of work: one symmetric-key call in the token (AES-GCM, HMAC), a
+    /// P-256 signature, random bytes, or reads of the in-memory metadata. Runs on the
+    /// thread that read the request (a hand-off to another thread and back costs more
+    /// than the token call itself: measured by scripts/bench).
+    Inline,
+    /// Crypto with an existing key that can take milliseconds (RSA private-key
+    /// operations, other curves, ECDH): a fixed pool of worker threads that stay busy
+    /// under load.
     Short,
     /// Anything that creates keys or writes metadata durably: tokio's blocking pool, so
     /// it cannot hold up the short operations.
@@ -70,7 +77,14 @@ pub struct Spec {
 pub trait Operation {
     const SPEC: Spec;
     /// The request, as the service model shapes it (PascalCase members).
-    type Request: DeserializeOwned;
+    type Request: DeserializeOwned + Send + 'static;
+
+    /// Where this request runs; by default the operation's [`Spec::pool`]. Operations
+    /// whose cost depends on the request (an RSA decryption or an ECDSA P-521 signature
+    /// takes milliseconds, their AES or P-256 counterparts microseconds) say so here.
+    fn pool(_req: &Self::Request) -> Pool {
+        Self::SPEC.pool
+    }
 
     /// Checks of the request alone, which AWS makes before it looks at the key.
     fn check_request(_kms: &Kms, _ctx: &RequestContext, _req: &Self::Request) -> KmsResult<()> {
@@ -263,16 +277,65 @@ impl Call<'_> {
     }
 }
 
-/// Runs operation `O` on `input` (already validated against the service model): the
-/// sequence of the module documentation.
+/// A request parsed into its operation's typed request (step 1), waiting to run.
+pub trait Prepared: Send {
+    /// Where it runs ([`Operation::pool`]).
+    fn pool(&self) -> Pool;
+    /// Runs steps 2 to 9 (a request that could not be parsed fails here, so that its
+    /// error is recorded like any other).
+    fn execute(
+        self: Box<Self>,
+        kms: &Kms,
+        ctx: &RequestContext,
+        audit_input: &Value,
+    ) -> KmsResult<Output>;
+}
+
+/// The typed request of `O` (or why the body did not parse into it), and the request's
+/// grant tokens.
+struct Parsed<O: Operation> {
+    req: KmsResult<O::Request>,
+    grant_tokens: Vec<String>,
+}
+
+impl<O: Operation> Prepared for Parsed<O> {
+    fn pool(&self) -> Pool {
+        match &self.req {
+            Ok(req) => O::pool(req),
+            Err(_) => Pool::Inline,
+        }
+    }
+
+    fn execute(
+        self: Box<Self>,
+        kms: &Kms,
+        ctx: &RequestContext,
+        audit_input: &Value,
+    ) -> KmsResult<Output> {
+        let Parsed { req, grant_tokens } = *self;
+        execute::<O>(kms, ctx, req?, &grant_tokens, audit_input)
+    }
+}
+
+/// Step 1 for operation `O`: parses `input` (already validated against the service
+/// model) into its typed request, once; the strings of `input` move into it. The grant
+/// tokens are taken first (the typed request does not keep them).
+pub fn prepare<O: Operation + 'static>(input: Value) -> Box<dyn Prepared> {
+    let grant_tokens = super::grants::request_tokens(&input);
+    Box::new(Parsed::<O> {
+        req: wire::parse(input),
+        grant_tokens,
+    })
+}
+
+/// Runs operation `O` on its typed request: steps 2 to 9 of the module documentation.
 pub fn execute<O: Operation>(
     kms: &Kms,
     ctx: &RequestContext,
-    input: Value,
+    req: O::Request,
+    grant_tokens: &[String],
     audit_input: &Value,
 ) -> KmsResult<Output> {
-    let grant_tokens = super::grants::request_tokens(&input);
-    let req: O::Request = wire::parse(input)?;
     O::check_request(kms, ctx, &req)?;
     let key = O::resolve(kms, ctx, &req)?;
     if let Some(key) = &key {
@@ -281,7 +344,7 @@ pub fn execute<O: Operation>(
             key_state::check(op, key)?;
         }
     }
-    super::grants::check_request_tokens(kms, ctx, &grant_tokens)?;
+    super::grants::check_request_tokens(kms, ctx, grant_tokens)?;
     if let Some(alias) = O::alias_ref(&req) {
         let name = AliasName::parse(alias)?;
         let arn = kms.alias_arn(ctx.region, &name);
@@ -346,10 +409,10 @@ fn request_alias(raw: &str) -> Option<&str> {
     resource.starts_with("alias/").then_some(resource)
 }
 
-/// One operation of the registry: its declaration and its [`execute`].
+/// One operation of the registry: its declaration and its [`prepare`].
 pub struct Entry {
     pub spec: &'static Spec,
-    pub execute: fn(&Kms, &RequestContext, Value, &Value) -> KmsResult<Output>,
+    pub prepare: fn(Value) -> Box<dyn Prepared>,
     /// The request's condition values ([`conditions_of`]).
     #[allow(dead_code)]
     // Read by the table test of the condition keys each operation supplies.

@@ -276,7 +276,7 @@ impl ServiceModel {
             model: self,
             violations: Vec::new(),
         };
-        checker.check(*shape, input, "", false, 0)?;
+        checker.check(*shape, input, &At::Root, false, 0)?;
         if checker.violations.is_empty() {
             Ok(())
         } else {
@@ -939,13 +939,14 @@ impl Checker<'_> {
         &mut self,
         shape_ix: usize,
         value: &Value,
-        path: &str,
+        at: &At<'_>,
         member_sensitive: bool,
         depth: usize,
     ) -> Result<(), InputError> {
         if depth > MAX_DEPTH {
             return Err(InputError::Serialization(format!(
-                "Value at '{path}' is nested too deeply"
+                "Value at '{}' is nested too deeply",
+                at.render()
             )));
         }
         let model = self.model;
@@ -955,7 +956,7 @@ impl Checker<'_> {
             Kind::Structure { members } => {
                 let Value::Object(object) = value else {
                     return Err(type_error(
-                        path,
+                        &at.render(),
                         value,
                         hidden,
                         "a structure",
@@ -963,15 +964,15 @@ impl Checker<'_> {
                     ));
                 };
                 for member in members {
-                    let member_path = join(path, &member.path_name);
+                    let member_at = At::Name(at, &member.path_name);
                     match object.get(&member.name) {
                         None | Some(Value::Null) => {
                             if member.required {
-                                self.not_null(&member_path);
+                                self.not_null(&member_at);
                             }
                         }
                         Some(v) => {
-                            self.check(member.shape, v, &member_path, member.sensitive, depth + 1)?
+                            self.check(member.shape, v, &member_at, member.sensitive, depth + 1)?
                         }
                     }
                 }
@@ -979,20 +980,20 @@ impl Checker<'_> {
             Kind::List { member, min, max } => {
                 let Value::Array(items) = value else {
                     return Err(type_error(
-                        path,
+                        &at.render(),
                         value,
                         hidden,
                         "a list",
                         expected_found("a JSON array", value),
                     ));
                 };
-                self.length(path, value, hidden, items.len(), *min, *max);
+                self.length(at, value, hidden, items.len(), *min, *max);
                 for (i, item) in items.iter().enumerate() {
-                    let item_path = format!("{path}.{}.member", i + 1);
+                    let item_at = At::Element(at, i + 1);
                     if item.is_null() {
-                        self.not_null(&item_path);
+                        self.not_null(&item_at);
                     } else {
-                        self.check(*member, item, &item_path, false, depth + 1)?;
+                        self.check(*member, item, &item_at, false, depth + 1)?;
                     }
                 }
             }
@@ -1004,27 +1005,27 @@ impl Checker<'_> {
             } => {
                 let Value::Object(entries) = value else {
                     return Err(type_error(
-                        path,
+                        &at.render(),
                         value,
                         hidden,
                         "a map",
                         expected_found("a JSON object", value),
                     ));
                 };
-                self.length(path, value, hidden, entries.len(), *min, *max);
-                self.map_entries(*key, *value_shape, entries, path, depth)?;
+                self.length(at, value, hidden, entries.len(), *min, *max);
+                self.map_entries(*key, *value_shape, entries, at, depth)?;
             }
             Kind::String { .. } => {
                 let Value::String(s) = value else {
                     return Err(type_error(
-                        path,
+                        &at.render(),
                         value,
                         hidden,
                         "a string",
                         expected_found("a JSON string", value),
                     ));
                 };
-                self.string(shape_ix, s, path, hidden);
+                self.string(shape_ix, s, at, hidden);
             }
             Kind::Integer {
                 noun,
@@ -1035,7 +1036,7 @@ impl Checker<'_> {
             } => {
                 let Value::Number(n) = value else {
                     return Err(type_error(
-                        path,
+                        &at.render(),
                         value,
                         hidden,
                         noun,
@@ -1044,27 +1045,35 @@ impl Checker<'_> {
                 };
                 let number = match n.as_i64() {
                     Some(i) if (*lowest..=*highest).contains(&i) => i,
-                    Some(_) => return Err(type_error(path, value, hidden, noun, "out of range")),
+                    Some(_) => {
+                        return Err(type_error(
+                            &at.render(),
+                            value,
+                            hidden,
+                            noun,
+                            "out of range",
+                        ))
+                    }
                     None => {
                         let detail = match n.as_f64() {
                             _ if n.is_u64() => "out of range",
                             Some(f) if f.fract() != 0.0 => "not a whole number",
                             _ => "expected an integer without a fraction or exponent",
                         };
-                        return Err(type_error(path, value, hidden, noun, detail));
+                        return Err(type_error(&at.render(), value, hidden, noun, detail));
                     }
                 };
                 let shown = if hidden { None } else { Some(n.to_string()) };
                 if let Some(min) = min.filter(|m| number < *m) {
                     self.violation(
-                        path,
+                        at,
                         shown.as_deref(),
                         format!("have value greater than or equal to {min}"),
                     );
                 }
                 if let Some(max) = max.filter(|m| number > *m) {
                     self.violation(
-                        path,
+                        at,
                         shown.as_deref(),
                         format!("have value less than or equal to {max}"),
                     );
@@ -1073,7 +1082,7 @@ impl Checker<'_> {
             Kind::Float { noun, min, max } => {
                 let Some(number) = value.as_f64() else {
                     return Err(type_error(
-                        path,
+                        &at.render(),
                         value,
                         hidden,
                         noun,
@@ -1083,14 +1092,14 @@ impl Checker<'_> {
                 let shown = if hidden { None } else { Some(render(value)) };
                 if let Some(min) = min.as_ref().filter(|m| number < m.value) {
                     self.violation(
-                        path,
+                        at,
                         shown.as_deref(),
                         format!("have value greater than or equal to {}", min.text),
                     );
                 }
                 if let Some(max) = max.as_ref().filter(|m| number > m.value) {
                     self.violation(
-                        path,
+                        at,
                         shown.as_deref(),
                         format!("have value less than or equal to {}", max.text),
                     );
@@ -1099,7 +1108,7 @@ impl Checker<'_> {
             Kind::Boolean => {
                 if !value.is_boolean() {
                     return Err(type_error(
-                        path,
+                        &at.render(),
                         value,
                         hidden,
                         "a boolean",
@@ -1110,7 +1119,7 @@ impl Checker<'_> {
             Kind::Blob { min, max } => {
                 let Value::String(encoded) = value else {
                     return Err(type_error(
-                        path,
+                        &at.render(),
                         value,
                         true,
                         "a blob",
@@ -1121,19 +1130,19 @@ impl Checker<'_> {
                 // in a plain Vec would be freed unwiped.
                 let decoded_len = base64_decoded_len(encoded).ok_or_else(|| {
                     type_error(
-                        path,
+                        &at.render(),
                         value,
                         true,
                         "a blob",
                         "invalid base64 (expected the standard alphabet with padding)",
                     )
                 })?;
-                self.length(path, value, true, decoded_len, *min, *max);
+                self.length(at, value, true, decoded_len, *min, *max);
             }
             Kind::Timestamp => {
                 if !value.is_number() {
                     return Err(type_error(
-                        path,
+                        &at.render(),
                         value,
                         hidden,
                         "a timestamp",
@@ -1151,35 +1160,36 @@ impl Checker<'_> {
         key_shape: usize,
         value_shape: usize,
         entries: &Map<String, Value>,
-        path: &str,
+        at: &At<'_>,
         depth: usize,
     ) -> Result<(), InputError> {
         let model = self.model;
         for (key, entry) in entries {
-            let entry_path = join(path, key);
+            let entry_at = At::Name(at, key);
             match &model.shapes[key_shape].kind {
                 Kind::String { .. } => {
                     let hidden = model.shapes[key_shape].hides_value;
-                    self.string(key_shape, key, &entry_path, hidden);
+                    self.string(key_shape, key, &entry_at, hidden);
                 }
                 Kind::Any => {}
                 _ => {
                     return Err(InputError::Serialization(format!(
-                        "Map key at '{entry_path}' cannot be converted: the model's map key is not a string"
+                        "Map key at '{}' cannot be converted: the model's map key is not a string",
+                        entry_at.render()
                     )))
                 }
             }
             if entry.is_null() {
-                self.not_null(&entry_path);
+                self.not_null(&entry_at);
             } else {
-                self.check(value_shape, entry, &entry_path, false, depth + 1)?;
+                self.check(value_shape, entry, &entry_at, false, depth + 1)?;
             }
         }
         Ok(())
     }
 
     /// Length, pattern and enum constraints of a string shape.
-    fn string(&mut self, shape_ix: usize, s: &str, path: &str, hidden: bool) {
+    fn string(&mut self, shape_ix: usize, s: &str, at: &At<'_>, hidden: bool) {
         let model = self.model;
         let Kind::String {
             min,
@@ -1194,12 +1204,12 @@ impl Checker<'_> {
         let shown = if hidden { None } else { Some(s) };
         if min.is_some() || max.is_some() {
             let len = s.chars().count();
-            self.length_rule(path, shown, len, *min, *max);
+            self.length_rule(at, shown, len, *min, *max);
         }
         if let Some(pattern) = pattern {
             if !pattern.regex.is_match(s) {
                 self.violation(
-                    path,
+                    at,
                     shown,
                     format!("satisfy regular expression pattern: {}", pattern.source),
                 );
@@ -1207,7 +1217,7 @@ impl Checker<'_> {
         }
         if let (Some(values), Some(listed)) = (enum_values, enum_listed) {
             if !values.iter().any(|v| v == s) {
-                self.violation(path, shown, format!("satisfy enum value set: {listed}"));
+                self.violation(at, shown, format!("satisfy enum value set: {listed}"));
             }
         }
     }
@@ -1215,7 +1225,7 @@ impl Checker<'_> {
     /// Length constraints of a list, map or blob (`value` rendered lazily).
     fn length(
         &mut self,
-        path: &str,
+        at: &At<'_>,
         value: &Value,
         hidden: bool,
         len: usize,
@@ -1226,13 +1236,13 @@ impl Checker<'_> {
         let too_long = max.is_some_and(|m| (len as u64) > m);
         if too_short || too_long {
             let shown = if hidden { None } else { Some(render(value)) };
-            self.length_rule(path, shown.as_deref(), len, min, max);
+            self.length_rule(at, shown.as_deref(), len, min, max);
         }
     }
 
     fn length_rule(
         &mut self,
-        path: &str,
+        at: &At<'_>,
         shown: Option<&str>,
         len: usize,
         min: Option<u64>,
@@ -1241,27 +1251,29 @@ impl Checker<'_> {
         let len = len as u64;
         if let Some(min) = min.filter(|m| len < *m) {
             self.violation(
-                path,
+                at,
                 shown,
                 format!("have length greater than or equal to {min}"),
             );
         }
         if let Some(max) = max.filter(|m| len > *m) {
             self.violation(
-                path,
+                at,
                 shown,
                 format!("have length less than or equal to {max}"),
             );
         }
     }
 
-    fn not_null(&mut self, path: &str) {
+    fn not_null(&mut self, at: &At<'_>) {
+        let path = at.render();
         self.violations.push(format!(
             "Value null at '{path}' failed to satisfy constraint: Member must not be null"
         ));
     }
 
-    fn violation(&mut self, path: &str, shown: Option<&str>, rule: String) {
+    fn violation(&mut self, at: &At<'_>, shown: Option<&str>, rule: String) {
+        let path = at.render();
         let item = match shown {
             Some(v) => {
                 format!("Value '{v}' at '{path}' failed to satisfy constraint: Member must {rule}")
@@ -1282,11 +1294,42 @@ fn summarize(violations: &[String]) -> String {
     )
 }
 
-fn join(path: &str, segment: &str) -> String {
-    if path.is_empty() {
-        segment.to_owned()
-    } else {
-        format!("{path}.{segment}")
+/// Where a value is in the request body, rendered into a path (`keyId`,
+/// `tags.1.member.tagKey`, `encryptionContext.purpose`) only when a message needs one:
+/// a valid request builds no path string.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    /// The request itself (the empty path).
+    Root,
+    /// A member of a structure (its path name) or an entry of a map (its key).
+    Name(&'a At<'a>, &'a str),
+    /// An element of a list: `<list>.<1-based index>.member`.
+    Element(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out);
+        out
+    }
+
+    fn render_into(&self, out: &mut String) {
+        match self {
+            At::Root => {}
+            At::Name(parent, segment) => {
+                parent.render_into(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(segment);
+            }
+            At::Element(parent, index) => {
+                parent.render_into(out);
+                use std::fmt::Write as _;
+                let _ = write!(out, ".{index}.member");
+            }
+        }
     }
 }
 

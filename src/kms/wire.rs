@@ -141,32 +141,80 @@ impl Output {
         self
     }
 
-    /// The response bytes, in a buffer that is zeroised when dropped. The buffer is
-    /// reserved at its exact final size before the secret is written: a buffer that grew
-    /// would leave a copy of the secret in the freed, unwiped old allocation.
+    /// The response bytes, in a buffer that is zeroised when dropped, written once: the
+    /// JSON of the body is measured first (serialised into a counter, nothing allocated)
+    /// and the buffer reserved at its exact final size before anything is written into
+    /// it — a buffer that grew would leave a copy of the secret in the freed, unwiped old
+    /// allocation, and cost a copy besides.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let rest = self.body.to_string();
-        // `{"name":"value",` + the rest without its `{` (no comma before a bare `}`).
+        let mut counter = Counter(0);
+        // Neither writer can fail: a Value always serialises.
+        let _ = serde_json::to_writer(&mut counter, &self.body);
+        let body_len = counter.0;
+        let empty = self.body.as_object().is_none_or(|o| o.is_empty());
+        // `{"name":"value",` + the body without its `{` (no comma before a bare `}`).
         let secret_len = self.secret.as_ref().map_or(0, |(name, value)| {
-            name.len() + value.len() + if rest == "{}" { 5 } else { 6 }
+            name.len() + value.len() + if empty { 5 } else { 6 }
         });
-        let mut out = Zeroizing::new(Vec::with_capacity(rest.len() + secret_len));
+        let mut out = Zeroizing::new(Vec::with_capacity(body_len + secret_len));
         match &self.secret {
-            None => out.extend_from_slice(rest.as_bytes()),
+            None => {
+                let _ = serde_json::to_writer(&mut *out, &self.body);
+            }
             Some((name, value)) => {
                 out.extend_from_slice(b"{\"");
                 out.extend_from_slice(name.as_bytes());
                 out.extend_from_slice(b"\":\"");
                 out.extend_from_slice(value.as_bytes());
                 out.push(b'"');
-                let inner = rest.trim_start_matches('{');
-                if inner != "}" {
+                if !empty {
                     out.push(b',');
                 }
-                out.extend_from_slice(inner.as_bytes());
+                let _ = serde_json::to_writer(
+                    SkipFirst {
+                        out: &mut out,
+                        skip: true,
+                    },
+                    &self.body,
+                );
             }
         }
         out
+    }
+}
+
+/// Counts the bytes written to it.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Appends to `out` what is written to it, without its first byte (the `{` of a JSON
+/// object whose members follow a spliced-in first member).
+struct SkipFirst<'a> {
+    out: &'a mut Vec<u8>,
+    skip: bool,
+}
+
+impl std::io::Write for SkipFirst<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        if self.skip && !rest.is_empty() {
+            rest = &rest[1..];
+            self.skip = false;
+        }
+        self.out.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

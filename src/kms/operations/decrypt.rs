@@ -41,10 +41,18 @@ impl Operation for Decrypt {
         name: "Decrypt",
         action: "kms:Decrypt",
         key_state: Some(Op::Decrypt),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;
+
+    /// RSA decryption inside the token takes milliseconds: off the request thread.
+    fn pool(req: &Request) -> Pool {
+        match req.encryption_algorithm.as_deref() {
+            None | Some(SYMMETRIC_DEFAULT) => Pool::Inline,
+            Some(_) => Pool::Short,
+        }
+    }
 
     fn check_request(_kms: &Kms, _ctx: &RequestContext, req: &Request) -> KmsResult<()> {
         if req.recipient.is_some() {

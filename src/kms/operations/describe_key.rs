@@ -23,7 +23,7 @@ impl Operation for DescribeKey {
         name: "DescribeKey",
         action: "kms:DescribeKey",
         key_state: Some(Op::DescribeKey),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

@@ -31,7 +31,7 @@ impl Operation for Encrypt {
         name: "Encrypt",
         action: "kms:Encrypt",
         key_state: Some(Op::Encrypt),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

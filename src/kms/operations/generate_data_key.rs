@@ -82,7 +82,7 @@ impl Operation for GenerateDataKey {
         name: "GenerateDataKey",
         action: "kms:GenerateDataKey",
         key_state: Some(Op::GenerateDataKey),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

@@ -19,7 +19,7 @@ impl Operation for GenerateDataKeyWithoutPlaintext {
         name: "GenerateDataKeyWithoutPlaintext",
         action: "kms:GenerateDataKeyWithoutPlaintext",
         key_state: Some(Op::GenerateDataKeyWithoutPlaintext),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

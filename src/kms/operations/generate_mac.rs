@@ -28,7 +28,7 @@ impl Operation for GenerateMac {
         name: "GenerateMac",
         action: "kms:GenerateMac",
         key_state: Some(Op::GenerateMac),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

@@ -23,7 +23,7 @@ impl Operation for GenerateRandom {
         name: "GenerateRandom",
         action: "kms:GenerateRandom",
         key_state: None,
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

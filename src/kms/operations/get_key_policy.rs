@@ -25,7 +25,7 @@ impl Operation for GetKeyPolicy {
         name: "GetKeyPolicy",
         action: "kms:GetKeyPolicy",
         key_state: Some(Op::GetKeyPolicy),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

@@ -24,7 +24,7 @@ impl Operation for GetKeyRotationStatus {
         name: "GetKeyRotationStatus",
         action: "kms:GetKeyRotationStatus",
         key_state: Some(Op::GetKeyRotationStatus),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

@@ -26,7 +26,7 @@ impl Operation for GetPublicKey {
         name: "GetPublicKey",
         action: "kms:GetPublicKey",
         key_state: Some(Op::GetPublicKey),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

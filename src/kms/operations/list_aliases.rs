@@ -24,7 +24,7 @@ impl Operation for ListAliases {
         name: "ListAliases",
         action: "kms:ListAliases",
         key_state: Some(Op::ListAliases),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

@@ -23,7 +23,7 @@ impl Operation for ListKeyPolicies {
         name: "ListKeyPolicies",
         action: "kms:ListKeyPolicies",
         key_state: Some(Op::ListKeyPolicies),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

@@ -30,7 +30,7 @@ impl Operation for ListKeyRotations {
         name: "ListKeyRotations",
         action: "kms:ListKeyRotations",
         key_state: Some(Op::ListKeyRotations),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

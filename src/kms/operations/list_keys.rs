@@ -22,7 +22,7 @@ impl Operation for ListKeys {
         name: "ListKeys",
         action: "kms:ListKeys",
         key_state: None,
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

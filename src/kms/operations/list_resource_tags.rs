@@ -25,7 +25,7 @@ impl Operation for ListResourceTags {
         name: "ListResourceTags",
         action: "kms:ListResourceTags",
         key_state: Some(Op::ListResourceTags),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;

@@ -14,7 +14,7 @@ macro_rules! operations {
         pub static REGISTRY: &[Entry] = &[$(
             Entry {
                 spec: &<$module::$operation as super::operation::Operation>::SPEC,
-                execute: super::operation::execute::<$module::$operation>,
+                prepare: super::operation::prepare::<$module::$operation>,
                 conditions: super::operation::conditions_of::<$module::$operation>,
             }
         ),*];

@@ -38,10 +38,19 @@ impl Operation for ReEncrypt {
         name: "ReEncrypt",
         action: "kms:ReEncryptTo",
         key_state: Some(Op::ReEncrypt),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;
+
+    /// RSA decryption of the source inside the token takes milliseconds: off the
+    /// request thread.
+    fn pool(req: &Request) -> Pool {
+        match req.source_encryption_algorithm.as_deref() {
+            None | Some(SYMMETRIC_DEFAULT) => Pool::Inline,
+            Some(_) => Pool::Short,
+        }
+    }
 
     /// The source comes first, as in AWS: a SourceKeyId that is not the key of the
     /// ciphertext (an HMAC or signing key never is) is IncorrectKeyException before the

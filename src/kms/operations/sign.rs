@@ -30,10 +30,20 @@ impl Operation for Sign {
         name: "Sign",
         action: "kms:Sign",
         key_state: Some(Op::Sign),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;
+
+    /// ECDSA on a 256-bit curve takes tens of microseconds; RSA and the larger curves
+    /// take up to milliseconds: off the request thread.
+    fn pool(req: &Request) -> Pool {
+        if req.signing_algorithm == "ECDSA_SHA_256" {
+            Pool::Inline
+        } else {
+            Pool::Short
+        }
+    }
 
     fn key_ref(req: &Request) -> Option<&str> {
         Some(&req.key_id)

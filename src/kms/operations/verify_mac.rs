@@ -30,7 +30,7 @@ impl Operation for VerifyMac {
         name: "VerifyMac",
         action: "kms:VerifyMac",
         key_state: Some(Op::VerifyMac),
-        pool: Pool::Short,
+        pool: Pool::Inline,
         read_only: true,
     };
     type Request = Request;
