@@ -43,7 +43,8 @@ pub fn names_caller(principal: &str, caller: &Caller, iam_allows: bool) -> bool 
 }
 
 /// Whether the encryption context of a request satisfies a grant's constraints (an absent
-/// context counts as empty). Keys and values compare exactly, case-sensitively.
+/// context counts as empty). As the API reference says of grant constraints, the key of
+/// each pair compares without regard to case and the value exactly.
 pub fn constraints_hold(
     constraints: Option<&GrantConstraints>,
     context: Option<&BTreeMap<String, String>>,
@@ -54,16 +55,26 @@ pub fn constraints_hold(
     let empty = BTreeMap::new();
     let context = context.unwrap_or(&empty);
     if let Some(eq) = &c.encryption_context_equals {
-        if eq != context {
+        if !(contains_pairs(context, eq) && contains_pairs(eq, context)) {
             return false;
         }
     }
     if let Some(sub) = &c.encryption_context_subset {
-        if !sub.iter().all(|(k, v)| context.get(k) == Some(v)) {
+        if !contains_pairs(context, sub) {
             return false;
         }
     }
     true
+}
+
+/// Whether every pair of `pairs` is in `context`: a key of the same letters in any case
+/// with exactly the same value.
+fn contains_pairs(context: &BTreeMap<String, String>, pairs: &BTreeMap<String, String>) -> bool {
+    pairs.iter().all(|(key, value)| {
+        context
+            .iter()
+            .any(|(k, v)| v == value && k.to_lowercase() == key.to_lowercase())
+    })
 }
 
 /// Grant operations without an encryption context, to which a grant's encryption-context
@@ -94,4 +105,74 @@ pub fn may_retire(grant: &GrantView, caller: &Caller) -> bool {
         .is_some_and(|p| names_caller(p, caller, false))
         || (grant.operations.iter().any(|o| o == "RetireGrant")
             && names_caller(grant.grantee_principal, caller, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn equals(pairs: &[(&str, &str)]) -> GrantConstraints {
+        GrantConstraints {
+            encryption_context_equals: Some(map(pairs)),
+            encryption_context_subset: None,
+        }
+    }
+
+    fn subset(pairs: &[(&str, &str)]) -> GrantConstraints {
+        GrantConstraints {
+            encryption_context_equals: None,
+            encryption_context_subset: Some(map(pairs)),
+        }
+    }
+
+    #[test]
+    fn a_constraint_key_matches_in_any_case_but_its_value_only_exactly() {
+        let c = equals(&[("Department", "IT")]);
+        assert!(constraints_hold(
+            Some(&c),
+            Some(&map(&[("department", "IT")]))
+        ));
+        assert!(constraints_hold(
+            Some(&c),
+            Some(&map(&[("DEPARTMENT", "IT")]))
+        ));
+        assert!(!constraints_hold(
+            Some(&c),
+            Some(&map(&[("Department", "it")]))
+        ));
+        let c = subset(&[("Department", "IT")]);
+        assert!(constraints_hold(
+            Some(&c),
+            Some(&map(&[("department", "IT"), ("Project", "x")]))
+        ));
+        assert!(!constraints_hold(
+            Some(&c),
+            Some(&map(&[("department", "It")]))
+        ));
+    }
+
+    #[test]
+    fn equals_needs_every_pair_and_no_other_subset_allows_more() {
+        let c = equals(&[("a", "1"), ("b", "2")]);
+        assert!(constraints_hold(
+            Some(&c),
+            Some(&map(&[("B", "2"), ("A", "1")]))
+        ));
+        assert!(!constraints_hold(Some(&c), Some(&map(&[("a", "1")]))));
+        assert!(!constraints_hold(
+            Some(&c),
+            Some(&map(&[("a", "1"), ("b", "2"), ("c", "3")]))
+        ));
+        assert!(!constraints_hold(Some(&c), None));
+        let c = subset(&[]);
+        assert!(constraints_hold(Some(&c), None));
+        assert!(constraints_hold(None, Some(&map(&[("x", "y")]))));
+    }
 }
