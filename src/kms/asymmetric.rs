@@ -154,14 +154,6 @@ pub fn incompatible(algorithm: &str, key: &KeyRecord) -> KmsError {
     )
 }
 
-/// DryRun: every check passed, nothing is done.
-pub fn dry_run(flag: Option<bool>) -> KmsResult<()> {
-    if flag == Some(true) {
-        return Err(KmsError::dry_run());
-    }
-    Ok(())
-}
-
 /// The token label of the key's (only) material.
 pub fn material_label(key: &KeyRecord) -> KmsResult<String> {
     key.current_material()

@@ -136,13 +136,24 @@ pub trait Operation {
     /// The request's `DryRun` is set and the operation stops after authorization with
     /// DryRunOperationException. Operations whose dry run also checks the request's
     /// data (a digest's length, a signature's form) check it in [`Operation::run`]
-    /// instead, after those checks.
+    /// instead, after those checks, with [`stop_dry_run`].
     fn dry_run(_req: &Self::Request) -> bool {
         false
     }
 
     /// Runs the operation, after every check above passed.
     fn run(kms: &Kms, call: &Call<'_>, req: Self::Request) -> KmsResult<Output>;
+}
+
+/// Stops a dry run from inside [`Operation::run`], for operations whose dry run also
+/// checks the request's data (a digest's length, a signature's form, a grant's
+/// principals) after the checks of [`execute`]: DryRunOperationException once those
+/// checks passed, nothing done.
+pub fn stop_dry_run(flag: Option<bool>) -> KmsResult<()> {
+    if flag == Some(true) {
+        return Err(super::error::KmsError::dry_run());
+    }
+    Ok(())
 }
 
 /// What an operation runs with besides its request: the caller, the resolved key, its

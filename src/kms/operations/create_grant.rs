@@ -31,7 +31,6 @@ use crate::domain::grant::{GrantConstraints, GrantId, GrantOperation, GrantPrinc
 use crate::domain::key::KeyRecord;
 use crate::domain::request::{ConditionValues, RequestContext};
 use crate::domain::write::Write;
-use crate::kms::asymmetric;
 use crate::kms::error::{ErrorKind, KmsError, KmsResult};
 use crate::kms::authorization;
 use crate::kms::grant_index::{account_root, admits_child};
@@ -365,7 +364,7 @@ impl Operation for CreateGrant {
                     ),
                 ));
             }
-            asymmetric::dry_run(req.dry_run)?;
+            crate::kms::operation::stop_dry_run(req.dry_run)?;
             let grant_id = retry.clone().unwrap_or(candidate.grant_id.clone());
             // The token first: if sealing fails, no grant exists without one.
             let token = grants::seal_token(kms, key.region, &key.key_id, &grant_id)?;

@@ -73,7 +73,7 @@ impl Operation for DeriveSharedSecret {
         let point =
             peer_point(curve, &req.public_key.0)
                 .ok_or_else(|| KmsError::without_message(ErrorKind::Validation))?;
-        asymmetric::dry_run(req.dry_run)?;
+        crate::kms::operation::stop_dry_run(req.dry_run)?;
         let label = material_label(key)?;
         let secret = kms
             .token(key.region)?

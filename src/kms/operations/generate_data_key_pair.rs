@@ -64,7 +64,7 @@ pub fn generate(kms: &Kms, key: &KeyRecord, req: &Request) -> KmsResult<DataKeyP
             req.key_pair_spec
         ))
     })?;
-    asymmetric::dry_run(req.dry_run)?;
+    crate::kms::operation::stop_dry_run(req.dry_run)?;
     let token = kms.token(key.region)?;
     let _place = match kind {
         crate::hsm::PairKind::Rsa(_) => Some(kms.rsa_generation(key.region)?),

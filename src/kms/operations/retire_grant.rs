@@ -14,7 +14,6 @@ use crate::domain::grant::GrantId;
 use crate::domain::key::KeyRecord;
 use crate::domain::request::RequestContext;
 use crate::domain::write::Write;
-use crate::kms::asymmetric;
 use crate::kms::authorization;
 use crate::kms::error::{KmsError, KmsResult};
 use crate::kms::grants::{self, TokenClaims};
@@ -125,7 +124,7 @@ impl Operation for RetireGrant {
             let _guard = kms.write_guard();
             let grant = grants::find(kms, key, &grant_id)?;
             authorization::authorize_retire(kms, call.ctx, &grant)?;
-            asymmetric::dry_run(req.dry_run)?;
+            crate::kms::operation::stop_dry_run(req.dry_run)?;
             kms.commit(vec![Write::DeleteGrant {
                 region: key.region,
                 key_id: key.key_id.clone(),

@@ -10,7 +10,6 @@ use serde_json::json;
 use crate::domain::key::KeyRecord;
 use crate::domain::request::{ConditionValues, RequestContext};
 use crate::domain::write::Write;
-use crate::kms::asymmetric;
 use crate::kms::error::KmsResult;
 use crate::kms::grants;
 use crate::kms::key_state::Op;
@@ -67,7 +66,7 @@ impl Operation for RevokeGrant {
         {
             let _guard = kms.write_guard();
             grants::find(kms, key, &grant_id)?;
-            asymmetric::dry_run(req.dry_run)?;
+            crate::kms::operation::stop_dry_run(req.dry_run)?;
             kms.commit(vec![Write::DeleteGrant {
                 region: key.region,
                 key_id: key.key_id.clone(),

@@ -65,7 +65,7 @@ impl Operation for Sign {
             req.message_type.as_deref(),
             &req.message.0,
         )?;
-        asymmetric::dry_run(req.dry_run)?;
+        crate::kms::operation::stop_dry_run(req.dry_run)?;
         let label = material_label(key)?;
         let signature = kms
             .token(key.region)?

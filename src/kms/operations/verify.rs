@@ -67,7 +67,7 @@ impl Operation for Verify {
             req.message_type.as_deref(),
             &req.message.0,
         )?;
-        asymmetric::dry_run(req.dry_run)?;
+        crate::kms::operation::stop_dry_run(req.dry_run)?;
         let (kind, spki) = public_key(key)?;
         let valid = kms
             .token(key.region)?

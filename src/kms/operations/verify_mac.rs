@@ -52,7 +52,7 @@ impl Operation for VerifyMac {
     fn run(kms: &Kms, call: &Call<'_>, req: Request) -> KmsResult<Output> {
         let key = call.key()?;
         let hash = mac_hash_for(key, &req.mac_algorithm)?;
-        asymmetric::dry_run(req.dry_run)?;
+        crate::kms::operation::stop_dry_run(req.dry_run)?;
         let label = material_label(key)?;
         let valid = kms
             .token(key.region)?
