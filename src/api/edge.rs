@@ -247,7 +247,8 @@ impl Edge {
         peer: SocketAddr,
         mut app: Router,
     ) -> Response<Body> {
-        let form = ErrorForm::of(req.method(), req.uri(), req.headers());
+        // The form of an error answer is worked out only when there is one to give.
+        let form = || ErrorForm::of(req.method(), req.uri(), req.headers());
         let host = req
             .headers()
             .get(header::HOST)
@@ -257,7 +258,7 @@ impl Edge {
             Some(host) if self.hosts.allows(host) => {}
             Some(host) => {
                 let shown: String = host.chars().take(100).collect();
-                return form.error(
+                return form().error(
                     StatusCode::MISDIRECTED_REQUEST,
                     EdgeErrorKind::MisdirectedRequest,
                     &format!(
@@ -268,7 +269,7 @@ impl Edge {
                 );
             }
             None => {
-                return form.error(
+                return form().error(
                     StatusCode::BAD_REQUEST,
                     EdgeErrorKind::MisdirectedRequest,
                     &format!(
@@ -294,7 +295,10 @@ impl Edge {
         .await
         {
             Ok(bytes) => bytes,
-            Err(e) => return e.response(form, self.config.max_request_bytes),
+            Err(e) => {
+                let form = ErrorForm::of(&parts.method, &parts.uri, &parts.headers);
+                return e.response(form, self.config.max_request_bytes);
+            }
         };
         let mut req = Request::from_parts(parts, Body::from(Bytes::from_owner(bytes)));
         req.extensions_mut().insert(ConnectInfo(peer));

@@ -40,6 +40,9 @@ use crate::kms::wire::Output;
 
 const TARGET_PREFIX: &str = "TrentService.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// Built once, not parsed from a string on every response.
+const REQUEST_ID_HEADER: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("x-amzn-requestid");
 
 /// What the handlers share: the service, and the threads short operations run on.
 #[derive(Clone)]
@@ -101,9 +104,12 @@ fn render(request_id: &str, result: Result<Output, KmsError>) -> Response {
     // The body buffer is zeroised when the response has been sent and dropped.
     let mut resp = (status, Bytes::from_owner(body)).into_response();
     let h = resp.headers_mut();
-    h.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(CONTENT_TYPE),
+    );
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-amzn-requestid", v);
+        h.insert(REQUEST_ID_HEADER, v);
     }
     resp
 }
