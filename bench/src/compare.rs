@@ -204,10 +204,27 @@ pub async fn run(
     Ok(out)
 }
 
-/// Starts `perf record -g` on `pid` for `duration` (None when perf cannot start).
+/// Starts `perf record --call-graph dwarf` on `pid` for `duration` (None when perf cannot start).
 fn perf_record(pid: u32, out: &Path, duration: std::time::Duration) -> Option<std::process::Child> {
+    if let Some(dir) = out.parent() {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            progress!("perf record: cannot create {}: {e}", dir.display());
+            return None;
+        }
+    }
+    // DWARF call graphs: SoftHSM2 and OpenSSL are built without frame pointers, so only
+    // unwinding by DWARF attributes their time to the PKCS#11 call that spent it.
     std::process::Command::new("perf")
-        .args(["record", "-F", "999", "-g", "-p", &pid.to_string(), "-o"])
+        .args([
+            "record",
+            "-F",
+            "499",
+            "--call-graph",
+            "dwarf,16384",
+            "-p",
+            &pid.to_string(),
+            "-o",
+        ])
         .arg(out)
         .args(["--", "sleep", &format!("{:.2}", duration.as_secs_f64())])
         .stdin(std::process::Stdio::null())
@@ -256,7 +273,50 @@ fn perf_breakdown(data: &Path) -> Result<Vec<(String, f64)>, String> {
     if groups.iter().all(|(_, share)| *share == 0.0) {
         return Err(format!("no samples in {}", data.display()));
     }
+    groups.push((TOKEN_CALLS.to_string(), token_calls_share(data)?));
     Ok(groups)
+}
+
+/// The last row of the profile: time inside the token's PKCS#11 functions, whatever
+/// object it was spent in (SoftHSM2, OpenSSL, libc, the kernel). Not a group: it overlaps
+/// the rows above.
+const TOKEN_CALLS: &str =
+    "of all the above: inside PKCS#11 calls (C_EncryptInit + C_Encrypt, SoftHSM2's own work, its OpenSSL, malloc, locks, system calls)";
+
+/// The share of samples whose call stack is inside a `C_*` function of the PKCS#11
+/// module, from `perf report --children` (PKCS#11 calls do not nest, so their inclusive
+/// shares add up).
+fn token_calls_share(data: &Path) -> Result<f64, String> {
+    let output = std::process::Command::new("perf")
+        .args([
+            "report",
+            "--children",
+            "--sort",
+            "dso,sym",
+            "-g",
+            "none",
+            "--stdio",
+            "-i",
+        ])
+        .arg(data)
+        .output()
+        .map_err(|e| format!("perf report: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut share = 0.0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        // "    31.11%     0.06%  libsofthsm2.so  [.] C_EncryptInit"
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [children, _own, dso, "[.]", symbol] = fields.as_slice() else {
+            continue;
+        };
+        if !(dso.starts_with("libsofthsm2") && symbol.starts_with("C_")) {
+            continue;
+        }
+        if let Ok(children) = children.trim_end_matches('%').parse::<f64>() {
+            share += children;
+        }
+    }
+    Ok(share)
 }
 
 /// A group of shared objects in the profile, and which objects it takes.
@@ -290,8 +350,9 @@ fn profile_table(
     let w = &mut out;
     let _ = writeln!(
         w,
-        "Where the server's CPU went during Encrypt 64 B at 16 connections (perf record -g, \
-         first round of each side, share of samples by shared object):"
+        "Where the server's CPU went during Encrypt 64 B at 16 connections (perf record \
+         --call-graph dwarf, first round of each side, share of samples by shared object; \
+         the last row by call stack):"
     );
     let _ = writeln!(w);
     match (base, this) {

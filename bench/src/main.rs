@@ -88,7 +88,7 @@ struct Args {
     /// Rounds per row and side with --baseline (the order is swapped every round).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// With --baseline: `perf record -g` each server during the first round of Encrypt
+    /// With --baseline: `perf record --call-graph dwarf` each server during the first round of Encrypt
     /// 64 B at 16 connections, into this directory (baseline.data, this-build.data), and
     /// report where its CPU went.
     #[arg(long, value_name = "DIR")]
