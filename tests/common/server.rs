@@ -51,8 +51,11 @@ fn token_template(regions: &str) -> PathBuf {
     if let Some((_, dir)) = templates.iter().find(|(r, _)| r == regions) {
         return dir.path().to_path_buf();
     }
+    if templates.is_empty() {
+        remove_templates_of_ended_processes();
+    }
     let dir = tempfile::Builder::new()
-        .prefix("hsm-kms-template-")
+        .prefix(&format!("{TEMPLATE_PREFIX}{}-", std::process::id()))
         .tempdir()
         .expect("create template dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hsm-kms"));
@@ -75,6 +78,32 @@ fn token_template(regions: &str) -> PathBuf {
     let data = dir.path().to_path_buf();
     templates.push((regions.to_string(), dir));
     data
+}
+
+/// Templates are named `hsm-kms-template-<pid>-…` after the test process that made them.
+const TEMPLATE_PREFIX: &str = "hsm-kms-template-";
+
+/// A static is never dropped, so a test process leaves its templates behind when it
+/// exits: the next one removes those of every process that is no longer running (test
+/// binaries run one after another, so a whole run leaves only its last binary's).
+fn remove_templates_of_ended_processes() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMPLATE_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
