@@ -44,7 +44,8 @@ impl ConditionValues {
     pub fn on(base: Arc<ConditionValues>) -> ConditionValues {
         ConditionValues {
             base: Some(base),
-            values: HashMap::new(),
+            // A request adds about a dozen keys: room for them without regrowing.
+            values: HashMap::with_capacity(16),
             time: None,
         }
     }
@@ -174,7 +175,15 @@ impl ConditionValues {
     /// alias-authorization.md), so in a key policy a condition on them finds no value.
     pub fn for_key_policy(&self) -> ConditionValues {
         ConditionValues {
-            base: self.base.as_ref().map(|b| Arc::new(b.for_key_policy())),
+            // The caller's shared values (principal, account, tags) hold no such key:
+            // shared again rather than copied on every request.
+            base: self.base.as_ref().map(|b| {
+                if b.has_iam_only_keys() {
+                    Arc::new(b.for_key_policy())
+                } else {
+                    Arc::clone(b)
+                }
+            }),
             time: self.time.clone(),
             values: self
                 .values
