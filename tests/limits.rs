@@ -2,12 +2,15 @@
 //! AWS's resource quotas with LimitExceededException in AWS's words, RSA key generations
 //! throttled per Region token instead of queued without end, import wrapping keys that
 //! were never used destroyed when their 24 hours are over, and AWS's encryption-context
-//! rules. The keys a CloudFormation stack creates count against the same quotas.
+//! rules. The keys a CloudFormation stack creates count against the same quotas, and a
+//! burst of concurrent creations (keys, replicas, aliases, grants) cannot overshoot them.
 
 mod common;
 
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{AlgorithmSpec, DataKeyPairSpec, KeySpec, KeyUsageType, WrappingKeySpec};
+use aws_sdk_kms::types::{
+    AlgorithmSpec, DataKeyPairSpec, KeySpec, KeyState, KeyUsageType, WrappingKeySpec,
+};
 use common::*;
 
 /// The PKCS#11 child process of `common::pkcs11` (does nothing in a normal run).
@@ -154,6 +157,219 @@ async fn keys_per_region_and_aliases_per_key_are_quotas_as_in_aws() {
         .send()
         .await
         .expect("UpdateAlias to the same key");
+}
+
+/// The labelled token objects of `region`'s token (key material, one per symmetric key).
+fn labelled_objects(server: &Server, region: &str) -> usize {
+    common::pkcs11::run("count-objects", &server.data_dir(), &[("region", region)])
+        .get("labelled objects")
+        .parse()
+        .expect("a count")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_key_creations_cannot_overshoot_the_key_quota() {
+    const QUOTA: usize = 6;
+    let server = Server::start_with(&[
+        "--regions",
+        "us-east-1,eu-west-1",
+        "--quota-keys-per-region",
+        "6",
+    ]);
+    let us = server.client("us-east-1").await;
+    let eu = server.client("eu-west-1").await;
+    // Four multi-Region primaries; the first one's replica is eu-west-1's first key (and
+    // sets up whatever a replication leaves in the token before the objects are counted).
+    let mut primaries = Vec::new();
+    for _ in 0..4 {
+        primaries.push(create_mrk(&us).await.key_id().to_string());
+    }
+    replicate_to(&server, &us, &primaries[0], &["eu-west-1"]).await;
+    // Creations that fail after taking their place give it back.
+    for _ in 0..3 {
+        let e = must_fail(
+            eu.create_key()
+                .key_usage(KeyUsageType::SignVerify)
+                .send()
+                .await,
+            "a symmetric key for signing",
+        );
+        assert_err(&e, "ValidationException", &["SIGN_VERIFY"]);
+    }
+    let objects_before = labelled_objects(&server, "eu-west-1");
+
+    // Twelve CreateKey and three ReplicateKey into eu-west-1 at once, for five free places.
+    let creates: Vec<_> = (0..12)
+        .map(|_| {
+            let eu = eu.clone();
+            tokio::spawn(async move { eu.create_key().send().await.map(|_| ()) })
+        })
+        .collect();
+    let replicas: Vec<_> = primaries[1..]
+        .iter()
+        .map(|id| {
+            let (us, id) = (us.clone(), id.clone());
+            tokio::spawn(async move {
+                us.replicate_key()
+                    .key_id(&id)
+                    .replica_region("eu-west-1")
+                    .send()
+                    .await
+                    .map(|_| id)
+            })
+        })
+        .collect();
+    let mut created = 0;
+    let mut refused = Vec::new();
+    for task in creates {
+        match task.await.expect("task") {
+            Ok(()) => created += 1,
+            Err(e) => refused.push((err_code(&e), err_message(&e))),
+        }
+    }
+    let mut replicated = Vec::new();
+    for task in replicas {
+        match task.await.expect("task") {
+            Ok(id) => replicated.push(id),
+            Err(e) => refused.push((err_code(&e), err_message(&e))),
+        }
+    }
+    let quota_words = "Key quota for this account in this region is 6 but the current usage is 6.";
+    for (code, message) in &refused {
+        assert_eq!(code, "LimitExceededException", "{message}");
+        assert_eq!(message, quota_words);
+    }
+    assert_eq!(
+        created + replicated.len(),
+        QUOTA - 1,
+        "created {created}, replicated {replicated:?}, refused {refused:?}"
+    );
+    assert_eq!(refused.len(), 15 - (QUOTA - 1));
+    let listed = eu.list_keys().send().await.expect("ListKeys");
+    assert_eq!(listed.keys().len(), QUOTA);
+    // Every key has its material in the token, and no refused call left any behind.
+    for id in &replicated {
+        wait_for_state(&eu, id, KeyState::Enabled).await;
+    }
+    assert_eq!(
+        labelled_objects(&server, "eu-west-1"),
+        objects_before + QUOTA - 1
+    );
+    // Full, and says so; the other Region is not.
+    let e = must_fail(eu.create_key().send().await, "a key beyond the quota");
+    assert_err(&e, "LimitExceededException", &[quota_words]);
+    new_key(&us).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_aliases_or_grants_cannot_overshoot_their_quotas() {
+    let server = Server::start_with(&[
+        "--regions",
+        "us-east-1",
+        "--quota-aliases-per-key",
+        "3",
+        "--max-grants-per-key",
+        "3",
+    ]);
+    let kms = server.client("us-east-1").await;
+    let (key, arn) = new_key(&kms).await;
+    let (other, _) = new_key(&kms).await;
+    // Aliases on another key that a burst of UpdateAlias moves onto `key`.
+    for i in 0..3 {
+        kms.create_alias()
+            .alias_name(format!("alias/moved-{i}"))
+            .target_key_id(&other)
+            .send()
+            .await
+            .expect("CreateAlias");
+    }
+    let creates: Vec<_> = (0..8)
+        .map(|i| {
+            let (kms, key) = (kms.clone(), key.clone());
+            tokio::spawn(async move {
+                kms.create_alias()
+                    .alias_name(format!("alias/burst-{i}"))
+                    .target_key_id(&key)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (err_code(&e), err_message(&e)))
+            })
+        })
+        .collect();
+    let moves: Vec<_> = (0..3)
+        .map(|i| {
+            let (kms, key) = (kms.clone(), key.clone());
+            tokio::spawn(async move {
+                kms.update_alias()
+                    .alias_name(format!("alias/moved-{i}"))
+                    .target_key_id(&key)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (err_code(&e), err_message(&e)))
+            })
+        })
+        .collect();
+    let mut done = 0;
+    for task in creates.into_iter().chain(moves) {
+        match task.await.expect("task") {
+            Ok(()) => done += 1,
+            Err((code, message)) => {
+                assert_eq!(code, "LimitExceededException", "{message}");
+                assert_eq!(
+                    message,
+                    "Aliases per key quota for this account in this region is 3, current usage is 3."
+                );
+            }
+        }
+    }
+    assert_eq!(done, 3);
+    let aliases = kms
+        .list_aliases()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("ListAliases");
+    assert_eq!(aliases.aliases().len(), 3, "{:?}", aliases.aliases());
+
+    // Grants per key.
+    let grants: Vec<_> = (0..10)
+        .map(|i| {
+            let (kms, key) = (kms.clone(), key.clone());
+            tokio::spawn(async move {
+                kms.create_grant()
+                    .key_id(&key)
+                    .grantee_principal(format!("arn:aws:iam::{ACCOUNT}:user/burst-{i}"))
+                    .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (err_code(&e), err_message(&e)))
+            })
+        })
+        .collect();
+    let mut granted = 0;
+    for task in grants {
+        match task.await.expect("task") {
+            Ok(()) => granted += 1,
+            Err((code, message)) => {
+                assert_eq!(code, "LimitExceededException", "{message}");
+                assert!(
+                    message.contains(&format!("KMS key {arn} already has 3 grants")),
+                    "{message}"
+                );
+            }
+        }
+    }
+    assert_eq!(granted, 3);
+    let listed = kms
+        .list_grants()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("ListGrants");
+    assert_eq!(listed.grants().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -91,6 +91,8 @@ pub struct Kms {
     state: RwLock<State>,
     /// Serialises read-modify-write sequences on metadata.
     write_lock: Mutex<()>,
+    /// Keys being created, counted in their Region's key quota ([`super::quotas`]).
+    pub(super) creations: super::quotas::Creations,
     /// Wakes the job runner when a job is added or the clock moves.
     pub jobs_changed: tokio::sync::Notify,
     /// Backoff for failed jobs.
@@ -159,6 +161,7 @@ impl Kms {
             store,
             state: RwLock::new(state),
             write_lock: Mutex::new(()),
+            creations: super::quotas::Creations::default(),
             jobs_changed: tokio::sync::Notify::new(),
             job_retries: Retries::default(),
             access: Access::Open,
@@ -308,11 +311,34 @@ impl Kms {
 
     /// Makes `batch` durable, then visible.
     pub fn commit(&self, batch: Vec<Write>) -> KmsResult<()> {
-        self.store.apply(&batch).map_err(KmsError::internal)?;
+        self.make_durable_then_visible(&batch).map(drop)
+    }
+
+    /// Makes `batch` durable, then visible; returns the state's write lock, still held.
+    fn make_durable_then_visible(
+        &self,
+        batch: &[Write],
+    ) -> KmsResult<parking_lot::RwLockWriteGuard<'_, State>> {
+        self.store.apply(batch).map_err(KmsError::internal)?;
         let mut state = self.state.write();
-        for w in &batch {
+        for w in batch {
             state.apply(w);
         }
+        Ok(state)
+    }
+
+    /// Commits `batch`, which creates the key `slot` holds a place for: the key becomes
+    /// visible and the place is given back in one step, under the state's write lock, so a
+    /// quota check counts the key exactly once. If the write fails, the place is given back
+    /// all the same.
+    pub fn commit_new_key(
+        &self,
+        batch: Vec<Write>,
+        slot: super::quotas::KeySlot<'_>,
+    ) -> KmsResult<()> {
+        let state = self.make_durable_then_visible(&batch)?;
+        drop(slot);
+        drop(state);
         Ok(())
     }
 

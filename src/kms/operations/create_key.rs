@@ -79,7 +79,9 @@ impl Operation for CreateKey {
                 kms.account()
             )));
         }
-        crate::kms::quotas::check_new_key(kms, region)?;
+        // A place in the Region's key quota, held until the key is committed or this call
+        // fails (the key's material is generated meanwhile, without a lock).
+        let slot = crate::kms::quotas::check_new_key(kms, region)?;
         if req.key_spec.is_some() && req.customer_master_key_spec.is_some() {
             return Err(KmsError::validation(
                 "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
@@ -207,7 +209,7 @@ impl Operation for CreateKey {
         };
         let label = material.as_ref().map(|m| m.token_label(&key.key_id));
         key.materials = material.into_iter().collect();
-        if let Err(e) = kms.commit(vec![Write::PutKey(key.clone())]) {
+        if let Err(e) = kms.commit_new_key(vec![Write::PutKey(key.clone())], slot) {
             if let (Ok(token), Some(label)) = (kms.token(region), &label) {
                 let _ = token.destroy(label);
             }

@@ -132,7 +132,9 @@ impl Operation for ReplicateKey {
                     tag_conditions(&wire_tags)
                 })?;
             }
-            crate::kms::quotas::check_new_key(kms, region)?;
+            // A CreateKey in the replica's Region may be generating material without the
+            // write lock: the replica takes a place in the quota the same way.
+            let slot = crate::kms::quotas::check_new_key(kms, region)?;
             if let Some(existing) = kms.get_key(region, &primary.key_id) {
                 let hint = if existing.state == KeyState::PendingDeletion {
                     " It is pending deletion: cancel its deletion (CancelKeyDeletion) or wait until it is deleted."
@@ -199,7 +201,7 @@ impl Operation for ReplicateKey {
                     key_id: replica.key_id.clone(),
                 },
             };
-            kms.commit(vec![Write::PutKey(replica.clone()), Write::PutJob(job)])?;
+            kms.commit_new_key(vec![Write::PutKey(replica.clone()), Write::PutJob(job)], slot)?;
         }
         kms.jobs_changed.notify_one();
         // CloudTrail: ReplicateKey in the primary's Region (recorded by the API layer), and a
