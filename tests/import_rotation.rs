@@ -4,6 +4,11 @@
 //! errors; and the multi-Region import-then-rotate sequence
 //! (PENDING_MULTI_REGION_IMPORT_AND_ROTATION until every replica has the material).
 //!
+//! Deleting material pending rotation (DeleteImportedKeyMaterial with its KeyMaterialId)
+//! dissociates it: from a single-Region key or a multi-Region primary it leaves that key
+//! and every replica (metadata and token objects, checked from outside with PKCS#11);
+//! from a replica it leaves that replica only.
+//!
 //! Material is wrapped as a user would wrap it, with the `rsa` crate (RSA-OAEP), never
 //! with the server's code.
 
@@ -17,6 +22,13 @@ use aws_sdk_kms::types::{
 use aws_sdk_kms::Client;
 use common::wrapping::wrap;
 use common::*;
+
+/// The PKCS#11 child process of `common::pkcs11` (does nothing in a normal run).
+#[test]
+#[ignore = "a child process started by common::pkcs11::run"]
+fn pkcs11_child() {
+    common::pkcs11::child_main();
+}
 
 const PRIMARY: &str = "us-east-1";
 const WEST: &str = "us-west-2";
@@ -759,4 +771,501 @@ async fn a_replica_created_after_a_rotation_needs_the_current_material() {
     assert_eq!(decrypt(&west, &ct2).await, (b"two".to_vec(), id2.clone()));
     let ct3 = encrypt(&west, &key, b"three").await;
     assert_eq!(decrypt(&east, &ct3).await, (b"three".to_vec(), id2));
+}
+
+// ---------------------------------------------------------------------------------------
+// Deleting material pending rotation
+// ---------------------------------------------------------------------------------------
+
+/// How many token objects of `region`'s token hold material `material_id` of `key_id`,
+/// counted by another process with PKCS#11.
+fn objects_in_token(server: &Server, region: &str, key_id: &str, material_id: &str) -> usize {
+    let label = format!("{key_id}/{material_id}");
+    common::pkcs11::run(
+        "count-labelled",
+        &server.data_dir(),
+        &[("region", region), ("labels", &label)],
+    )
+    .get(&label)
+    .parse()
+    .expect("a count")
+}
+
+/// A multi-Region EXTERNAL key with replicas in WEST and EU, material `m1` imported into
+/// all three; returns the key id and `m1`'s KeyMaterialId.
+async fn external_family(
+    east: &Client,
+    replicas: [(&Client, &str); 2],
+    m1: &[u8],
+) -> (String, String) {
+    let key = create_external(east, true).await;
+    let id1 = import(east, &key, m1, None).await;
+    for (c, r) in replicas {
+        east.replicate_key()
+            .key_id(&key)
+            .replica_region(r)
+            .send()
+            .await
+            .expect("ReplicateKey");
+        wait_for_state(c, &key, KeyState::PendingImport).await;
+        assert_eq!(import(c, &key, m1, None).await, id1);
+        wait_for_state(c, &key, KeyState::Enabled).await;
+    }
+    (key, id1)
+}
+
+async fn delete_material(kms: &Client, key_id: &str, material_id: &str) {
+    let out = kms
+        .delete_imported_key_material()
+        .key_id(key_id)
+        .key_material_id(material_id)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "DeleteImportedKeyMaterial {material_id}: {} {}",
+                err_code(&e),
+                err_message(&e)
+            )
+        });
+    assert_eq!(out.key_material_id(), Some(material_id));
+    assert!(
+        out.key_id()
+            .is_some_and(|arn| arn.ends_with(&format!(":key/{key_id}"))),
+        "{:?}",
+        out.key_id()
+    );
+}
+
+#[tokio::test]
+async fn pending_material_deleted_from_a_single_region_key_can_be_replaced() {
+    let server = Server::start();
+    let kms = server.client(PRIMARY).await;
+    let key = create_external(&kms, false).await;
+    let arn = Server::key_arn(PRIMARY, &key);
+    let id1 = import(&kms, &key, &random_bytes(32), None).await;
+    let ct = encrypt(&kms, &key, b"first").await;
+    let id2 = import(
+        &kms,
+        &key,
+        &random_bytes(32),
+        Some(ImportType::NewKeyMaterial),
+    )
+    .await;
+    assert_eq!(objects_in_token(&server, PRIMARY, &key, &id2), 1);
+
+    delete_material(&kms, &key, &id2).await;
+    // Not permanently associated: it is gone, the key keeps its state and material.
+    assert_eq!(
+        material_states(&kms, &key).await,
+        vec![(
+            id1.clone(),
+            KeyMaterialState::Current,
+            ImportState::Imported
+        )]
+    );
+    let md = describe(&kms, &key).await;
+    assert_eq!(md.key_state(), Some(&KeyState::Enabled));
+    assert_eq!(md.current_key_material_id(), Some(id1.as_str()));
+    assert_eq!(objects_in_token(&server, PRIMARY, &key, &id2), 0);
+    assert_eq!(objects_in_token(&server, PRIMARY, &key, &id1), 1);
+    assert_eq!(decrypt(&kms, &ct).await, (b"first".to_vec(), id1.clone()));
+    let e = must_fail(
+        kms.rotate_key_on_demand().key_id(&key).send().await,
+        "rotate after the pending material was deleted",
+    );
+    assert_err(
+        &e,
+        "KMSInvalidStateException",
+        &["No available key material pending rotation", &arn],
+    );
+    // Its id is no longer the key's.
+    let e = must_fail(
+        kms.delete_imported_key_material()
+            .key_id(&key)
+            .key_material_id(&id2)
+            .send()
+            .await,
+        "delete it twice",
+    );
+    assert_err(&e, "NotFoundException", &[&id2, &arn]);
+
+    // Different material takes its place, then rotates in.
+    let id3 = import(
+        &kms,
+        &key,
+        &random_bytes(32),
+        Some(ImportType::NewKeyMaterial),
+    )
+    .await;
+    assert_eq!(
+        material_states(&kms, &key).await[1],
+        (
+            id3.clone(),
+            KeyMaterialState::PendingRotation,
+            ImportState::Imported
+        )
+    );
+    kms.rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("rotate to the replacement");
+    wait_for_current_material(&kms, &key, &id3).await;
+    assert_eq!(decrypt(&kms, &ct).await.1, id1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pending_material_deleted_from_the_primary_leaves_every_replica() {
+    let server = Server::start();
+    let east = server.client(PRIMARY).await;
+    let west = server.client(WEST).await;
+    let eu = server.client(EU).await;
+    let m1 = random_bytes(32);
+    let m2 = random_bytes(32);
+    let (key, id1) = external_family(&east, [(&west, WEST), (&eu, EU)], &m1).await;
+    let clients = [(&east, PRIMARY), (&west, WEST), (&eu, EU)];
+
+    // New material into the primary and every replica: PENDING_ROTATION everywhere.
+    let id2 = import(&east, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
+    for (c, _) in [(&west, WEST), (&eu, EU)] {
+        assert_eq!(
+            import(c, &key, &m2, Some(ImportType::ExistingKeyMaterial)).await,
+            id2
+        );
+    }
+    for (c, r) in clients {
+        assert_eq!(
+            material_states(c, &key).await[1],
+            (
+                id2.clone(),
+                KeyMaterialState::PendingRotation,
+                ImportState::Imported
+            ),
+            "{r}"
+        );
+        assert_eq!(objects_in_token(&server, r, &key, &id2), 1, "{r}");
+    }
+    let mut made = Vec::new();
+    for (c, r) in clients {
+        made.push((encrypt(c, &key, r.as_bytes()).await, r));
+    }
+
+    // Deleted from the primary: gone from every key and every token.
+    delete_material(&east, &key, &id2).await;
+    for (c, r) in clients {
+        assert_eq!(
+            material_states(c, &key).await,
+            vec![(
+                id1.clone(),
+                KeyMaterialState::Current,
+                ImportState::Imported
+            )],
+            "{r}"
+        );
+        let md = describe(c, &key).await;
+        assert_eq!(md.key_state(), Some(&KeyState::Enabled), "{r}");
+        assert_eq!(md.current_key_material_id(), Some(id1.as_str()), "{r}");
+        assert_eq!(objects_in_token(&server, r, &key, &id2), 0, "{r}");
+        assert_eq!(objects_in_token(&server, r, &key, &id1), 1, "{r}");
+    }
+    // The current material works in every Region, across Regions.
+    for (c, r) in clients {
+        let ct = encrypt(c, &key, r.as_bytes()).await;
+        made.push((ct, r));
+    }
+    for (c, r) in clients {
+        for (ct, from) in &made {
+            assert_eq!(
+                decrypt(c, ct).await,
+                (from.as_bytes().to_vec(), id1.clone()),
+                "ciphertext from {from} in {r}"
+            );
+        }
+    }
+    let e = must_fail(
+        east.rotate_key_on_demand().key_id(&key).send().await,
+        "rotate after the pending material was deleted",
+    );
+    assert_err(
+        &e,
+        "KMSInvalidStateException",
+        &["No available key material pending rotation"],
+    );
+    // A replica cannot take the deleted material any more: the primary no longer has it.
+    let (token, blob) = wrapped(&west, &key, &m2).await;
+    let e = must_fail(
+        import_request(&west, &key, token, blob, None)
+            .import_type(ImportType::ExistingKeyMaterial)
+            .send()
+            .await,
+        "the deleted material into a replica",
+    );
+    assert_err(
+        &e,
+        "IncorrectKeyMaterialException",
+        &[&Server::key_arn(WEST, &key)],
+    );
+
+    // Different new material takes its place in the family.
+    let id3 = import(
+        &east,
+        &key,
+        &random_bytes(32),
+        Some(ImportType::NewKeyMaterial),
+    )
+    .await;
+    assert_ne!(id3, id2);
+    for (c, r) in clients {
+        assert_eq!(
+            material_states(c, &key).await[1..],
+            [(
+                id3.clone(),
+                KeyMaterialState::PendingMultiRegionImportAndRotation,
+                if r == PRIMARY {
+                    ImportState::Imported
+                } else {
+                    ImportState::PendingImport
+                }
+            )],
+            "{r}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pending_material_only_in_the_primary_is_deleted_from_the_whole_family() {
+    let server = Server::start();
+    let east = server.client(PRIMARY).await;
+    let west = server.client(WEST).await;
+    let eu = server.client(EU).await;
+    let m1 = random_bytes(32);
+    let m2 = random_bytes(32);
+    let (key, id1) = external_family(&east, [(&west, WEST), (&eu, EU)], &m1).await;
+    let clients = [(&east, PRIMARY), (&west, WEST), (&eu, EU)];
+    let id2 = import(&east, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
+    assert_eq!(
+        material_states(&west, &key).await[1],
+        (
+            id2.clone(),
+            KeyMaterialState::PendingMultiRegionImportAndRotation,
+            ImportState::PendingImport
+        )
+    );
+    assert_eq!(objects_in_token(&server, PRIMARY, &key, &id2), 1);
+
+    delete_material(&east, &key, &id2).await;
+    for (c, r) in clients {
+        assert_eq!(
+            material_states(c, &key).await,
+            vec![(
+                id1.clone(),
+                KeyMaterialState::Current,
+                ImportState::Imported
+            )],
+            "{r}"
+        );
+        assert_eq!(
+            describe(c, &key).await.key_state(),
+            Some(&KeyState::Enabled),
+            "{r}"
+        );
+        assert_eq!(objects_in_token(&server, r, &key, &id2), 0, "{r}");
+        let ct = encrypt(c, &key, r.as_bytes()).await;
+        assert_eq!(
+            decrypt(&east, &ct).await,
+            (r.as_bytes().to_vec(), id1.clone())
+        );
+    }
+    // The same material may come back as new material (it is no longer the key's).
+    assert_eq!(
+        import(&east, &key, &m2, Some(ImportType::NewKeyMaterial)).await,
+        id2
+    );
+    assert_eq!(objects_in_token(&server, PRIMARY, &key, &id2), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pending_material_deleted_from_a_replica_leaves_only_that_replica() {
+    let server = Server::start();
+    let east = server.client(PRIMARY).await;
+    let west = server.client(WEST).await;
+    let eu = server.client(EU).await;
+    let m1 = random_bytes(32);
+    let m2 = random_bytes(32);
+    let (key, id1) = external_family(&east, [(&west, WEST), (&eu, EU)], &m1).await;
+    let clients = [(&east, PRIMARY), (&west, WEST), (&eu, EU)];
+    let id2 = import(&east, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
+    for c in [&west, &eu] {
+        import(c, &key, &m2, Some(ImportType::ExistingKeyMaterial)).await;
+    }
+
+    delete_material(&west, &key, &id2).await;
+    // The replica waits for it again; the primary and the other replica keep it, and
+    // the family is pending multi-Region import again.
+    for (c, r) in clients {
+        assert_eq!(
+            material_states(c, &key).await,
+            vec![
+                (
+                    id1.clone(),
+                    KeyMaterialState::Current,
+                    ImportState::Imported
+                ),
+                (
+                    id2.clone(),
+                    KeyMaterialState::PendingMultiRegionImportAndRotation,
+                    if r == WEST {
+                        ImportState::PendingImport
+                    } else {
+                        ImportState::Imported
+                    }
+                ),
+            ],
+            "{r}"
+        );
+        assert_eq!(
+            describe(c, &key).await.key_state(),
+            Some(&KeyState::Enabled),
+            "{r}"
+        );
+        assert_eq!(
+            objects_in_token(&server, r, &key, &id2),
+            usize::from(r != WEST),
+            "{r}"
+        );
+    }
+    let e = must_fail(
+        east.rotate_key_on_demand().key_id(&key).send().await,
+        "rotate while a replica lacks the pending material",
+    );
+    assert_err(&e, "KMSInvalidStateException", &[&id2]);
+
+    // Imported into the replica again, the family rotates.
+    assert_eq!(
+        import(&west, &key, &m2, Some(ImportType::ExistingKeyMaterial)).await,
+        id2
+    );
+    east.rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("rotate");
+    for (c, r) in clients {
+        wait_for_current_material(c, &key, &id2).await;
+        let ct = encrypt(c, &key, r.as_bytes()).await;
+        assert_eq!(
+            decrypt(&east, &ct).await,
+            (r.as_bytes().to_vec(), id2.clone())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_pending_material_is_all_or_nothing_across_kill9() {
+    let mut server = Server::start();
+    let m1 = random_bytes(32);
+    let (key, id1) = {
+        let east = server.client(PRIMARY).await;
+        let west = server.client(WEST).await;
+        let eu = server.client(EU).await;
+        external_family(&east, [(&west, WEST), (&eu, EU)], &m1).await
+    };
+    let regions = [PRIMARY, WEST, EU];
+    // The process is killed at a different moment of the deletion each round: right
+    // after the request leaves, a little later, and after the response.
+    for (round, delay_ms) in [0u64, 3, 8, 1000].into_iter().enumerate() {
+        let m2 = random_bytes(32);
+        let east = server.client(PRIMARY).await;
+        let id2 = import(&east, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
+        for r in [WEST, EU] {
+            let c = server.client(r).await;
+            import(&c, &key, &m2, Some(ImportType::ExistingKeyMaterial)).await;
+        }
+        let request = {
+            let east = east.clone();
+            let key = key.clone();
+            let id2 = id2.clone();
+            tokio::spawn(async move {
+                east.delete_imported_key_material()
+                    .key_id(&key)
+                    .key_material_id(&id2)
+                    .send()
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        server.kill9();
+        let answered = request.await.expect("the request task").is_ok();
+        server.restart();
+
+        // Either every Region still has the pending material (in its token too) or none
+        // has it anywhere; after an answer, none.
+        let mut kept = Vec::new();
+        for r in regions {
+            let c = server.client(r).await;
+            let states = material_states(&c, &key).await;
+            let has = states.iter().any(|(id, _, _)| *id == id2);
+            if has {
+                assert_eq!(
+                    states[1..],
+                    [(
+                        id2.clone(),
+                        KeyMaterialState::PendingRotation,
+                        ImportState::Imported
+                    )],
+                    "round {round}, {r}"
+                );
+            } else {
+                assert_eq!(
+                    states,
+                    vec![(
+                        id1.clone(),
+                        KeyMaterialState::Current,
+                        ImportState::Imported
+                    )],
+                    "round {round}, {r}"
+                );
+            }
+            let objects = wait_until("the token follows the metadata", || async {
+                let n = objects_in_token(&server, r, &key, &id2);
+                if n == usize::from(has) {
+                    Ok(n)
+                } else {
+                    Err(format!("{n} objects of {id2}, listed: {has}"))
+                }
+            })
+            .await;
+            assert_eq!(objects, usize::from(has), "round {round}, {r}");
+            assert_eq!(
+                objects_in_token(&server, r, &key, &id1),
+                1,
+                "round {round}, {r}"
+            );
+            let md = describe(&c, &key).await;
+            assert_eq!(
+                md.key_state(),
+                Some(&KeyState::Enabled),
+                "round {round}, {r}"
+            );
+            assert_eq!(
+                md.current_key_material_id(),
+                Some(id1.as_str()),
+                "round {round}, {r}"
+            );
+            kept.push(has);
+        }
+        assert!(
+            kept.iter().all(|k| *k) || kept.iter().all(|k| !*k),
+            "round {round}: half-done across Regions: {kept:?}"
+        );
+        assert!(
+            !(answered && kept[0]),
+            "round {round}: answered but not deleted"
+        );
+        // Leave no pending material for the next round.
+        if kept[0] {
+            delete_material(&server.client(PRIMARY).await, &key, &id2).await;
+        }
+    }
 }

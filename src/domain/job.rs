@@ -33,6 +33,14 @@ pub enum JobKind {
     /// Imported key material reached its ValidTo: destroy it in the token, the key
     /// returns to `PendingImport`.
     ExpireImportedMaterial { region: Region, key_id: KeyId },
+    /// Imported key material deleted by DeleteImportedKeyMaterial (from this key, or from
+    /// every key of its multi-Region family when it was pending rotation): destroy its
+    /// object in `region`'s token, unless the key there holds it again by then.
+    DestroyImportedMaterial {
+        region: Region,
+        key_id: KeyId,
+        material_id: String,
+    },
     /// An import token's 24 hours are over: destroy its wrapping key pair in the token.
     DropImportWrappingKey { region: Region, label: String },
     /// Swap the primary and replica roles after UpdatePrimaryRegion.

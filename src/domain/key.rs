@@ -114,8 +114,14 @@ pub struct MaterialRecord {
 impl MaterialRecord {
     /// The CKA_LABEL of the token object holding this material.
     pub fn token_label(&self, key_id: &KeyId) -> String {
-        format!("{}/{}", key_id, self.id)
+        material_token_label(key_id, &self.id)
     }
+}
+
+/// The CKA_LABEL of the token object holding material `material_id` of `key_id` (also
+/// once the metadata no longer lists it, to destroy it).
+pub fn material_token_label(key_id: &KeyId, material_id: &str) -> String {
+    format!("{key_id}/{material_id}")
 }
 
 /// A fresh key material id: 32 random bytes, hex encoded.

@@ -2,7 +2,8 @@
 //! GetParametersForImport, ImportKeyMaterial and DeleteImportedKeyMaterial: the import
 //! token format, the key-spec dispatch to the token object the material becomes, the
 //! "same material" rule (key check values computed in the tokens), the expiry and clean-up
-//! jobs, and the KeyMetadata members of imported keys.
+//! jobs (deleted material leaves each Region's token through a durable job), and the
+//! KeyMetadata members of imported keys.
 //!
 //! Import token: `0x01 || IV (12) || AES-256-GCM(claims JSON) || tag`, sealed inside the
 //! Region's token under its `import-token-key` with AAD `hsm-kms import token v1|<Region>`.
@@ -24,8 +25,8 @@ use super::service::Kms;
 use crate::domain::ids::KeyId;
 use crate::domain::job::{JobKind, JobRecord};
 use crate::domain::key::{
-    ImportedMaterial, KeyRecord, KeySpec, KeyState, KeyUsage, KEY_MATERIAL_DOES_NOT_EXPIRE,
-    KEY_MATERIAL_EXPIRES,
+    material_token_label, ImportedMaterial, KeyRecord, KeySpec, KeyState, KeyUsage,
+    KEY_MATERIAL_DOES_NOT_EXPIRE, KEY_MATERIAL_EXPIRES,
 };
 use crate::domain::region::Region;
 use crate::domain::time::Timestamp;
@@ -422,10 +423,101 @@ pub fn destroy_labels(kms: &Kms, region: Region, labels: &[String]) {
     }
 }
 
+/// Removes material `id` from `key` altogether, as if it had never been imported: its
+/// entry (ListKeyRotations no longer lists it) and its token object's record. Returns
+/// whether `key`'s token held it (its object is then to be destroyed). The key state
+/// follows the materials that remain.
+pub fn forget_material(key: &mut KeyRecord, id: &str) -> bool {
+    key.imported.retain(|m| m.id != id);
+    let held = key.materials.iter().any(|m| m.id == id);
+    key.materials.retain(|m| m.id != id);
+    refresh_state(key);
+    held
+}
+
+/// DeleteImportedKeyMaterial of material pending rotation in a single-Region key or a
+/// multi-Region primary: such material is not permanently associated with the key, so it
+/// leaves the key — and every related replica key, whether the replica imported it or
+/// not — instead of waiting to be imported again. No key's state changes (its current
+/// material is untouched); every key's expiry job follows its remaining materials.
+/// Returns the writes for the related keys and the Regions whose tokens hold the material.
+pub fn dissociate_pending(kms: &Kms, key: &mut KeyRecord, id: &str) -> (Vec<Write>, Vec<Region>) {
+    let mut writes = Vec::new();
+    let mut holders = Vec::new();
+    if forget_material(key, id) {
+        holders.push(key.region);
+    }
+    if key.multi_region.is_some() {
+        for related in super::multi_region::related(kms, &key.key_id) {
+            if related.region == key.region {
+                continue;
+            }
+            let mut k = (*related).clone();
+            if forget_material(&mut k, id) {
+                holders.push(k.region);
+            }
+            writes.push(expiry_write(&k));
+            writes.push(Write::PutKey(k));
+        }
+    }
+    (writes, holders)
+}
+
+/// Job id of destroying deleted material `material_id` of `key_id` in `region`'s token.
+pub fn destroy_job_id(region: Region, key_id: &KeyId, material_id: &str) -> String {
+    format!("destroy-imported-material/{region}/{key_id}/{material_id}")
+}
+
+/// The durable job that destroys deleted material in `region`'s token, due at once. It is
+/// committed with the metadata that stops referring to the material, so a crash before
+/// the object is destroyed leaves the job to finish it.
+pub fn destroy_job(region: Region, key_id: &KeyId, material_id: &str, now: Timestamp) -> JobRecord {
+    JobRecord {
+        id: destroy_job_id(region, key_id, material_id),
+        due: now,
+        kind: JobKind::DestroyImportedMaterial {
+            region,
+            key_id: key_id.clone(),
+            material_id: material_id.to_string(),
+        },
+    }
+}
+
+/// Runs a [`destroy_job`]: destroys the material's object in `region`'s token unless the
+/// key there holds that material again (imported anew since), then retires the job. Runs
+/// under the metadata write lock, so an import committing the same material waits for it
+/// (and finds the object gone, see ImportKeyMaterial). Idempotent: an object already
+/// destroyed is not an error.
+pub fn destroy_deleted(
+    kms: &Kms,
+    region: Region,
+    key_id: &KeyId,
+    material_id: &str,
+) -> KmsResult<()> {
+    let _guard = kms.write_guard();
+    let held_again = kms
+        .get_key(region, key_id)
+        .is_some_and(|k| k.material(material_id).is_some());
+    if !held_again {
+        let label = material_token_label(key_id, material_id);
+        kms.token(region)?.destroy(&label).map_err(Kms::hsm_error)?;
+    }
+    let id = destroy_job_id(region, key_id, material_id);
+    if kms.state().jobs.contains_key(&id) {
+        kms.commit(vec![Write::DeleteJob { id }])?;
+    }
+    Ok(())
+}
+
 /// Runs an import job.
 pub fn run_job(kms: &Kms, job: &JobRecord) -> KmsResult<()> {
     match &job.kind {
         JobKind::ExpireImportedMaterial { region, key_id } => expire(kms, job, *region, key_id),
+        JobKind::DestroyImportedMaterial {
+            region,
+            key_id,
+            material_id,
+        } => destroy_deleted(kms, *region, key_id, material_id),
         JobKind::DropImportWrappingKey { region, label } => {
             kms.token(*region)?.destroy(label).map_err(Kms::hsm_error)?;
             kms.commit(vec![Write::DeleteJob { id: job.id.clone() }])

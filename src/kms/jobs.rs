@@ -67,9 +67,9 @@ pub fn run_due(kms: &Kms) -> KmsResult<()> {
 
 fn run_job(kms: &Kms, job: &JobRecord) -> KmsResult<()> {
     match &job.kind {
-        JobKind::ExpireImportedMaterial { .. } | JobKind::DropImportWrappingKey { .. } => {
-            super::import::run_job(kms, job)
-        }
+        JobKind::ExpireImportedMaterial { .. }
+        | JobKind::DestroyImportedMaterial { .. }
+        | JobKind::DropImportWrappingKey { .. } => super::import::run_job(kms, job),
         JobKind::FinishReplica { .. } | JobKind::UpdatePrimary { .. } => {
             super::multi_region::run(kms, job)
         }

@@ -128,6 +128,7 @@ pub fn child_main() {
         "inspect-upgraded" => inspect_upgraded(&dir, &arg),
         "count-objects" => count_objects(&dir, &arg),
         "plant-orphan" => plant_orphan(&dir, &arg),
+        "count-labelled" => count_labelled(&dir, &arg),
         other => panic!("no PKCS#11 task {other}"),
     }
 }
@@ -858,6 +859,19 @@ fn count_objects(dir: &Path, arg: &dyn Fn(&str) -> String) {
     say("objects with neither label nor ID", unnamed);
     say("labelled objects", labelled);
     say("import wrapping key objects", wrapping);
+}
+
+/// How many token objects of token `region` carry each of `labels` (comma-separated
+/// CKA_LABEL values, such as a key material's `<key id>/<material id>`).
+fn count_labelled(dir: &Path, arg: &dyn Fn(&str) -> String) {
+    let lab = Lab::open(dir);
+    let s = lab.user(dir, &arg("region"));
+    for label in arg("labels").split(',').filter(|l| !l.is_empty()) {
+        let found = s
+            .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
+            .expect("C_FindObjects");
+        say(label, found.len());
+    }
 }
 
 /// Creates in token `region` a token object with neither label nor ID, as a kill -9

@@ -256,6 +256,25 @@ impl Operation for ImportKeyMaterial {
             if rotation_import {
                 pending_conflict(&current, &material_id)?;
             }
+            // Re-checked under the write lock: the family may have dropped this material
+            // meanwhile (pending material deleted from the primary), and the object this
+            // import reused may have been destroyed by that deletion's job.
+            if must_match
+                && !import::known_materials(kms, &current)
+                    .iter()
+                    .any(|m| m.kcv == kcv_hex)
+            {
+                return Err(incorrect(format!(
+                    "The key material in the request is no longer associated with {}: it was deleted while this import ran.",
+                    key.arn()
+                )));
+            }
+            if !token.has_object(&label) {
+                return Err(KmsError::internal(format!(
+                    "Key material {material_id} of {} was deleted while this import ran. Import it again.",
+                    key.arn()
+                )));
+            }
             let mut k = (*current).clone();
             if !k.materials.iter().any(|m| m.id == material_id) {
                 k.materials.push(material.clone());
