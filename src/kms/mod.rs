@@ -22,6 +22,7 @@ pub mod import;
 pub mod job_retries;
 pub mod jobs;
 pub mod key_metadata;
+pub mod key_slots;
 pub mod key_spec;
 pub mod key_state;
 pub mod material;

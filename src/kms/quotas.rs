@@ -11,66 +11,16 @@
 //! UpdateAlias check and commit under the metadata write lock. A key is not: CreateKey
 //! generates its material in the token between the check and the commit, which must not
 //! hold a lock that would serialise every CreateKey. So [`check_new_key`] reserves a place
-//! ([`KeySlot`]): the keys of a Region being created count in its usage until
+//! ([`KeySlot`], in [`super::key_slots`] so that the service can hold the count without
+//! depending on this module): the keys of a Region being created count in its usage until
 //! [`Kms::commit_new_key`] turns the place into the committed key, or the creation fails
 //! and the slot is dropped (an error or a panic alike) and gives the place back.
 
-use std::collections::HashMap;
-
-use parking_lot::Mutex;
-
 use super::error::{ErrorKind, KmsError, KmsResult};
+use super::key_slots::KeySlot;
 use super::service::Kms;
 use crate::domain::ids::KeyId;
 use crate::domain::region::Region;
-
-/// The keys being created in each Region: places taken by [`check_new_key`], not yet
-/// committed nor given back.
-#[derive(Default)]
-pub struct Creations {
-    in_flight: Mutex<HashMap<Region, usize>>,
-}
-
-impl Creations {
-    /// Takes a place in `region`, which has `committed` keys, unless they and the keys
-    /// being created reach `quota`: then the usage that did.
-    fn reserve(
-        &self,
-        region: Region,
-        committed: usize,
-        quota: usize,
-    ) -> Result<KeySlot<'_>, usize> {
-        let mut in_flight = self.in_flight.lock();
-        let creating = in_flight.entry(region).or_default();
-        let usage = committed + *creating;
-        if usage >= quota {
-            return Err(usage);
-        }
-        *creating += 1;
-        Ok(KeySlot {
-            creations: self,
-            region,
-        })
-    }
-}
-
-/// A place for one new key in a Region's key quota, taken by [`check_new_key`]. Dropping it
-/// gives the place back; [`Kms::commit_new_key`] drops it in the same step that makes the
-/// key visible, so a check never counts a key twice, nor misses it.
-#[must_use = "the place is given back when the slot is dropped"]
-pub struct KeySlot<'a> {
-    creations: &'a Creations,
-    region: Region,
-}
-
-impl Drop for KeySlot<'_> {
-    fn drop(&mut self) {
-        let mut in_flight = self.creations.in_flight.lock();
-        if let Some(n) = in_flight.get_mut(&self.region) {
-            *n = n.saturating_sub(1);
-        }
-    }
-}
 
 /// Refuses a new KMS key in `region` when the Region holds `keys_per_region` keys (in any
 /// key state, as AWS counts them) or keys being created; otherwise takes a place for it,
@@ -115,53 +65,4 @@ pub fn check_new_alias(kms: &Kms, region: Region, key_id: &KeyId) -> KmsResult<(
         ));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn region(name: &str) -> Region {
-        Region::parse(name).expect("catalogue")
-    }
-
-    fn in_flight(c: &Creations) -> usize {
-        c.in_flight
-            .lock()
-            .get(&region("us-east-1"))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    #[test]
-    fn keys_being_created_count_until_their_slot_is_dropped() {
-        let c = Creations::default();
-        let r = region("us-east-1");
-        let a = c.reserve(r, 1, 3).expect("a second key");
-        let b = c.reserve(r, 1, 3).expect("a third key");
-        assert_eq!(c.reserve(r, 1, 3).err(), Some(3), "committed and in flight");
-        // Another Region has its own places.
-        drop(
-            c.reserve(region("eu-west-1"), 0, 1)
-                .expect("another Region"),
-        );
-        drop(a);
-        assert_eq!(in_flight(&c), 1);
-        let again = c.reserve(r, 1, 3).expect("the place given back");
-        drop((b, again));
-        assert_eq!(in_flight(&c), 0);
-    }
-
-    #[test]
-    fn a_creation_that_panics_gives_its_place_back() {
-        let c = Creations::default();
-        let r = region("us-east-1");
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _slot = c.reserve(r, 0, 1).expect("the only place");
-            panic!("key generation failed");
-        }));
-        assert!(panicked.is_err());
-        assert_eq!(in_flight(&c), 0);
-        assert!(c.reserve(r, 0, 1).is_ok());
-    }
 }

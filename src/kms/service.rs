@@ -92,7 +92,7 @@ pub struct Kms {
     /// Serialises read-modify-write sequences on metadata.
     write_lock: Mutex<()>,
     /// Keys being created, counted in their Region's key quota ([`super::quotas`]).
-    pub(super) creations: super::quotas::Creations,
+    pub(super) creations: super::key_slots::Creations,
     /// Wakes the job runner when a job is added or the clock moves.
     pub jobs_changed: tokio::sync::Notify,
     /// Backoff for failed jobs.
@@ -161,7 +161,7 @@ impl Kms {
             store,
             state: RwLock::new(state),
             write_lock: Mutex::new(()),
-            creations: super::quotas::Creations::default(),
+            creations: super::key_slots::Creations::default(),
             jobs_changed: tokio::sync::Notify::new(),
             job_retries: Retries::default(),
             access: Access::Open,
@@ -334,7 +334,7 @@ impl Kms {
     pub fn commit_new_key(
         &self,
         batch: Vec<Write>,
-        slot: super::quotas::KeySlot<'_>,
+        slot: super::key_slots::KeySlot<'_>,
     ) -> KmsResult<()> {
         let state = self.make_durable_then_visible(&batch)?;
         drop(slot);
