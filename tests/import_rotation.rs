@@ -9,6 +9,11 @@
 //! and every replica (metadata and token objects, checked from outside with PKCS#11);
 //! from a replica it leaves that replica only.
 //!
+//! Every material permanently associated with a key (current or `NON_CURRENT`) decides
+//! its state: deleting or expiring any of them makes the key `PendingImport` (refusing
+//! Encrypt and Decrypt) until it is imported again; each Region's key decides from its
+//! own imported copies.
+//!
 //! Material is wrapped as a user would wrap it, with the `rsa` crate (RSA-OAEP), never
 //! with the server's code.
 
@@ -1267,5 +1272,299 @@ async fn deleting_pending_material_is_all_or_nothing_across_kill9() {
         if kept[0] {
             delete_material(&server.client(PRIMARY).await, &key, &id2).await;
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Every permanently associated material decides the key state
+// ---------------------------------------------------------------------------------------
+
+/// A single-Region EXTERNAL key rotated once: `m1` imported first (with `valid_to`, if
+/// any), then `m2` imported as new material and made current. Returns the key id, both
+/// KeyMaterialIds and a ciphertext under each material.
+async fn rotated_key(
+    kms: &Client,
+    m1: &[u8],
+    m2: &[u8],
+    valid_to: Option<f64>,
+) -> (String, String, String, Vec<u8>, Vec<u8>) {
+    let key = create_external(kms, false).await;
+    let (token, blob) = wrapped(kms, &key, m1).await;
+    let id1 = import_request(kms, &key, token, blob, valid_to)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("first import: {} {}", err_code(&e), err_message(&e)))
+        .key_material_id()
+        .expect("KeyMaterialId")
+        .to_string();
+    let ct1 = encrypt(kms, &key, b"under the first material").await;
+    let id2 = import(kms, &key, m2, Some(ImportType::NewKeyMaterial)).await;
+    kms.rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("RotateKeyOnDemand");
+    wait_for_current_material(kms, &key, &id2).await;
+    let ct2 = encrypt(kms, &key, b"under the second material").await;
+    (key, id1, id2, ct1, ct2)
+}
+
+/// Re-imports `material` as EXISTING_KEY_MATERIAL naming its KeyMaterialId `id`, without
+/// expiry.
+async fn reimport_existing(kms: &Client, key: &str, material: &[u8], id: &str) {
+    let (token, blob) = wrapped(kms, key, material).await;
+    let out = import_request(kms, key, token, blob, None)
+        .import_type(ImportType::ExistingKeyMaterial)
+        .key_material_id(id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("re-import {id}: {} {}", err_code(&e), err_message(&e)));
+    assert_eq!(out.key_material_id(), Some(id));
+}
+
+/// The key is `PendingImport` with `current` still its current material, and refuses
+/// Encrypt and Decrypt with AWS's key-state message.
+async fn assert_pending_import(kms: &Client, region: &str, key: &str, current: &str, ct: &[u8]) {
+    let arn = Server::key_arn(region, key);
+    let md = describe(kms, key).await;
+    assert_eq!(md.key_state(), Some(&KeyState::PendingImport), "{region}");
+    assert_eq!(md.current_key_material_id(), Some(current), "{region}");
+    assert!(!md.enabled(), "{region}");
+    let e = must_fail(
+        kms.encrypt()
+            .key_id(key)
+            .plaintext(Blob::new(b"refused".to_vec()))
+            .send()
+            .await,
+        "Encrypt while a NON_CURRENT material is missing",
+    );
+    assert_eq!(err_code(&e), "KMSInvalidStateException");
+    assert_eq!(err_message(&e), format!("{arn} is pending import."));
+    let e = must_fail(
+        kms.decrypt()
+            .ciphertext_blob(Blob::new(ct.to_vec()))
+            .send()
+            .await,
+        "Decrypt while a NON_CURRENT material is missing",
+    );
+    assert_eq!(err_code(&e), "KMSInvalidStateException");
+    assert_eq!(err_message(&e), format!("{arn} is pending import."));
+}
+
+#[tokio::test]
+async fn deleting_non_current_material_makes_the_key_pending_import_until_reimported() {
+    let mut server = Server::start();
+    let kms = server.client(PRIMARY).await;
+    let m1 = random_bytes(32);
+    let m2 = random_bytes(32);
+    let (key, id1, id2, ct1, ct2) = rotated_key(&kms, &m1, &m2, None).await;
+
+    // The older material is permanently associated with the key: deleting it makes the
+    // key PendingImport although its current material is still in the token.
+    delete_material(&kms, &key, &id1).await;
+    assert_pending_import(&kms, PRIMARY, &key, &id2, &ct2).await;
+    assert_eq!(
+        material_states(&kms, &key).await,
+        vec![
+            (
+                id1.clone(),
+                KeyMaterialState::NonCurrent,
+                ImportState::PendingImport
+            ),
+            (
+                id2.clone(),
+                KeyMaterialState::Current,
+                ImportState::Imported
+            ),
+        ]
+    );
+    assert_eq!(objects_in_token(&server, PRIMARY, &key, &id1), 0);
+    // PendingImport refuses rotation and DisableKey as the key-state table says.
+    let e = must_fail(
+        kms.rotate_key_on_demand().key_id(&key).send().await,
+        "RotateKeyOnDemand while PendingImport",
+    );
+    assert_err(&e, "KMSInvalidStateException", &["is pending import."]);
+
+    // Durable: still PendingImport after kill -9.
+    server.kill9();
+    server.restart();
+    let kms = server.client(PRIMARY).await;
+    assert_pending_import(&kms, PRIMARY, &key, &id2, &ct1).await;
+
+    // Importing the same material again (naming its id) enables the key; the current
+    // material is unchanged and both old and new ciphertexts decrypt.
+    reimport_existing(&kms, &key, &m1, &id1).await;
+    let md = describe(&kms, &key).await;
+    assert_eq!(md.key_state(), Some(&KeyState::Enabled));
+    assert_eq!(md.current_key_material_id(), Some(id2.as_str()));
+    assert_eq!(
+        decrypt(&kms, &ct1).await,
+        (b"under the first material".to_vec(), id1.clone())
+    );
+    assert_eq!(
+        decrypt(&kms, &ct2).await,
+        (b"under the second material".to_vec(), id2.clone())
+    );
+    let ct3 = encrypt(&kms, &key, b"after the re-import").await;
+    assert_eq!(
+        decrypt(&kms, &ct3).await,
+        (b"after the re-import".to_vec(), id2)
+    );
+    assert!(material_states(&kms, &key)
+        .await
+        .iter()
+        .all(|(_, _, s)| *s == ImportState::Imported));
+}
+
+#[tokio::test]
+async fn a_disabled_key_losing_non_current_material_is_pending_import_then_enabled() {
+    // AWS: DeleteImportedKeyMaterial moves any key not pending deletion to PendingImport,
+    // and a successful ImportKeyMaterial that completes the key's materials enables it.
+    let server = Server::start();
+    let kms = server.client(PRIMARY).await;
+    let m1 = random_bytes(32);
+    let (key, id1, id2, ct1, _) = rotated_key(&kms, &m1, &random_bytes(32), None).await;
+    let arn = Server::key_arn(PRIMARY, &key);
+    kms.disable_key()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("DisableKey");
+    delete_material(&kms, &key, &id1).await;
+    assert_pending_import(&kms, PRIMARY, &key, &id2, &ct1).await;
+    let e = must_fail(
+        kms.enable_key().key_id(&key).send().await,
+        "EnableKey while PendingImport",
+    );
+    assert_err(
+        &e,
+        "KMSInvalidStateException",
+        &[&format!("{arn} is pending import.")],
+    );
+    reimport_existing(&kms, &key, &m1, &id1).await;
+    assert_eq!(
+        describe(&kms, &key).await.key_state(),
+        Some(&KeyState::Enabled)
+    );
+    assert_eq!(decrypt(&kms, &ct1).await.1, id1);
+}
+
+#[tokio::test]
+async fn expiry_of_non_current_material_makes_the_key_pending_import_until_reimported() {
+    let server = Server::start_with(&["--admin-api"]);
+    let kms = server.client(PRIMARY).await;
+    let now = server.advance_clock(0.0).await;
+    let m1 = random_bytes(32);
+    let m2 = random_bytes(32);
+    // The first material expires in 10 days; the second, current one never does.
+    let (key, id1, id2, ct1, ct2) =
+        rotated_key(&kms, &m1, &m2, Some((now + 10.0 * 86_400.0).floor())).await;
+    assert_eq!(
+        describe(&kms, &key).await.key_state(),
+        Some(&KeyState::Enabled)
+    );
+
+    server.advance_clock(11.0 * 86_400.0).await;
+    wait_for_state(&kms, &key, KeyState::PendingImport).await;
+    assert_pending_import(&kms, PRIMARY, &key, &id2, &ct2).await;
+    assert_eq!(
+        material_states(&kms, &key).await,
+        vec![
+            (
+                id1.clone(),
+                KeyMaterialState::NonCurrent,
+                ImportState::PendingImport
+            ),
+            (
+                id2.clone(),
+                KeyMaterialState::Current,
+                ImportState::Imported
+            ),
+        ]
+    );
+    assert_eq!(objects_in_token(&server, PRIMARY, &key, &id1), 0);
+
+    reimport_existing(&kms, &key, &m1, &id1).await;
+    let md = describe(&kms, &key).await;
+    assert_eq!(md.key_state(), Some(&KeyState::Enabled));
+    assert_eq!(md.current_key_material_id(), Some(id2.as_str()));
+    assert_eq!(decrypt(&kms, &ct1).await.1, id1);
+    assert_eq!(decrypt(&kms, &ct2).await.1, id2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_region_decides_from_its_own_permanently_associated_materials() {
+    let server = Server::start();
+    let east = server.client(PRIMARY).await;
+    let west = server.client(WEST).await;
+    let eu = server.client(EU).await;
+    let m1 = random_bytes(32);
+    let m2 = random_bytes(32);
+    let (key, id1) = external_family(&east, [(&west, WEST), (&eu, EU)], &m1).await;
+    let ct1 = encrypt(&east, &key, b"one").await;
+    let id2 = import(&east, &key, &m2, Some(ImportType::NewKeyMaterial)).await;
+    for c in [&west, &eu] {
+        import(c, &key, &m2, Some(ImportType::ExistingKeyMaterial)).await;
+    }
+    east.rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("rotate");
+    for c in [&east, &west, &eu] {
+        wait_for_current_material(c, &key, &id2).await;
+    }
+    let ct2 = encrypt(&east, &key, b"two").await;
+
+    // The replica's copy of the older material is deleted: that replica only is
+    // PendingImport; the primary and the other replica keep working.
+    delete_material(&west, &key, &id1).await;
+    assert_pending_import(&west, WEST, &key, &id2, &ct1).await;
+    for (c, r) in [(&east, PRIMARY), (&eu, EU)] {
+        assert_eq!(
+            describe(c, &key).await.key_state(),
+            Some(&KeyState::Enabled),
+            "{r}"
+        );
+        assert_eq!(decrypt(c, &ct1).await.1, id1, "{r}");
+        assert_eq!(objects_in_token(&server, r, &key, &id1), 1, "{r}");
+    }
+    // The primary's own copy: the primary too, the replicas are unaffected by it.
+    delete_material(&east, &key, &id1).await;
+    assert_pending_import(&east, PRIMARY, &key, &id2, &ct2).await;
+    assert_eq!(
+        describe(&eu, &key).await.key_state(),
+        Some(&KeyState::Enabled)
+    );
+    assert_eq!(decrypt(&eu, &ct2).await.1, id2);
+
+    // Each Region is enabled again by its own re-import.
+    reimport_existing(&west, &key, &m1, &id1).await;
+    assert_eq!(
+        describe(&west, &key).await.key_state(),
+        Some(&KeyState::Enabled)
+    );
+    assert_eq!(
+        describe(&east, &key).await.key_state(),
+        Some(&KeyState::PendingImport)
+    );
+    reimport_existing(&east, &key, &m1, &id1).await;
+    for (c, r) in [(&east, PRIMARY), (&west, WEST), (&eu, EU)] {
+        assert_eq!(
+            describe(c, &key).await.key_state(),
+            Some(&KeyState::Enabled),
+            "{r}"
+        );
+        assert_eq!(
+            decrypt(c, &ct1).await,
+            (b"one".to_vec(), id1.clone()),
+            "{r}"
+        );
+        assert_eq!(
+            decrypt(c, &ct2).await,
+            (b"two".to_vec(), id2.clone()),
+            "{r}"
+        );
     }
 }

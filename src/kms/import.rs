@@ -239,13 +239,30 @@ pub fn order_materials(key: &mut KeyRecord) {
     key.materials = ordered;
 }
 
+/// Whether every material permanently associated with an EXTERNAL key is in its token:
+/// the current material and every earlier (`NON_CURRENT`) one, and there is a current
+/// one. Material pending rotation is not permanently associated and does not count.
+/// AWS: deletion or expiry of any permanently associated material makes the key
+/// `PendingImport`; it needs all of them imported again to be `Enabled`.
+pub fn all_associated_imported(key: &KeyRecord) -> bool {
+    key.current_import().is_some()
+        && key
+            .imported
+            .iter()
+            .filter(|m| !m.pending_rotation)
+            .all(|m| key.materials.iter().any(|t| t.id == m.id))
+}
+
 /// Moves an EXTERNAL key between `Enabled`/`Disabled` and `PendingImport` after its
-/// materials changed: it is usable exactly when its current material is in its token. A
-/// key pending deletion or still being created keeps its state.
+/// materials changed: it is usable exactly when every material permanently associated
+/// with it is in its token ([`all_associated_imported`]). Losing one makes an `Enabled`
+/// or `Disabled` key `PendingImport` (AWS: DeleteImportedKeyMaterial and expiry change
+/// any state but `PendingDeletion` to `PendingImport`); importing the last missing one
+/// makes a `PendingImport` key `Enabled` (AWS: a successful ImportKeyMaterial enables
+/// the key). Each key of a multi-Region family decides from its own materials. A key
+/// pending deletion or still being created keeps its state.
 pub fn refresh_state(key: &mut KeyRecord) {
-    let usable = key
-        .current_import()
-        .is_some_and(|c| key.materials.iter().any(|m| m.id == c.id));
+    let usable = all_associated_imported(key);
     match key.state {
         KeyState::PendingImport if usable => key.state = KeyState::Enabled,
         KeyState::Enabled | KeyState::Disabled if !usable => key.state = KeyState::PendingImport,
@@ -380,7 +397,8 @@ pub fn wrapping_job_id(region: Region, label: &str) -> String {
 
 /// Marks imported material of `key` (all, or `only` those) as gone from the token and
 /// returns the labels to destroy once that is durable. The key returns to `PendingImport`
-/// when its current material is gone (a key pending deletion keeps its state, as in AWS).
+/// when material permanently associated with it (current or `NON_CURRENT`) is gone; not
+/// for material pending rotation (a key pending deletion keeps its state, as in AWS).
 pub fn take_material_out(key: &mut KeyRecord, only: Option<&[String]>) -> Vec<String> {
     let selected = |id: &str| only.is_none_or(|ids| ids.iter().any(|i| i == id));
     let mut labels = Vec::new();
@@ -526,7 +544,9 @@ pub fn run_job(kms: &Kms, job: &JobRecord) -> KmsResult<()> {
     }
 }
 
-/// ValidTo reached: the material leaves the token, the key returns to `PendingImport`.
+/// ValidTo reached: the material leaves the token; the key returns to `PendingImport`
+/// when it was permanently associated with the key (current or `NON_CURRENT`), not when
+/// it was only pending rotation.
 fn expire(kms: &Kms, job: &JobRecord, region: Region, key_id: &KeyId) -> KmsResult<()> {
     let labels;
     let arn;
@@ -637,6 +657,108 @@ mod tests {
             expiration(now, Some(KEY_MATERIAL_DOES_NOT_EXPIRE), None).unwrap(),
             (KEY_MATERIAL_DOES_NOT_EXPIRE.to_string(), None)
         );
+    }
+
+    /// An EXTERNAL key in `state` whose imported list is `imported` (id, pending
+    /// rotation) and whose token holds the materials `in_token`.
+    fn external_key(state: KeyState, imported: &[(&str, bool)], in_token: &[&str]) -> KeyRecord {
+        let material = |id: &str| -> crate::domain::key::MaterialRecord {
+            serde_json::from_value(serde_json::json!({"id": id, "created": Timestamp::EPOCH}))
+                .expect("a material record")
+        };
+        KeyRecord {
+            key_id: KeyId::new_single_region(),
+            region: Region::parse("us-east-1").expect("catalogue"),
+            account_id: "111122223333".into(),
+            created: Timestamp::EPOCH,
+            description: String::new(),
+            key_spec: KeySpec::SymmetricDefault,
+            key_usage: KeyUsage::EncryptDecrypt,
+            origin: crate::domain::key::Origin::External,
+            state,
+            deletion_date: None,
+            pending_window_days: None,
+            policy: String::new(),
+            tags: vec![],
+            materials: in_token.iter().map(|id| material(id)).collect(),
+            rotation_enabled: false,
+            rotation_period_days: None,
+            multi_region: None,
+            next_rotation: None,
+            on_demand_rotations: 0,
+            rotation_started: None,
+            imported: imported
+                .iter()
+                .map(|(id, pending)| ImportedMaterial {
+                    id: id.to_string(),
+                    kcv: String::new(),
+                    imported_at: Some(Timestamp::EPOCH),
+                    in_token: in_token.contains(id),
+                    expiration_model: None,
+                    valid_to: None,
+                    description: None,
+                    pending_rotation: *pending,
+                    rotation_type: None,
+                    rotated_at: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_permanently_associated_material_decides_the_key_state() {
+        use KeyState::*;
+        // (state before, imported (id, pending rotation), in the token, state after)
+        type Case<'a> = (KeyState, &'a [(&'a str, bool)], &'a [&'a str], KeyState);
+        #[rustfmt::skip]
+        let cases: &[Case] = &[
+            // Current and NON_CURRENT material both in the token.
+            (Enabled, &[("a", false), ("b", false)], &["a", "b"], Enabled),
+            (PendingImport, &[("a", false), ("b", false)], &["a", "b"], Enabled),
+            (Disabled, &[("a", false), ("b", false)], &["a", "b"], Disabled),
+            // NON_CURRENT material missing.
+            (Enabled, &[("a", false), ("b", false)], &["b"], PendingImport),
+            (Disabled, &[("a", false), ("b", false)], &["b"], PendingImport),
+            (PendingImport, &[("a", false), ("b", false)], &["b"], PendingImport),
+            // Current material missing.
+            (Enabled, &[("a", false), ("b", false)], &["a"], PendingImport),
+            // Material pending rotation does not count, in the token or not.
+            (Enabled, &[("a", false), ("p", true)], &["a"], Enabled),
+            (PendingImport, &[("a", false), ("p", true)], &["a"], Enabled),
+            (Enabled, &[("a", false), ("p", true)], &["p"], PendingImport),
+            // Nothing imported yet.
+            (PendingImport, &[], &[], PendingImport),
+            (PendingImport, &[("p", true)], &["p"], PendingImport),
+            // States that do not follow the materials.
+            (PendingDeletion, &[("a", false), ("b", false)], &["b"], PendingDeletion),
+            (PendingReplicaDeletion, &[("a", false)], &[], PendingReplicaDeletion),
+            (Creating, &[("a", false)], &[], Creating),
+        ];
+        for (before, imported, in_token, after) in cases {
+            let mut k = external_key(*before, imported, in_token);
+            refresh_state(&mut k);
+            assert_eq!(
+                k.state, *after,
+                "{before:?} {imported:?} in token {in_token:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn taking_out_non_current_material_makes_the_key_pending_import() {
+        let mut k = external_key(
+            KeyState::Enabled,
+            &[("a", false), ("b", false)],
+            &["a", "b"],
+        );
+        let labels = take_material_out(&mut k, Some(&["a".to_string()]));
+        assert_eq!(labels, vec![material_token_label(&k.key_id, "a")]);
+        assert_eq!(k.state, KeyState::PendingImport);
+        assert!(!k.imported[0].in_token && k.imported[1].in_token);
+        // Taking out material pending rotation leaves the state alone.
+        let mut k = external_key(KeyState::Enabled, &[("a", false), ("p", true)], &["a", "p"]);
+        take_material_out(&mut k, Some(&["p".to_string()]));
+        assert_eq!(k.state, KeyState::Enabled);
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! - Without KeyMaterialId the current material is deleted; the key returns to
 //!   `PendingImport` (a key pending deletion keeps its state). Importing the same material
 //!   again brings the key back, with the same key material id.
-//! - Material that is permanently associated with the key (current or earlier) leaves
-//!   this key only: in a multi-Region family the other keys are unchanged. The key lists
-//!   it as `PENDING_IMPORT` until it is imported again.
+//! - Material that is permanently associated with the key (current or earlier,
+//!   `NON_CURRENT`) leaves this key only: in a multi-Region family the other keys are
+//!   unchanged. The key lists it as `PENDING_IMPORT` and is `PendingImport` (unless
+//!   pending deletion) until it is imported again: a key is usable only while every
+//!   material permanently associated with it is imported (`import::refresh_state`).
 //! - Material pending rotation (`PENDING_ROTATION`,
 //!   `PENDING_MULTI_REGION_IMPORT_AND_ROTATION`) is not permanently associated: deleted
 //!   from a single-Region key or a multi-Region primary it leaves the key and every
