@@ -486,8 +486,9 @@ async fn what_a_kill_during_create_key_leaves_in_the_token_is_removed_by_the_nex
     assert_eq!(
         after.get("objects with neither label nor ID"),
         "0",
-        "{}",
-        after.text
+        "{}\nthe server's log since the restart (what its startup sweep destroyed):\n{}",
+        after.text,
+        server.current_log()
     );
     assert_eq!(empty_object_files(&tokens), 0);
     // Every key's material, and the import-token and grant-token keys: nothing else,
