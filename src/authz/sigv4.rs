@@ -149,7 +149,7 @@ type ScopeKey = String;
 pub struct Verifier {
     principals: Arc<Principals>,
     sessions: Arc<Sessions>,
-    keys: Mutex<HashMap<ScopeKey, Zeroizing<[u8; 32]>>>,
+    keys: Mutex<HashMap<ScopeKey, aws_lc_rs::hmac::Key>>,
 }
 
 /// At most this many cached signing keys (one per key, day, Region and service in use).
@@ -291,9 +291,10 @@ impl Verifier {
             hex::encode(sha256(canonical.as_bytes()))
         );
         let key = self.signing_key(auth.credential, &caller, date, region, scope_service);
-        let expected = hmac(key.as_ref(), string_to_sign.as_bytes());
+        let expected = aws_lc_rs::hmac::sign(&key, string_to_sign.as_bytes());
+        let expected = expected.as_ref();
         let provided = hex::decode(auth.signature).map_err(|_| SigError::SignatureMismatch)?;
-        if provided.len() != expected.len() || !bool::from(expected.as_slice().ct_eq(&provided)) {
+        if provided.len() != expected.len() || !bool::from(expected.ct_eq(provided.as_slice())) {
             return Err(SigError::SignatureMismatch);
         }
         Ok(Verified {
@@ -333,7 +334,8 @@ impl Verifier {
     }
 
     /// kSigning for a credential scope (`key/date/Region/service/aws4_request`), derived
-    /// once and cached under the scope text. Access key ids are unique, and a key's
+    /// once and cached under the scope text as a ready HMAC key (its padded inner and
+    /// outer states computed once, not for every request). Access key ids are unique, and a key's
     /// secret never changes while the server runs, so the scope names one signing key.
     fn signing_key(
         &self,
@@ -342,7 +344,7 @@ impl Verifier {
         date: &str,
         region: &str,
         service: &str,
-    ) -> Zeroizing<[u8; 32]> {
+    ) -> aws_lc_rs::hmac::Key {
         if let Some(k) = self.keys.lock().get(credential) {
             return k.clone();
         }
@@ -354,7 +356,10 @@ impl Verifier {
                 .map(|(_, s)| s.expose())
                 .unwrap_or_default(),
         };
-        let key = derive_signing_key(secret, date, region, service);
+        let key = aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            derive_signing_key(secret, date, region, service).as_ref(),
+        );
         let mut keys = self.keys.lock();
         if keys.len() >= KEY_CACHE_LIMIT {
             keys.clear();
