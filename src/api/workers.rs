@@ -150,10 +150,14 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_full_queue_refuses_instead_of_growing() {
-        let workers = Arc::new(Workers::start(1, 1));
-        // One job holds the only thread...
+    /// Runs a job that holds the pool's only thread until the returned sender sends (or
+    /// is dropped); returns once the job is running.
+    fn hold_the_only_thread(
+        workers: &Arc<Workers>,
+    ) -> (
+        tokio::task::JoinHandle<Result<(), NotRun>>,
+        mpsc::Sender<()>,
+    ) {
         let (hold_tx, hold_rx) = mpsc::channel::<()>();
         let (started_tx, started_rx) = mpsc::channel::<()>();
         let w = workers.clone();
@@ -167,6 +171,14 @@ mod tests {
         started_rx
             .recv_timeout(Duration::from_secs(30))
             .expect("the holder runs");
+        (holder, hold_tx)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_instead_of_growing() {
+        let workers = Arc::new(Workers::start(1, 1));
+        // One job holds the only thread...
+        let (holder, hold_tx) = hold_the_only_thread(&workers);
         // ...one waits in the only queue place...
         let w = workers.clone();
         let queued = tokio::spawn(async move { w.run(|| 7).await });
@@ -183,19 +195,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_whose_caller_left_is_not_run() {
         let workers = Arc::new(Workers::start(1, 8));
-        let (hold_tx, hold_rx) = mpsc::channel::<()>();
-        let (started_tx, started_rx) = mpsc::channel::<()>();
-        let w = workers.clone();
-        let holder = tokio::spawn(async move {
-            w.run(move || {
-                started_tx.send(()).ok();
-                hold_rx.recv().ok();
-            })
-            .await
-        });
-        started_rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the holder runs");
+        let (holder, hold_tx) = hold_the_only_thread(&workers);
         let ran = Arc::new(AtomicUsize::new(0));
         let counter = ran.clone();
         let w = workers.clone();
