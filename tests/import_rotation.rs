@@ -135,6 +135,34 @@ async fn material_states(
         .collect()
 }
 
+/// The older material `old` of a key rotated to `current` is no longer imported: listed
+/// as NON_CURRENT and PENDING_IMPORT beside the imported current one, and its object is
+/// gone from the primary's token.
+async fn assert_older_material_gone(
+    server: &Server,
+    kms: &Client,
+    key: &str,
+    old: &str,
+    current: &str,
+) {
+    assert_eq!(
+        material_states(kms, key).await,
+        vec![
+            (
+                old.to_string(),
+                KeyMaterialState::NonCurrent,
+                ImportState::PendingImport
+            ),
+            (
+                current.to_string(),
+                KeyMaterialState::Current,
+                ImportState::Imported
+            ),
+        ]
+    );
+    assert_eq!(objects_in_token(server, PRIMARY, key, old), 0);
+}
+
 // ---------------------------------------------------------------------------------------
 // Single-Region keys
 // ---------------------------------------------------------------------------------------
@@ -1363,22 +1391,7 @@ async fn deleting_non_current_material_makes_the_key_pending_import_until_reimpo
     // key PendingImport although its current material is still in the token.
     delete_material(&kms, &key, &id1).await;
     assert_pending_import(&kms, PRIMARY, &key, &id2, &ct2).await;
-    assert_eq!(
-        material_states(&kms, &key).await,
-        vec![
-            (
-                id1.clone(),
-                KeyMaterialState::NonCurrent,
-                ImportState::PendingImport
-            ),
-            (
-                id2.clone(),
-                KeyMaterialState::Current,
-                ImportState::Imported
-            ),
-        ]
-    );
-    assert_eq!(objects_in_token(&server, PRIMARY, &key, &id1), 0);
+    assert_older_material_gone(&server, &kms, &key, &id1, &id2).await;
     // PendingImport refuses rotation and DisableKey as the key-state table says.
     let e = must_fail(
         kms.rotate_key_on_demand().key_id(&key).send().await,
@@ -1468,22 +1481,7 @@ async fn expiry_of_non_current_material_makes_the_key_pending_import_until_reimp
     server.advance_clock(11.0 * 86_400.0).await;
     wait_for_state(&kms, &key, KeyState::PendingImport).await;
     assert_pending_import(&kms, PRIMARY, &key, &id2, &ct2).await;
-    assert_eq!(
-        material_states(&kms, &key).await,
-        vec![
-            (
-                id1.clone(),
-                KeyMaterialState::NonCurrent,
-                ImportState::PendingImport
-            ),
-            (
-                id2.clone(),
-                KeyMaterialState::Current,
-                ImportState::Imported
-            ),
-        ]
-    );
-    assert_eq!(objects_in_token(&server, PRIMARY, &key, &id1), 0);
+    assert_older_material_gone(&server, &kms, &key, &id1, &id2).await;
 
     reimport_existing(&kms, &key, &m1, &id1).await;
     let md = describe(&kms, &key).await;
